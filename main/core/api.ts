@@ -1,0 +1,202 @@
+/**
+ * The one contract between the agent and any UI: a state snapshot, change events and commands.
+ * Types only: imported by the core, the preload bridge, the dashboard transport and the renderer.
+ */
+import type { LogStream, SystemInfo, TaskStatus } from './protocol/frames.js';
+
+export type { LogStream, SystemInfo, TaskStatus };
+
+export type ConnectionPhase =
+  /** desktop first run: no token yet, the window shows the setup form */
+  | 'unconfigured'
+  | 'starting'
+  | 'connecting'
+  | 'authenticating'
+  | 'online'
+  | 'reconnecting'
+  | 'auth_failed'
+  | 'stopping'
+  | 'stopped';
+
+export interface AgentErrorView {
+  code: string;
+  message: string;
+  at: string;
+}
+
+export interface ConnectionView {
+  phase: ConnectionPhase;
+  /** the server URL without the token */
+  serverUrl: string;
+  environmentId: string | null;
+  workDir: string;
+  connectedSince: string | null;
+  /** when the next connection attempt starts, while reconnecting */
+  nextAttemptAt: string | null;
+  /** failed attempts in a row */
+  attempt: number;
+  lastError: AgentErrorView | null;
+}
+
+/** One heartbeat, reduced to what the charts draw. */
+export interface MetricsPoint {
+  at: string;
+  cpu: number | null;
+  memory: number | null;
+  disk: number | null;
+}
+
+export type TaskPhase = 'queued' | 'running' | TaskStatus;
+
+export interface TaskView {
+  taskId: string;
+  command: string;
+  phase: TaskPhase;
+  workDir: string;
+  receivedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** seconds, once finished */
+  duration: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  errorCode: string | null;
+  /** the agent's own error text (spawn failure, refused work dir...) */
+  error: string | null;
+  pid: number | null;
+  /** output chunks so far (the last `seq`) */
+  outputSeq: number;
+}
+
+export interface OutputChunk {
+  seq: number;
+  stream: LogStream;
+  text: string;
+  at: string;
+}
+
+export type AgentLogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface AgentLogEntry {
+  at: string;
+  level: AgentLogLevel;
+  scope: string;
+  message: string;
+}
+
+export interface Counters {
+  tasksReceived: number;
+  tasksSucceeded: number;
+  tasksFailed: number;
+  tasksErrored: number;
+  tasksTimedOut: number;
+  tasksCancelled: number;
+  heartbeatsSent: number;
+  reconnects: number;
+  invalidFrames: number;
+}
+
+export interface AgentIdentity {
+  version: string;
+  agentId: string;
+  mode: 'gui' | 'headless';
+  hostname: string;
+  pid: number;
+  startedAt: string;
+  /** tasks run as root: the state shows it so that a person can see it */
+  runningAsRoot: boolean;
+}
+
+export interface AgentSnapshot {
+  agent: AgentIdentity;
+  connection: ConnectionView;
+  system: SystemInfo | null;
+  /** the last 10 minutes of heartbeats */
+  metrics: MetricsPoint[];
+  /** queued, running and the most recent finished tasks, oldest first */
+  tasks: TaskView[];
+  counters: Counters;
+  /** the latest agent log lines */
+  log: AgentLogEntry[];
+  /** time of the last heartbeat sent */
+  lastHeartbeatAt: string | null;
+  /** task_log / task_result frames not yet confirmed by the platform */
+  outbox: { frames: number; bytes: number };
+}
+
+export type AgentEvent =
+  | { type: 'connection'; connection: ConnectionView }
+  | { type: 'metrics'; point: MetricsPoint; system: SystemInfo; at: string }
+  | { type: 'task'; task: TaskView }
+  | { type: 'task-output'; taskId: string; chunk: OutputChunk }
+  | { type: 'log'; entry: AgentLogEntry }
+  | { type: 'counters'; counters: Counters }
+  /** the host replaced the agent (new settings): fetch a new snapshot */
+  | { type: 'reset' };
+
+export interface CommandResult {
+  ok: boolean;
+  message?: string;
+}
+
+/** Read-only view of the state, as the core offers it to a host. */
+export interface AgentStateSource {
+  snapshot(): AgentSnapshot;
+  subscribe(listener: (event: AgentEvent) => void): () => void;
+  taskOutput(taskId: string): OutputChunk[];
+}
+
+/** Where the token is kept, so that the UI can say so (plain text is worth a warning). */
+export type TokenStorage = 'keyring' | 'plaintext' | 'file' | 'environment' | 'command-line';
+
+export interface SettingsView {
+  serverUrl: string;
+  workDir: string;
+  logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+  maxConcurrent: number;
+  keepTasks: number;
+  keepDays: number;
+  /** desktop only */
+  notifyOnFailure: boolean | null;
+  /** desktop only */
+  startAtLogin: boolean | null;
+  tokenStorage: TokenStorage;
+  /** false where settings come from a config file and flags (headless) */
+  editable: boolean;
+}
+
+export type SettingsPatch = Partial<Pick<SettingsView, 'serverUrl' | 'workDir' | 'logLevel' | 'maxConcurrent' | 'keepTasks' | 'keepDays' | 'notifyOnFailure' | 'startAtLogin'>> & {
+  /** a new token; never read back */
+  token?: string;
+};
+
+export type PathTarget = 'work-dir' | 'logs';
+
+/** What a UI may call. Every host (IPC, dashboard socket) carries exactly this. */
+export interface AgentApi {
+  getSnapshot(): Promise<AgentSnapshot>;
+  /** returns the unsubscribe function (contextBridge cannot match a listener passed to an `off`) */
+  subscribe(listener: (event: AgentEvent) => void): () => void;
+  getTaskOutput(taskId: string): Promise<OutputChunk[]>;
+  cancelTask(taskId: string): Promise<CommandResult>;
+  getSettings(): Promise<SettingsView>;
+  updateSettings(patch: SettingsPatch): Promise<CommandResult>;
+  openPath(target: PathTarget): Promise<CommandResult>;
+}
+
+/** The calls of AgentApi that carry arguments over a transport (all but subscribe). */
+export type AgentCall =
+  | { method: 'getSnapshot'; args: [] }
+  | { method: 'getTaskOutput'; args: [taskId: string] }
+  | { method: 'cancelTask'; args: [taskId: string] }
+  | { method: 'getSettings'; args: [] }
+  | { method: 'updateSettings'; args: [patch: SettingsPatch] }
+  | { method: 'openPath'; args: [target: PathTarget] };
+
+/** The dashboard's WebSocket messages (headless host ⇄ browser). */
+export type DashboardServerMessage =
+  | { kind: 'event'; event: AgentEvent }
+  | { kind: 'reply'; id: number; ok: true; result: unknown }
+  | { kind: 'reply'; id: number; ok: false; error: string };
+
+export type DashboardClientMessage = { kind: 'call'; id: number } & AgentCall;

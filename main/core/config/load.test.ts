@@ -1,0 +1,81 @@
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { environmentLayer, flagLayer, readConfigFile, readToken, resolveConfig, tokenFileIsExposed } from './load.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'ats-config-'));
+function file(name: string, text: string): string {
+  const p = path.join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('config', () => {
+  it('has the spec defaults', () => {
+    const c = resolveConfig([]);
+    expect(c.server.url).toBe('ws://localhost:8000/ws/agent');
+    expect(c.logging).toEqual({ level: 'INFO', max_size: 10485760, backup_count: 5 });
+    expect(c.task).toMatchObject({ max_concurrent: 1, timeout: 3600, cleanup: { keep_tasks: 10, keep_days: 7 } });
+    expect(c.monitor.interval).toBe(5);
+  });
+
+  it('reads the spec YAML and keeps defaults for what it leaves out', () => {
+    const p = file('ok.yaml', 'server:\n  url: "ws://platform:8000/ws/agent"\nlogging:\n  level: "DEBUG"\ntask:\n  max_concurrent: 2\n  cleanup:\n    keep_tasks: 3\n');
+    const c = resolveConfig([readConfigFile(p)]);
+    expect(c.server.url).toBe('ws://platform:8000/ws/agent');
+    expect(c.task.max_concurrent).toBe(2);
+    expect(c.task.cleanup).toEqual({ keep_tasks: 3, keep_days: 7 });
+    expect(c.logging.max_size).toBe(10485760);
+  });
+
+  it('flags beat the environment, which beats the file', () => {
+    const p = file('layers.yaml', 'server:\n  url: ws://file/ws\nlogging:\n  level: ERROR\nwork_dir: /from/file\n');
+    const c = resolveConfig([
+      readConfigFile(p),
+      environmentLayer({ ATS_AGENT_SERVER_URL: 'ws://env/ws', ATS_AGENT_LOG_LEVEL: 'warning' }),
+      flagLayer({ 'server.url': 'ws://flag/ws', 'logging.level': undefined }),
+    ]);
+    expect(c.server.url).toBe('ws://flag/ws');
+    expect(c.logging.level).toBe('WARNING');
+    expect(c.work_dir).toBe('/from/file');
+  });
+
+  it('names the file and the key of a bad key', () => {
+    const p = file('typo.yaml', 'task:\n  cleanup:\n    keep_task: 3\n');
+    expect(() => readConfigFile(p)).toThrow(/typo\.yaml.*task\.cleanup\.keep_task/);
+  });
+
+  it('names the file and the key of a bad type', () => {
+    const p = file('type.yaml', 'monitor:\n  interval: "often"\n');
+    expect(() => readConfigFile(p)).toThrow(/type\.yaml: monitor\.interval/);
+  });
+
+  it('explains broken YAML and a missing file with exit code 2', () => {
+    const p = file('broken.yaml', 'server: [unclosed\n');
+    expect(() => readConfigFile(p)).toThrow(/not valid YAML/);
+    try {
+      readConfigFile(path.join(dir, 'missing.yaml'));
+      expect.unreachable();
+    } catch (err) {
+      expect((err as { exitCode: number }).exitCode).toBe(2);
+      expect((err as Error).message).toMatch(/missing\.yaml.*ENOENT/);
+    }
+  });
+
+  it('blames the command line for a bad flag value', () => {
+    expect(() => resolveConfig([flagLayer({ 'server.url': 'http://x' })])).toThrow(/command line: server\.url/);
+  });
+
+  it('reads a token file fresh each time and spots one others can read', () => {
+    const p = file('token', 'first\n');
+    chmodSync(p, 0o600);
+    expect(readToken({ kind: 'file', path: p })).toBe('first');
+    expect(tokenFileIsExposed(p)).toBe(false);
+    writeFileSync(p, 'second');
+    chmodSync(p, 0o644);
+    expect(readToken({ kind: 'file', path: p })).toBe('second');
+    expect(tokenFileIsExposed(p)).toBe(true);
+    expect(() => readToken({ kind: 'file', path: file('empty', '  \n') })).toThrow(/empty/);
+  });
+});

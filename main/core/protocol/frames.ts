@@ -1,0 +1,149 @@
+/**
+ * Frames in both directions. Field names are the spec's (section 2.2.3) and must never change:
+ * real platforms already speak them. Extensions are marked; PROTOCOL.md lists them.
+ */
+import { z } from 'zod';
+
+export const TASK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+// ---- platform → agent -------------------------------------------------------------------------
+
+export const AuthSuccessFrame = z.object({
+  type: z.literal('auth_success'),
+  environment_id: z.string(),
+  work_dir: z.string().min(1).optional(),
+  server_time: z.string().optional(),
+});
+
+export const AuthFailedFrame = z.object({
+  type: z.literal('auth_failed'),
+  message: z.string().optional(),
+  reason: z.string().optional(),
+});
+
+const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+
+export const TaskFrame = z.object({
+  type: z.literal('task'),
+  task_id: z.string().regex(TASK_ID_PATTERN, 'task_id must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}'),
+  command: z.string().min(1, 'command must not be empty'),
+  work_dir: z.string().min(1).nullish(),
+  env_vars: z.record(z.string().min(1), envValue).nullish(),
+  timeout: z.number().positive().nullish(),
+});
+
+export const CancelTaskFrame = z.object({
+  type: z.literal('cancel_task'),
+  task_id: z.string().min(1),
+});
+
+export const CleanupPolicy = z.object({
+  keep_tasks: z.number().int().min(0).optional(),
+  keep_days: z.number().min(0).optional(),
+});
+
+/** Extension: the platform changes the cleanup policy or the concurrency at run time. */
+export const ConfigUpdateFrame = z.object({
+  type: z.literal('config_update'),
+  task: z
+    .object({
+      cleanup: CleanupPolicy.optional(),
+      max_concurrent: z.number().int().min(1).max(64).optional(),
+    })
+    .optional(),
+});
+
+export const InboundFrame = z.discriminatedUnion('type', [
+  AuthSuccessFrame,
+  AuthFailedFrame,
+  TaskFrame,
+  CancelTaskFrame,
+  ConfigUpdateFrame,
+]);
+
+export type AuthSuccessFrame = z.infer<typeof AuthSuccessFrame>;
+export type TaskFrame = z.infer<typeof TaskFrame>;
+export type CancelTaskFrame = z.infer<typeof CancelTaskFrame>;
+export type ConfigUpdateFrame = z.infer<typeof ConfigUpdateFrame>;
+export type InboundFrame = z.infer<typeof InboundFrame>;
+
+// ---- agent → platform -------------------------------------------------------------------------
+
+export interface AgentInfo {
+  version: string;
+  platform: NodeJS.Platform;
+  node_version: string;
+  electron_version?: string;
+  hostname: string;
+  agent_id: string;
+  mode: 'gui' | 'headless';
+}
+
+export interface AuthFrame {
+  type: 'auth';
+  token: string;
+  agent_info: AgentInfo;
+}
+
+export type Unknown = 'unknown';
+
+export interface SystemInfo {
+  cpu: { usage_percent: number | Unknown; cores: number; model: string; frequency: string };
+  memory: { total: number; used: number | Unknown; free: number | Unknown; usage_percent: number | Unknown; unit: 'MB' };
+  disk: { total: number | Unknown; used: number | Unknown; free: number | Unknown; usage_percent: number | Unknown; unit: 'MB'; path?: string };
+  network: { ip: string; hostname: string };
+  os: { type: string; version: string; kernel: string };
+}
+
+export interface HeartbeatFrame {
+  type: 'heartbeat';
+  timestamp: string;
+  system_info: SystemInfo;
+  /** extensions */
+  agent?: { running_tasks: number; queued_tasks: number; uptime: number; rss_mb: number };
+}
+
+export type LogStream = 'stdout' | 'stderr' | 'agent';
+
+export interface TaskLogFrame {
+  type: 'task_log';
+  task_id: string;
+  level: 'info' | 'warning' | 'error';
+  message: string;
+  timestamp: string;
+  /** extensions */
+  stream: LogStream;
+  seq: number;
+}
+
+export type TaskStatus = 'success' | 'failed' | 'error' | 'timeout' | 'cancelled';
+
+export interface TaskResultFrame {
+  type: 'task_result';
+  task_id: string;
+  status: TaskStatus;
+  exit_code: number;
+  output: string;
+  error: string;
+  duration: number;
+  timestamp: string;
+  /** extensions */
+  error_code?: string;
+  started_at?: string;
+  signal?: string;
+  output_truncated?: boolean;
+  error_truncated?: boolean;
+}
+
+/** Extension: the agent's answer to a frame it could not use. */
+export interface ErrorFrame {
+  type: 'error';
+  code: string;
+  message: string;
+  timestamp: string;
+  task_id?: string;
+}
+
+export type OutboundFrame = AuthFrame | HeartbeatFrame | TaskLogFrame | TaskResultFrame | ErrorFrame;
+
+export const levelOf: Record<LogStream, TaskLogFrame['level']> = { stdout: 'info', stderr: 'warning', agent: 'error' };
