@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cleanupTasks } from './cleanup.js';
+import { prepareWorkDir, type WorkLayout } from './layout.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+const NOW = Date.parse('2026-06-15T12:00:00Z');
+
+let tmp: string;
+let layout: WorkLayout;
+
+beforeEach(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-cleanup-'));
+  layout = await prepareWorkDir(path.join(tmp, 'work'));
+});
+afterEach(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function setAge(p: string, daysAgo: number) {
+  const t = new Date(NOW - daysAgo * DAY);
+  fs.utimesSync(p, t, t);
+}
+
+/** A finished task: its dir (with a file) and its log, both `daysAgo` old. */
+function task(id: string, daysAgo: number, { dir = true, log = true } = {}) {
+  if (dir) {
+    fs.mkdirSync(layout.taskDir(id));
+    fs.writeFileSync(path.join(layout.taskDir(id), 'out.txt'), id);
+    setAge(layout.taskDir(id), daysAgo);
+  }
+  if (log) {
+    fs.writeFileSync(layout.taskLogFile(id), `${id}\n`);
+    setAge(layout.taskLogFile(id), daysAgo);
+  }
+}
+
+const remaining = () => ({
+  dirs: fs.readdirSync(layout.tasksDir).sort(),
+  logs: fs.readdirSync(layout.taskLogsDir).sort(),
+});
+
+describe('cleanupTasks', () => {
+  it('keeps the keep_tasks newest and removes dir and log of the others', async () => {
+    for (const [i, id] of ['t1', 't2', 't3', 't4', 't5'].entries()) task(id, 5 - i); // t5 newest
+    const removed = await cleanupTasks(layout, { keep_tasks: 2, keep_days: 0 }, new Set(), NOW);
+    expect(removed.sort()).toEqual(['t1', 't2', 't3']);
+    expect(remaining()).toEqual({ dirs: ['t4', 't5'], logs: ['t4.log', 't5.log'] });
+  });
+
+  it('removes tasks older than keep_days', async () => {
+    task('old', 8);
+    task('edge', 6.9);
+    task('new', 0.1);
+    const removed = await cleanupTasks(layout, { keep_tasks: 0, keep_days: 7 }, new Set(), NOW);
+    expect(removed).toEqual(['old']);
+    expect(remaining()).toEqual({ dirs: ['edge', 'new'], logs: ['edge.log', 'new.log'] });
+  });
+
+  it('applies both limits together, and none when both are 0', async () => {
+    task('a', 10);
+    task('b', 3);
+    task('c', 2);
+    task('d', 1);
+    expect(await cleanupTasks(layout, { keep_tasks: 0, keep_days: 0 }, new Set(), NOW)).toEqual([]);
+    expect(remaining().dirs).toEqual(['a', 'b', 'c', 'd']);
+    const removed = await cleanupTasks(layout, { keep_tasks: 3, keep_days: 2.5 }, new Set(), NOW);
+    expect(removed.sort()).toEqual(['a', 'b']);
+    expect(remaining().dirs).toEqual(['c', 'd']);
+  });
+
+  it('dates a task by the newer of its dir and its log', async () => {
+    task('fresh-log', 30);
+    setAge(layout.taskLogFile('fresh-log'), 1);
+    task('stale', 30);
+    const removed = await cleanupTasks(layout, { keep_tasks: 0, keep_days: 7 }, new Set(), NOW);
+    expect(removed).toEqual(['stale']);
+    expect(remaining()).toEqual({ dirs: ['fresh-log'], logs: ['fresh-log.log'] });
+  });
+
+  it('finds tasks that only have a dir or only a log', async () => {
+    task('dir-only', 9, { log: false });
+    task('log-only', 9, { dir: false });
+    const removed = await cleanupTasks(layout, { keep_tasks: 0, keep_days: 7 }, new Set(), NOW);
+    expect(removed.sort()).toEqual(['dir-only', 'log-only']);
+    expect(remaining()).toEqual({ dirs: [], logs: [] });
+  });
+
+  it('never touches active tasks', async () => {
+    task('running', 30);
+    task('done', 30);
+    const removed = await cleanupTasks(layout, { keep_tasks: 1, keep_days: 1 }, new Set(['running']), NOW);
+    expect(removed).toEqual(['done']);
+    expect(remaining()).toEqual({ dirs: ['running'], logs: ['running.log'] });
+  });
+
+  it('ignores names that are not task ids and files that are not task dirs or logs', async () => {
+    fs.mkdirSync(path.join(layout.tasksDir, '.hidden'));
+    fs.writeFileSync(path.join(layout.tasksDir, 'plainfile'), '');
+    fs.writeFileSync(path.join(layout.taskLogsDir, 'notes.txt'), '');
+    fs.writeFileSync(path.join(layout.taskLogsDir, '-bad.log'), '');
+    for (const p of ['.hidden', 'plainfile']) setAge(path.join(layout.tasksDir, p), 100);
+    for (const p of ['notes.txt', '-bad.log']) setAge(path.join(layout.taskLogsDir, p), 100);
+    expect(await cleanupTasks(layout, { keep_tasks: 0, keep_days: 1 }, new Set(), NOW)).toEqual([]);
+    expect(remaining()).toEqual({ dirs: ['.hidden', 'plainfile'], logs: ['-bad.log', 'notes.txt'] });
+  });
+
+  it('removes a symlink inside a task dir without following it out', async () => {
+    const outside = path.join(tmp, 'precious');
+    fs.mkdirSync(outside);
+    fs.writeFileSync(path.join(outside, 'data.txt'), 'keep me');
+    task('linker', 30);
+    fs.symlinkSync(outside, path.join(layout.taskDir('linker'), 'link'));
+    setAge(layout.taskDir('linker'), 30);
+    expect(await cleanupTasks(layout, { keep_tasks: 0, keep_days: 1 }, new Set(), NOW)).toEqual(['linker']);
+    expect(fs.existsSync(layout.taskDir('linker'))).toBe(false);
+    expect(fs.readFileSync(path.join(outside, 'data.txt'), 'utf8')).toBe('keep me');
+  });
+
+  it('goes on with the others when one task cannot be removed', async () => {
+    task('a', 30);
+    task('broken', 30, { log: false });
+    // a directory where the task's log file should be: rm without recursive fails on it, even as root
+    fs.mkdirSync(layout.taskLogFile('broken'));
+    fs.writeFileSync(path.join(layout.taskLogFile('broken'), 'x'), '');
+    task('z', 30);
+    const removed = await cleanupTasks(layout, { keep_tasks: 0, keep_days: 1 }, new Set(), NOW);
+    expect(removed.sort()).toEqual(['a', 'z']);
+    expect(remaining().logs).toEqual(['broken.log']);
+  });
+});
