@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { listTreeProcesses, signalTree, stopTree } from './process-tree.js';
+
+const linux = process.platform === 'linux';
+const started: number[] = [];
+
+/** alive = exists and is not a zombie waiting to be reaped */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Starts `script` like the runner does and returns it with the pids it printed, one per line. */
+async function startScript(script: string, taskId: string, expectedPids: number): Promise<{ child: ChildProcess; pids: number[] }> {
+  const child = spawn('/bin/sh', ['-c', script], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, ATS_TASK_ID: taskId },
+  });
+  started.push(child.pid!);
+  const pids: number[] = [];
+  let text = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const lines = text.split('\n').filter(Boolean).map(Number);
+      if (lines.length >= expectedPids) resolve();
+    });
+    setTimeout(() => reject(new Error(`printed only: ${text}`)), 5_000);
+  });
+  pids.push(...text.split('\n').filter(Boolean).map(Number));
+  started.push(...pids);
+  return { child, pids };
+}
+
+afterEach(() => {
+  // the roots' groups, and the printed pids for the ones that left their group
+  for (const pid of started.splice(0)) {
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+});
+
+describe.runIf(linux)('process tree (Linux /proc)', () => {
+  it('lists the root, its children and a setsid escapee carrying the cookie, and nothing else', async () => {
+    const taskId = `tree-${randomUUID()}`;
+    const other = await startScript('sleep 100 & echo $!; wait', `other-${randomUUID()}`, 1);
+    const { child, pids } = await startScript(
+      'sleep 100 & echo $!; (setsid sleep 100 >/dev/null 2>&1 & echo $!); wait',
+      taskId,
+      2,
+    );
+    const listed = listTreeProcesses(child.pid!, taskId);
+    expect(listed).toEqual(expect.arrayContaining([child.pid!, ...pids]));
+    expect(listed).not.toContain(other.child.pid);
+    expect(listed).not.toContain(other.pids[0]);
+    expect(listed).not.toContain(process.pid);
+  });
+
+  it('lists a member of the group that is neither a descendant any more nor carries the cookie', async () => {
+    const taskId = `tree-${randomUUID()}`;
+    // the subshell exits, so the sleep is re-parented; env -i drops the cookie
+    const { child, pids } = await startScript('(env -i "$(command -v sleep)" 100 >/dev/null & echo $!); wait; sleep 100', taskId, 1);
+    expect(listTreeProcesses(child.pid!, taskId)).toContain(pids[0]);
+  });
+
+  it('stopTree ends every process of the tree, escapees too, and leaves other trees alone', async () => {
+    const taskId = `tree-${randomUUID()}`;
+    const other = await startScript('sleep 100 & echo $!; wait', `other-${randomUUID()}`, 1);
+    const { child, pids } = await startScript(
+      'sleep 100 & echo $!; sleep 100 & echo $!; (setsid sleep 100 >/dev/null 2>&1 & echo $!); wait',
+      taskId,
+      3,
+    );
+    const began = Date.now();
+    await stopTree(child.pid!, taskId, 5_000);
+    // everything dies on SIGTERM: no waiting for the grace period
+    expect(Date.now() - began).toBeLessThan(2_000);
+    for (const pid of [child.pid!, ...pids]) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+    expect(listTreeProcesses(child.pid!, taskId)).toEqual([]);
+    expect(isAlive(other.pids[0]!)).toBe(true);
+  });
+
+  it('SIGKILLs what ignores SIGTERM once the grace period is over', async () => {
+    const taskId = `tree-${randomUUID()}`;
+    // an ignored signal stays ignored across exec, so the sleeps ignore SIGTERM too
+    const { child, pids } = await startScript("trap '' TERM; sleep 100 & echo $!; wait", taskId, 1);
+    const began = Date.now();
+    await stopTree(child.pid!, taskId, 300);
+    const took = Date.now() - began;
+    expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(2_000);
+    for (const pid of [child.pid!, ...pids]) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+  });
+
+  it('without a root pid, finds the tree by its cookie alone', async () => {
+    const taskId = `tree-${randomUUID()}`;
+    const { child, pids } = await startScript('sleep 100 & echo $!; wait', taskId, 1);
+    expect(listTreeProcesses(undefined, taskId)).toEqual(expect.arrayContaining([child.pid!, ...pids]));
+    await stopTree(undefined, taskId, 300);
+    for (const pid of [child.pid!, ...pids]) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+  });
+
+  it('a cookie only matches the whole variable: not a longer task id, not a longer variable name', async () => {
+    const taskId = `tree-${randomUUID()}`;
+    const longerId = await startScript('sleep 100 & echo $!; wait', `${taskId}-2`, 1);
+    const longerName = await startScript(`NOT_ATS_TASK_ID=${taskId} sleep 100 & echo $!; wait`, 'unrelated', 1);
+    const listed = listTreeProcesses(undefined, taskId);
+    expect(listed).not.toContain(longerId.pids[0]);
+    expect(listed).not.toContain(longerName.pids[0]);
+  });
+
+  it('takes pid 0 or 1 for an unknown root, not for the agent group or the whole system', () => {
+    const taskId = `none-${randomUUID()}`;
+    expect(listTreeProcesses(1, taskId)).toEqual([]);
+    expect(listTreeProcesses(0, taskId)).toEqual([]);
+  });
+
+  it('signalling a tree that is gone is not an error', async () => {
+    const child = spawn('/bin/sh', ['-c', 'exit 0'], { detached: true, stdio: 'ignore' });
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(() => signalTree(child.pid!, `gone-${randomUUID()}`, 'SIGTERM')).not.toThrow();
+    await expect(stopTree(child.pid!, `gone-${randomUUID()}`, 300)).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * Ending a task's whole process tree, not just the process the agent started: the most common
+ * complaint about CI agents is work left running after a cancel (a test server, a browser, `sleep`).
+ *
+ * POSIX: every task leads its own process group, which one signal reaches. On Linux, /proc also
+ * finds what left the group: descendants that called setpgid/setsid, and orphans re-parented to
+ * init that still carry the task's environment cookie `ATS_TASK_ID=<id>`.
+ * Windows: `taskkill /T /F`, which follows the parent links of processes still alive.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+const IS_WINDOWS = process.platform === 'win32';
+const HAS_PROC = process.platform === 'linux';
+const POLL_MS = 50;
+/** after SIGKILL: how long to keep re-killing (a tree still forking) before giving up */
+const KILL_PATIENCE_MS = 2_000;
+
+interface ProcEntry {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  zombie: boolean;
+}
+
+/**
+ * The live processes of a task's tree (Linux; elsewhere the group leader while its group lives).
+ * `rootPid` undefined means the root is unknown (e.g. a previous agent run's): only the cookie
+ * counts then, because a pid from the past may belong to an unrelated process by now.
+ */
+export function listTreeProcesses(rootPid: number | undefined, taskId: string): number[] {
+  rootPid = usableRoot(rootPid);
+  if (!HAS_PROC) return rootPid !== undefined && groupAlive(rootPid) ? [rootPid] : [];
+  const entries = readProcTable();
+  const found = new Set<number>();
+  if (rootPid !== undefined) {
+    const children = new Map<number, number[]>();
+    for (const e of entries) {
+      if (e.pgid === rootPid) found.add(e.pid);
+      const siblings = children.get(e.ppid);
+      if (siblings) siblings.push(e.pid);
+      else children.set(e.ppid, [e.pid]);
+    }
+    const stack = [rootPid];
+    while (stack.length > 0) {
+      const pid = stack.pop()!;
+      found.add(pid);
+      for (const child of children.get(pid) ?? []) if (!found.has(child)) stack.push(child);
+    }
+  }
+  const cookie = Buffer.from(`ATS_TASK_ID=${taskId}\0`);
+  for (const e of entries) {
+    if (!found.has(e.pid) && hasCookie(e.pid, cookie)) found.add(e.pid);
+  }
+  // zombies are already dead (only waiting to be reaped) and cannot be signalled away
+  const alive = new Set(entries.filter((e) => !e.zombie && e.pid !== process.pid).map((e) => e.pid));
+  return [...found].filter((pid) => alive.has(pid));
+}
+
+/** Sends `signal` to the task's group and to every other process of its tree; one already gone is no error. */
+export function signalTree(rootPid: number | undefined, taskId: string, signal: NodeJS.Signals): void {
+  rootPid = usableRoot(rootPid);
+  if (IS_WINDOWS) {
+    if (rootPid !== undefined) void taskkill(rootPid);
+    return;
+  }
+  if (rootPid !== undefined) sendSignal(-rootPid, signal);
+  for (const pid of listTreeProcesses(rootPid, taskId)) sendSignal(pid, signal);
+}
+
+/**
+ * SIGTERM to the tree, then SIGKILL to whatever is left after `graceMs`. Resolves as soon as
+ * nothing is left (or, for a tree that cannot be killed, after a bounded wait).
+ */
+export async function stopTree(rootPid: number | undefined, taskId: string, graceMs: number): Promise<void> {
+  rootPid = usableRoot(rootPid);
+  if (IS_WINDOWS) {
+    if (rootPid !== undefined) await taskkill(rootPid);
+    return;
+  }
+  signalTree(rootPid, taskId, 'SIGTERM');
+  if (await waitUntilGone(rootPid, taskId, graceMs)) return;
+  const giveUpAt = Date.now() + KILL_PATIENCE_MS;
+  do {
+    signalTree(rootPid, taskId, 'SIGKILL');
+    if (await waitUntilGone(rootPid, taskId, POLL_MS)) return;
+  } while (Date.now() < giveUpAt);
+}
+
+/** 0 would signal the agent's own group and 1 is init, whose descendants are everything. */
+function usableRoot(rootPid: number | undefined): number | undefined {
+  return rootPid !== undefined && rootPid > 1 ? rootPid : undefined;
+}
+
+async function waitUntilGone(rootPid: number | undefined, taskId: string, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    if (listTreeProcesses(rootPid, taskId).length === 0) return true;
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, left)));
+  }
+}
+
+function readProcTable(): ProcEntry[] {
+  const entries: ProcEntry[] = [];
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    } catch {
+      continue; // exited while we listed
+    }
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so parse after the last ')'
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
+    entries.push({ pid, ppid: Number(fields[1]), pgid: Number(fields[2]), zombie: fields[0] === 'Z' || fields[0] === 'X' });
+  }
+  return entries;
+}
+
+function hasCookie(pid: number, cookie: Buffer): boolean {
+  let environ: Buffer;
+  try {
+    environ = readFileSync(`/proc/${pid}/environ`);
+  } catch {
+    return false; // gone, or not ours to read
+  }
+  for (let at = environ.indexOf(cookie); at !== -1; at = environ.indexOf(cookie, at + 1)) {
+    if (at === 0 || environ[at - 1] === 0) return true;
+  }
+  return false;
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function sendSignal(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    // ESRCH: already gone, which is the goal; EPERM: not ours to end, nothing more we can do
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ESRCH' && code !== 'EPERM') throw err;
+  }
+}
+
+function taskkill(pid: number): Promise<void> {
+  return new Promise((resolve) => {
+    const killer = spawn('taskkill', ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true });
+    killer.once('error', () => resolve());
+    killer.once('close', () => resolve());
+  });
+}

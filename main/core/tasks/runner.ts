@@ -1,0 +1,363 @@
+/**
+ * One task's process, from spawn to a settled outcome. `done` never rejects, and it settles only
+ * once nothing of the task is left running: after the main process exits, whatever it left behind
+ * (a background server holding the pipes, a daemon that left the group) is ended too.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { ErrorCode } from '../protocol/codes.js';
+import type { TaskStatus } from '../protocol/frames.js';
+import { OutputBatcher, type ChildStream, type OutputBatch } from './output-batcher.js';
+import { stopTree } from './process-tree.js';
+
+export interface RunSpec {
+  taskId: string;
+  command: string;
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  /** between SIGTERM and SIGKILL when the task is stopped */
+  killGraceMs: number;
+  /** argv prefix, e.g. ['/bin/sh', '-c'] or ['cmd.exe', '/d', '/s', '/c']; the command is appended */
+  shell: string[];
+  /** receives the raw bytes of stdout and stderr in arrival order; created with its parents */
+  logFile: string;
+  /** bytes of each stream's tail kept in the outcome */
+  resultMaxBytes: number;
+}
+
+export interface RunHooks {
+  onSpawn?(pid: number): void;
+  onOutput(batch: OutputBatch): void;
+}
+
+export interface RunOutcome {
+  status: TaskStatus;
+  /** -1 when the process was ended by a signal or never started */
+  exitCode: number;
+  signal: string | null;
+  /** the tail of stdout */
+  output: string;
+  outputTruncated: boolean;
+  /** the tail of stderr, or why the task could not start */
+  error: string;
+  errorTruncated: boolean;
+  errorCode: ErrorCode | null;
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+export type StopReason = 'cancelled' | 'timeout' | 'shutdown';
+
+export interface RunningTask {
+  readonly pid: number | undefined;
+  readonly done: Promise<RunOutcome>;
+  stop(reason: StopReason): void;
+  /** stop reading the task's output (the socket is behind); the task blocks once its pipes fill */
+  pause(): void;
+  resume(): void;
+}
+
+/** After the main process exits, how long its pipes may stay open (held by a background child). */
+const STDIO_LINGER_MS = 1_000;
+/** setTimeout's limit; a longer timeout would fire at once */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const STOPPED: Record<StopReason, { status: TaskStatus; errorCode: ErrorCode; note: string }> = {
+  timeout: { status: 'timeout', errorCode: ErrorCode.TASK_TIMEOUT, note: 'timed out' },
+  cancelled: { status: 'cancelled', errorCode: ErrorCode.TASK_CANCELLED, note: 'cancelled' },
+  shutdown: { status: 'error', errorCode: ErrorCode.AGENT_SHUTDOWN, note: 'the agent is shutting down' },
+};
+
+export function defaultShell(): string[] {
+  return process.platform === 'win32' ? ['cmd.exe', '/d', '/s', '/c'] : ['/bin/sh', '-c'];
+}
+
+/**
+ * How to spawn `command` under `shell`. cmd.exe does not parse arguments the way Node quotes them
+ * (backslash-escaped quotes), so it gets the command line verbatim, wrapped in the quotes that
+ * `/s` strips: what Node's own `shell: true` does.
+ */
+export function shellInvocation(shell: string[], command: string): { file: string; args: string[]; verbatim: boolean } {
+  const [file = '', ...prefix] = shell;
+  const verbatim = /^cmd(\.exe)?$/i.test(path.win32.basename(file));
+  return { file, args: [...prefix, verbatim ? `"${command}"` : command], verbatim };
+}
+
+export function startTask(spec: RunSpec, hooks: RunHooks): RunningTask {
+  return new TaskRun(spec, hooks);
+}
+
+class TaskRun implements RunningTask {
+  readonly done: Promise<RunOutcome>;
+  private settle!: (outcome: RunOutcome) => void;
+  private readonly startedAt = new Date();
+  private readonly batcher: OutputBatcher;
+  private readonly tails: Record<ChildStream, ByteTail>;
+  private readonly log: TaskLogFile;
+  private readonly child: ChildProcess | null = null;
+  private pipesClosed: Promise<void> = Promise.resolve();
+  private timeoutTimer: NodeJS.Timeout | null = null;
+  private stopReason: StopReason | null = null;
+  private stopping: Promise<void> = Promise.resolve();
+  private exited = false;
+  private pausedByCaller = false;
+  /** the task is over: its pipes are read to the end whatever the caller asked */
+  private draining = false;
+  private cutLinger: () => void = () => {};
+
+  constructor(private readonly spec: RunSpec, hooks: RunHooks) {
+    this.done = new Promise((resolve) => (this.settle = resolve));
+    this.batcher = new OutputBatcher(hooks.onOutput);
+    this.tails = { stdout: new ByteTail(spec.resultMaxBytes), stderr: new ByteTail(spec.resultMaxBytes) };
+    this.log = new TaskLogFile(spec.logFile, (message) => this.batcher.note(message), () => this.updateFlow());
+
+    const { file, args, verbatim } = shellInvocation(spec.shell, spec.command);
+    let child: ChildProcess;
+    try {
+      child = spawn(file, args, {
+        cwd: spec.cwd,
+        env: spec.env,
+        // its own process group (and session), so that one signal reaches everything it starts
+        detached: process.platform !== 'win32',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        windowsHide: true,
+        windowsVerbatimArguments: verbatim,
+      });
+    } catch (err) {
+      void this.failToStart(err as Error);
+      return;
+    }
+    this.child = child;
+    const stdout = child.stdout!;
+    const stderr = child.stderr!;
+    this.pipesClosed = Promise.all([closed(stdout), closed(stderr)]).then(() => undefined);
+    child.once('error', (err) => {
+      if (child.pid === undefined) void this.failToStart(err);
+    });
+    child.once('spawn', () => hooks.onSpawn?.(child.pid!));
+    child.once('exit', (code, signal) => void this.finish(code, signal));
+    // pulled with 'readable' rather than 'data': Node resumes flowing stdio when the child exits,
+    // which would defeat pause(); and the readable state's buffer limit is the backpressure
+    stdout.on('readable', () => this.readPipe('stdout'));
+    stderr.on('readable', () => this.readPipe('stderr'));
+    this.timeoutTimer = setTimeout(() => this.stop('timeout'), Math.min(spec.timeoutMs, MAX_TIMER_MS));
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  stop(reason: StopReason): void {
+    if (this.exited) {
+      // the result is already decided; only stop waiting for leftovers to let go of the pipes
+      this.cutLinger();
+      return;
+    }
+    if (this.stopReason || this.child?.pid === undefined) return;
+    this.stopReason = reason;
+    if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
+    const graceS = this.spec.killGraceMs / 1000;
+    const why = reason === 'timeout' ? `timed out after ${this.spec.timeoutMs / 1000} s` : STOPPED[reason].note;
+    this.batcher.note(`${why}: ending the task's processes (SIGTERM, SIGKILL after ${graceS} s)`);
+    this.stopping = stopTree(this.child.pid, this.spec.taskId, this.spec.killGraceMs);
+  }
+
+  pause(): void {
+    this.pausedByCaller = true;
+    this.updateFlow();
+  }
+
+  resume(): void {
+    this.pausedByCaller = false;
+    this.updateFlow();
+  }
+
+  private get reading(): boolean {
+    return this.draining || !(this.pausedByCaller || this.log.behind);
+  }
+
+  private updateFlow(): void {
+    if (!this.child || !this.reading) return;
+    this.readPipe('stdout');
+    this.readPipe('stderr');
+  }
+
+  private readPipe(stream: ChildStream): void {
+    const pipe = this.child![stream]!;
+    for (let chunk: Buffer | null; this.reading && (chunk = pipe.read()) !== null; ) {
+      this.log.write(chunk);
+      this.tails[stream].push(chunk);
+      this.batcher.write(stream, chunk);
+    }
+  }
+
+  private async finish(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    this.exited = true;
+    if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
+    const child = this.child!;
+    await this.waitForPipes();
+    await this.stopping;
+    // a task never leaves processes behind, even those that closed their stdio or left the group
+    await stopTree(child.pid, this.spec.taskId, this.spec.killGraceMs);
+    this.draining = true;
+    this.updateFlow();
+    await this.waitForPipes();
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+
+    const stopped = this.stopReason ? STOPPED[this.stopReason] : null;
+    await this.complete({
+      status: stopped?.status ?? (code === 0 ? 'success' : 'failed'),
+      exitCode: code ?? -1,
+      signal,
+      output: this.tails.stdout.text(),
+      outputTruncated: this.tails.stdout.truncated,
+      error: this.tails.stderr.text(),
+      errorTruncated: this.tails.stderr.truncated,
+      errorCode: stopped?.errorCode ?? null,
+    });
+  }
+
+  private async failToStart(err: Error): Promise<void> {
+    const reason = startFailure(err, this.spec);
+    this.batcher.note(reason);
+    await this.complete({
+      status: 'error',
+      exitCode: -1,
+      signal: null,
+      output: '',
+      outputTruncated: false,
+      error: reason,
+      errorTruncated: false,
+      errorCode: ErrorCode.TASK_EXECUTION_FAILED,
+    });
+  }
+
+  private async complete(outcome: Omit<RunOutcome, 'startedAt' | 'finishedAt'>): Promise<void> {
+    if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
+    this.batcher.end();
+    await this.log.close();
+    this.settle({ ...outcome, startedAt: this.startedAt, finishedAt: new Date() });
+  }
+
+  /** Until both pipes closed, at most STDIO_LINGER_MS; a stop() cuts the wait short. */
+  private waitForPipes(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, STDIO_LINGER_MS);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.cutLinger = done;
+      void this.pipesClosed.then(done);
+    });
+  }
+}
+
+function closed(pipe: Readable): Promise<void> {
+  // a pipe error destroys the stream, which then closes: 'close' covers both
+  pipe.on('error', () => {});
+  return new Promise((resolve) => pipe.once('close', () => resolve()));
+}
+
+function startFailure(err: Error, spec: RunSpec): string {
+  let cwdIsDir = false;
+  try {
+    cwdIsDir = statSync(spec.cwd).isDirectory();
+  } catch {
+    // missing: reported below
+  }
+  // a missing cwd makes spawn fail with "spawn /bin/sh ENOENT", which blames the shell
+  if (!cwdIsDir) return `cannot start the task: its working directory ${spec.cwd} does not exist or is not a directory`;
+  return `cannot start the task with ${spec.shell.join(' ')}: ${err.message}`;
+}
+
+/**
+ * The task's whole output on disk. Writes are asynchronous; `behind` tells the runner to stop
+ * reading the pipes until the disk catches up. A log that cannot be written is reported once and
+ * never stops the task.
+ */
+class TaskLogFile {
+  private stream: WriteStream | null = null;
+  behind = false;
+
+  constructor(
+    file: string,
+    private readonly report: (message: string) => void,
+    private readonly onFlowChange: () => void,
+  ) {
+    try {
+      mkdirSync(path.dirname(file), { recursive: true });
+      this.stream = createWriteStream(file, { flags: 'a' });
+    } catch (err) {
+      this.fail(file, err as Error);
+      return;
+    }
+    this.stream.on('error', (err) => this.fail(file, err));
+    this.stream.on('drain', () => this.setBehind(false));
+  }
+
+  write(chunk: Buffer): void {
+    if (this.stream && !this.stream.write(chunk)) this.setBehind(true);
+  }
+
+  async close(): Promise<void> {
+    const stream = this.stream;
+    if (!stream) return;
+    stream.end();
+    await finished(stream).catch(() => {});
+  }
+
+  private fail(file: string, err: Error): void {
+    this.stream = null;
+    this.report(`cannot write the task log ${file}: ${err.message}`);
+    this.setBehind(false);
+  }
+
+  private setBehind(behind: boolean): void {
+    if (behind === this.behind) return;
+    this.behind = behind;
+    this.onFlowChange();
+  }
+}
+
+/** The last `maxBytes` of a byte stream in a fixed ring, decoded without a broken first character. */
+class ByteTail {
+  private readonly ring: Buffer;
+  private end = 0;
+  private total = 0;
+
+  constructor(private readonly maxBytes: number) {
+    this.ring = Buffer.allocUnsafe(maxBytes);
+  }
+
+  get truncated(): boolean {
+    return this.total > this.maxBytes;
+  }
+
+  push(chunk: Buffer): void {
+    this.total += chunk.length;
+    if (chunk.length >= this.maxBytes) {
+      chunk.copy(this.ring, 0, chunk.length - this.maxBytes);
+      this.end = 0;
+      return;
+    }
+    const first = Math.min(chunk.length, this.maxBytes - this.end);
+    chunk.copy(this.ring, this.end, 0, first);
+    chunk.copy(this.ring, 0, first);
+    this.end = (this.end + chunk.length) % this.maxBytes;
+  }
+
+  text(): string {
+    if (!this.truncated) return this.ring.toString('utf8', 0, this.total);
+    const tail = Buffer.concat([this.ring.subarray(this.end), this.ring.subarray(0, this.end)]);
+    let start = 0;
+    // skip UTF-8 continuation bytes: the cut fell inside a character
+    while (start < tail.length && start < 3 && (tail[start]! & 0xc0) === 0x80) start++;
+    return tail.toString('utf8', start);
+  }
+}

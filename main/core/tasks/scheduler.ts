@@ -1,0 +1,305 @@
+/**
+ * The task queue: FIFO, at most `maxConcurrent` running, a task_id never runs twice, every task ends
+ * in exactly one task_result. Output batches become task_log frames with a per-task `seq`.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { TaskView } from '../api.js';
+import type { Logger } from '../logging/logger.js';
+import { ErrorCode } from '../protocol/codes.js';
+import { levelOf, type TaskFrame, type TaskLogFrame, type TaskResultFrame, type TaskStatus } from '../protocol/frames.js';
+import type { AgentState } from '../state/agent-state.js';
+import { resolveTaskWorkDir, TaskRefusedError, type WorkLayout } from '../workspace/layout.js';
+import { buildTaskEnv } from './environment.js';
+import type { OutputBatch } from './output-batcher.js';
+import { startTask, type RunningTask, type RunOutcome } from './runner.js';
+
+export interface SchedulerOptions {
+  maxConcurrent: number;
+  defaultTimeoutS: number;
+  killGraceS: number;
+  resultMaxBytes: number;
+  shell: string[];
+  /** variables and values that must never reach a task (the agent's token) */
+  secretNames: string[];
+  secretValues: () => string[];
+  layout: () => WorkLayout;
+  deliver: (frame: TaskLogFrame | TaskResultFrame) => void;
+  state: AgentState;
+  log: Logger;
+  /** after each task: the cleanup policy runs */
+  onTaskFinished: () => void;
+}
+
+interface Queued {
+  frame: TaskFrame;
+  workDir: string;
+}
+
+const RESULTS_KEPT = 500;
+
+const COUNTER_OF: Record<TaskStatus, 'tasksSucceeded' | 'tasksFailed' | 'tasksErrored' | 'tasksTimedOut' | 'tasksCancelled'> = {
+  success: 'tasksSucceeded',
+  failed: 'tasksFailed',
+  error: 'tasksErrored',
+  timeout: 'tasksTimedOut',
+  cancelled: 'tasksCancelled',
+};
+
+export class TaskScheduler {
+  private readonly queue: Queued[] = [];
+  private readonly running = new Map<string, RunningTask>();
+  /** tasks taken from the queue and not finished, counted before their process exists */
+  private readonly inFlight = new Set<string>();
+  private readonly seqs = new Map<string, number>();
+  /** every task_id ever received: a redelivered task is never run again */
+  private readonly seen = new Set<string>();
+  /** the latest results, sent again when their task is redelivered */
+  private readonly results = new Map<string, TaskResultFrame>();
+  private accepting = true;
+  private paused = false;
+  private concurrency: number;
+
+  constructor(private readonly opts: SchedulerOptions) {
+    this.concurrency = opts.maxConcurrent;
+  }
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  get queuedCount(): number {
+    return this.queue.length;
+  }
+
+  /** Task ids whose directories must survive a cleanup. */
+  activeIds(): Set<string> {
+    return new Set([...this.inFlight, ...this.queue.map((q) => q.frame.task_id)]);
+  }
+
+  get maxConcurrent(): number {
+    return this.concurrency;
+  }
+
+  setMaxConcurrent(n: number): void {
+    this.concurrency = n;
+    this.pump();
+  }
+
+  submit(frame: TaskFrame): void {
+    const id = frame.task_id;
+    if (this.seen.has(id)) {
+      const result = this.results.get(id);
+      if (result) {
+        this.opts.log.info(`task ${id} was delivered again; it already finished, sending its result again`);
+        this.opts.deliver(result);
+      } else {
+        this.opts.log.info(`task ${id} was delivered again; it is queued, running or long finished, so it is not run again`);
+      }
+      return;
+    }
+    this.seen.add(id);
+    this.opts.state.count('tasksReceived');
+    const receivedAt = new Date();
+    if (!this.accepting) {
+      this.reject(frame, '', ErrorCode.AGENT_SHUTDOWN, 'the agent is shutting down');
+      return;
+    }
+    let workDir: string;
+    try {
+      workDir = resolveTaskWorkDir(this.opts.layout(), id, frame.work_dir);
+    } catch (err) {
+      const message = err instanceof TaskRefusedError ? err.message : String(err);
+      this.reject(frame, frame.work_dir ?? '', ErrorCode.WORK_DIR_ERROR, message);
+      return;
+    }
+    this.opts.state.upsertTask(taskView(frame, workDir, receivedAt));
+    this.queue.push({ frame, workDir });
+    this.opts.log.info(`task ${id} queued (${this.queue.length} waiting, ${this.running.size} running)`);
+    this.pump();
+  }
+
+  cancel(taskId: string): boolean {
+    const index = this.queue.findIndex((q) => q.frame.task_id === taskId);
+    if (index >= 0) {
+      const [queued] = this.queue.splice(index, 1);
+      this.opts.log.info(`task ${taskId} cancelled while queued`);
+      this.finish(queued!.frame, {
+        status: 'cancelled',
+        exitCode: -1,
+        signal: null,
+        output: '',
+        outputTruncated: false,
+        error: 'cancelled before it started',
+        errorTruncated: false,
+        errorCode: ErrorCode.TASK_CANCELLED,
+        startedAt: new Date(),
+        finishedAt: new Date(),
+      });
+      return true;
+    }
+    const task = this.running.get(taskId);
+    if (!task) return false;
+    this.opts.log.info(`cancelling task ${taskId}`);
+    task.stop('cancelled');
+    return true;
+  }
+
+  /** The socket is behind: stop reading task output until it catches up. */
+  setPaused(paused: boolean): void {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    for (const task of this.running.values()) (paused ? task.pause() : task.resume());
+  }
+
+  /** Accept nothing new; end queued and running tasks; resolves when every result is out. */
+  async shutdown(): Promise<void> {
+    this.accepting = false;
+    for (const queued of this.queue.splice(0)) {
+      this.reject(queued.frame, queued.workDir, ErrorCode.AGENT_SHUTDOWN, 'the agent shut down before the task started');
+    }
+    const runs = [...this.running.values()];
+    runs.forEach((task) => task.stop('shutdown'));
+    await Promise.all(runs.map((task) => task.done));
+    await new Promise((r) => setImmediate(r));
+  }
+
+  private pump(): void {
+    while (this.accepting && this.inFlight.size < this.concurrency && this.queue.length > 0) {
+      const next = this.queue.shift()!;
+      this.inFlight.add(next.frame.task_id);
+      void this.run(next).finally(() => {
+        this.inFlight.delete(next.frame.task_id);
+        this.pump();
+      });
+    }
+  }
+
+  private async run({ frame, workDir }: Queued): Promise<void> {
+    const id = frame.task_id;
+    const layout = this.opts.layout();
+    try {
+      await mkdir(workDir, { recursive: true });
+    } catch (err) {
+      this.reject(frame, workDir, ErrorCode.WORK_DIR_ERROR, `cannot create the task's work dir ${workDir}: ${(err as Error).message}`);
+      return;
+    }
+    const env = buildTaskEnv({
+      base: process.env,
+      dropNames: this.opts.secretNames,
+      secretValues: this.opts.secretValues(),
+      envVars: frame.env_vars,
+      taskId: id,
+      taskDir: workDir,
+      workDir: layout.root,
+    });
+    const timeoutS = frame.timeout ?? this.opts.defaultTimeoutS;
+    const task = startTask(
+      {
+        taskId: id,
+        command: frame.command,
+        cwd: workDir,
+        env,
+        timeoutMs: timeoutS * 1000,
+        killGraceMs: this.opts.killGraceS * 1000,
+        shell: this.opts.shell,
+        logFile: layout.taskLogFile(id),
+        resultMaxBytes: this.opts.resultMaxBytes,
+      },
+      {
+        onSpawn: (pid) => this.opts.state.updateTask(id, { pid }),
+        onOutput: (batch) => this.emitOutput(id, batch),
+      },
+    );
+    this.running.set(id, task);
+    if (this.paused) task.pause();
+    this.opts.state.updateTask(id, { phase: 'running', startedAt: new Date().toISOString() });
+    this.opts.log.info(`task ${id} started (timeout ${timeoutS} s): ${frame.command}`);
+    const outcome = await task.done;
+    this.running.delete(id);
+    this.finish(frame, outcome);
+  }
+
+  private emitOutput(taskId: string, batch: OutputBatch): void {
+    const seq = (this.seqs.get(taskId) ?? 0) + 1;
+    this.seqs.set(taskId, seq);
+    const timestamp = new Date().toISOString();
+    this.opts.deliver({ type: 'task_log', task_id: taskId, level: levelOf[batch.stream], message: batch.text, timestamp, stream: batch.stream, seq });
+    this.opts.state.appendOutput(taskId, { seq, stream: batch.stream, text: batch.text, at: timestamp });
+  }
+
+  private reject(frame: TaskFrame, workDir: string, code: ErrorCode, message: string): void {
+    this.opts.log.warn(`task ${frame.task_id} refused: ${message}`);
+    if (!this.opts.state.task(frame.task_id)) this.opts.state.upsertTask(taskView(frame, workDir, new Date()));
+    this.emitOutput(frame.task_id, { stream: 'agent', text: message });
+    const now = new Date();
+    this.finish(frame, {
+      status: 'error',
+      exitCode: -1,
+      signal: null,
+      output: '',
+      outputTruncated: false,
+      error: message,
+      errorTruncated: false,
+      errorCode: code,
+      startedAt: now,
+      finishedAt: now,
+    });
+  }
+
+  private finish(frame: TaskFrame, outcome: RunOutcome): void {
+    const id = frame.task_id;
+    const duration = Math.round((outcome.finishedAt.getTime() - outcome.startedAt.getTime()) / 10) / 100;
+    const result: TaskResultFrame = {
+      type: 'task_result',
+      task_id: id,
+      status: outcome.status,
+      exit_code: outcome.exitCode,
+      output: outcome.output,
+      error: outcome.error,
+      duration,
+      timestamp: outcome.finishedAt.toISOString(),
+      started_at: outcome.startedAt.toISOString(),
+      ...(outcome.errorCode ? { error_code: outcome.errorCode } : {}),
+      ...(outcome.signal ? { signal: outcome.signal } : {}),
+      ...(outcome.outputTruncated ? { output_truncated: true } : {}),
+      ...(outcome.errorTruncated ? { error_truncated: true } : {}),
+    };
+    this.results.set(id, result);
+    if (this.results.size > RESULTS_KEPT) this.results.delete(this.results.keys().next().value!);
+    this.seqs.delete(id);
+    this.opts.deliver(result);
+    this.opts.state.count(COUNTER_OF[outcome.status]);
+    this.opts.state.updateTask(id, {
+      phase: outcome.status,
+      finishedAt: outcome.finishedAt.toISOString(),
+      duration,
+      exitCode: outcome.exitCode,
+      signal: outcome.signal,
+      errorCode: outcome.errorCode,
+      error: outcome.status === 'error' ? outcome.error : null,
+      pid: null,
+    });
+    const level = outcome.status === 'success' ? 'info' : 'warn';
+    this.opts.log[level](`task ${id} ${outcome.status} (exit ${outcome.exitCode}${outcome.signal ? `, ${outcome.signal}` : ''}) in ${duration} s`);
+    this.opts.onTaskFinished();
+  }
+}
+
+function taskView(frame: TaskFrame, workDir: string, receivedAt: Date): TaskView {
+  return {
+    taskId: frame.task_id,
+    command: frame.command,
+    phase: 'queued',
+    workDir,
+    receivedAt: receivedAt.toISOString(),
+    startedAt: null,
+    finishedAt: null,
+    duration: null,
+    exitCode: null,
+    signal: null,
+    errorCode: null,
+    error: null,
+    pid: null,
+    outputSeq: 0,
+  };
+}
