@@ -1,0 +1,360 @@
+/**
+ * The agent: wires config, logging, workspace, connection, monitor and tasks, and owns the one
+ * observable state. Hosts (the headless CLI, the Electron shell) create it, start it, read its state
+ * and end it; they never reach into its parts.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { AgentStateSource, CommandResult, SettingsView, TokenStorage } from './api.js';
+import type { AgentConfig } from './config/schema.js';
+import { PlatformConnection } from './connection/platform-connection.js';
+import { createAgentLogging, type AgentLogging, type Logger } from './logging/logger.js';
+import { Redactor, redactUrl } from './logging/redact.js';
+import { readStaticInfo, type StaticInfo } from './monitor/static-info.js';
+import { SystemSampler } from './monitor/sampler.js';
+import { ErrorCode, ExitCode, FatalError } from './protocol/codes.js';
+import type { AuthSuccessFrame, ErrorFrame, HeartbeatFrame, TaskLogFrame, TaskResultFrame } from './protocol/frames.js';
+import { parseInbound } from './protocol/inbound.js';
+import { AgentState } from './state/agent-state.js';
+import { defaultShell } from './tasks/runner.js';
+import { TaskScheduler } from './tasks/scheduler.js';
+import { cleanupTasks } from './workspace/cleanup.js';
+import { prepareWorkDir, type WorkLayout } from './workspace/layout.js';
+
+export const AGENT_VERSION = '1.0.0';
+/** Environment variables that hold the agent's secrets: never passed to a task. */
+export const SECRET_ENV_NAMES = ['ATS_AGENT_TOKEN', 'ATS_AGENT_TOKEN_FILE'];
+/** Outbox sizes (UTF-16 units) at which task output reading pauses and resumes. */
+const OUTBOX_HIGH_WATER = 8 * 1024 * 1024;
+const OUTBOX_LOW_WATER = 2 * 1024 * 1024;
+const SHUTDOWN_FLUSH_MS = 5_000;
+
+export interface AgentOptions {
+  config: AgentConfig;
+  /** the current token; called before every connection attempt (a token file may be rotated) */
+  token: () => string;
+  mode: 'gui' | 'headless';
+  /** echo the agent log to the console (foreground runs) */
+  console: boolean;
+}
+
+export interface AgentExit {
+  exitCode: ExitCode;
+  error?: FatalError;
+}
+
+export class Agent {
+  readonly state: AgentState;
+  /** settles when the agent has ended, by shutdown() or by a fatal error */
+  readonly finished: Promise<AgentExit>;
+  private resolveFinished!: (exit: AgentExit) => void;
+  private readonly connection: PlatformConnection;
+  private readonly scheduler: TaskScheduler;
+  private readonly log: Logger;
+  private readonly sampler: SystemSampler;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private inbound: Promise<void> = Promise.resolve();
+  private stopping: Promise<void> | null = null;
+  private cleanupRunning: Promise<void> | null = null;
+  private cleanupAgain = false;
+  private cleanupPolicy: AgentConfig['task']['cleanup'];
+  private authCount = 0;
+
+  private constructor(
+    private readonly opts: AgentOptions,
+    private readonly logging: AgentLogging,
+    private readonly redactor: Redactor,
+    private layout: WorkLayout,
+    info: StaticInfo,
+    agentId: string,
+  ) {
+    this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    const { config } = opts;
+    this.cleanupPolicy = { ...config.task.cleanup };
+    this.sampler = new SystemSampler(info, () => this.layout.root);
+    this.log = logging.scope('agent');
+    const runningAsRoot = process.getuid?.() === 0;
+    this.state = new AgentState(
+      { version: AGENT_VERSION, agentId, mode: opts.mode, hostname: os.hostname(), pid: process.pid, startedAt: new Date().toISOString(), runningAsRoot },
+      { phase: 'starting', serverUrl: redactUrl(config.server.url), environmentId: null, workDir: layout.root, connectedSince: null, nextAttemptAt: null, attempt: 0, lastError: null },
+    );
+    logging.onEntry((entry) => this.state.addLog(entry));
+    if (runningAsRoot) this.log.warn('running as root: tasks run as root too');
+
+    this.connection = new PlatformConnection({
+      url: config.server.url,
+      token: () => this.currentToken(),
+      agentInfo: {
+        version: AGENT_VERSION,
+        platform: process.platform,
+        node_version: process.versions.node,
+        ...(process.versions.electron ? { electron_version: process.versions.electron } : {}),
+        hostname: os.hostname(),
+        agent_id: agentId,
+        mode: opts.mode,
+      },
+      caFile: config.server.ca_file,
+      maxRetries: config.server.max_retries,
+      log: logging.scope('connection'),
+    });
+    this.scheduler = new TaskScheduler({
+      maxConcurrent: config.task.max_concurrent,
+      defaultTimeoutS: config.task.timeout,
+      killGraceS: config.task.kill_grace,
+      resultMaxBytes: config.task.result_max_bytes,
+      shell: config.task.shell ?? defaultShell(),
+      secretNames: SECRET_ENV_NAMES,
+      secretValues: () => [this.currentToken()],
+      layout: () => this.layout,
+      deliver: (frame) => this.deliver(frame),
+      state: this.state,
+      log: logging.scope('tasks'),
+      onTaskFinished: () => this.cleanup(),
+    });
+    this.state.setOutboxProbe(() => ({ frames: this.connection.outbox.size, bytes: this.connection.outbox.pendingBytes }));
+    this.wireConnection();
+  }
+
+  /** Prepares the local work dir and logging; fails with WORK_DIR_ERROR when it cannot write there. */
+  static async create(opts: AgentOptions): Promise<Agent> {
+    const layout = await prepareWorkDir(opts.config.work_dir);
+    const redactor = new Redactor();
+    redactor.add(opts.token());
+    const logging = createAgentLogging({
+      logsDir: layout.logsDir,
+      level: opts.config.logging.level,
+      maxSize: opts.config.logging.max_size,
+      backupCount: opts.config.logging.backup_count,
+      console: opts.console,
+      redactor,
+    });
+    const [info, agentId] = await Promise.all([readStaticInfo(), readAgentId(layout.root)]);
+    return new Agent(opts, logging, redactor, layout, info, agentId);
+  }
+
+  get source(): AgentStateSource {
+    return this.state;
+  }
+
+  start(): void {
+    this.log.info(`ATS Agent ${AGENT_VERSION} (${this.opts.mode}, Node ${process.versions.node}) starting; work dir ${this.layout.root}`);
+    this.cleanup();
+    this.connection.start();
+  }
+
+  /** The settings in force, for a UI; a headless agent cannot change them at run time. */
+  settingsView(tokenStorage: TokenStorage, editable = false): SettingsView {
+    const { config } = this.opts;
+    return {
+      serverUrl: redactUrl(config.server.url),
+      workDir: this.layout.root,
+      logLevel: config.logging.level,
+      maxConcurrent: this.scheduler.maxConcurrent,
+      keepTasks: this.cleanupPolicy.keep_tasks,
+      keepDays: this.cleanupPolicy.keep_days,
+      notifyOnFailure: null,
+      startAtLogin: null,
+      tokenStorage,
+      editable,
+    };
+  }
+
+  cancelTask(taskId: string): CommandResult {
+    return this.scheduler.cancel(taskId) ? { ok: true } : { ok: false, message: `no queued or running task ${taskId}` };
+  }
+
+  /** Graceful: accept nothing new, stop running tasks, report them, flush, close with 1000. */
+  shutdown(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info('shutting down');
+      this.state.updateConnection({ phase: 'stopping' });
+      this.stopHeartbeat();
+      await this.scheduler.shutdown();
+      await this.connection.close(SHUTDOWN_FLUSH_MS);
+      this.state.updateConnection({ phase: 'stopped' });
+      this.log.info('stopped');
+      await this.logging.close();
+      this.resolveFinished({ exitCode: ExitCode.OK });
+    })();
+    return this.stopping;
+  }
+
+  private currentToken(): string {
+    const token = this.opts.token();
+    this.redactor.add(token);
+    return token;
+  }
+
+  private wireConnection(): void {
+    const c = this.connection;
+    c.on('phase', (phase, detail) => {
+      this.state.updateConnection({
+        phase,
+        nextAttemptAt: detail.nextAttemptAt?.toISOString() ?? null,
+        attempt: phase === 'online' ? 0 : phase === 'reconnecting' ? this.state.snapshot().connection.attempt + 1 : this.state.snapshot().connection.attempt,
+        ...(phase !== 'online' ? { connectedSince: null } : {}),
+        ...(detail.error ? { lastError: { ...detail.error, at: new Date().toISOString() } } : {}),
+      });
+    });
+    c.on('authenticated', (frame) => {
+      this.inbound = this.inbound.then(() => this.onAuthenticated(frame));
+    });
+    c.on('frame', (frame) => {
+      this.inbound = this.inbound.then(() => this.onFrame(frame));
+    });
+    c.on('invalid', (raw, reason) => this.rejectFrame(ErrorCode.INVALID_MESSAGE, `${reason}: ${raw.slice(0, 200)}`));
+    c.on('fatal', (error) => void this.fail(error));
+    c.on('drain', () => {
+      if (c.outbox.pendingBytes < OUTBOX_LOW_WATER) this.scheduler.setPaused(false);
+    });
+  }
+
+  private async onAuthenticated(frame: AuthSuccessFrame): Promise<void> {
+    this.authCount += 1;
+    if (this.authCount > 1) this.state.count('reconnects');
+    if (frame.work_dir && path.resolve(frame.work_dir) !== this.layout.root) {
+      try {
+        this.layout = await prepareWorkDir(frame.work_dir);
+      } catch (err) {
+        await this.fail(err instanceof FatalError ? err : new FatalError(ErrorCode.WORK_DIR_ERROR, String(err), ExitCode.WORK_DIR_ERROR));
+        return;
+      }
+      this.logging.setDir(this.layout.logsDir);
+      this.log.info(`the platform's work dir is ${this.layout.root}`);
+      this.cleanup();
+    }
+    this.state.updateConnection({ environmentId: frame.environment_id, workDir: this.layout.root, connectedSince: new Date().toISOString(), lastError: null });
+    this.log.info(`authenticated; environment ${frame.environment_id}`);
+    this.startHeartbeat();
+  }
+
+  private onFrame(raw: unknown): void {
+    const inbound = parseInbound(raw);
+    if (!inbound.ok) {
+      this.rejectFrame(inbound.code, inbound.message, inbound.taskId);
+      if (inbound.rejectedTask && inbound.taskId) this.deliverInvalidTask(inbound.taskId, inbound.message);
+      return;
+    }
+    const frame = inbound.frame;
+    switch (frame.type) {
+      case 'task':
+        this.log.debug(`task ${frame.task_id} received`);
+        this.scheduler.submit(frame);
+        break;
+      case 'cancel_task':
+        if (!this.scheduler.cancel(frame.task_id)) {
+          this.rejectFrame('TASK_NOT_FOUND', `cancel_task: no queued or running task ${frame.task_id}`, frame.task_id);
+        }
+        break;
+      case 'config_update':
+        this.applyConfigUpdate(frame.task);
+        break;
+    }
+  }
+
+  private applyConfigUpdate(task: { cleanup?: { keep_tasks?: number; keep_days?: number }; max_concurrent?: number } | undefined): void {
+    if (task?.cleanup) {
+      this.cleanupPolicy = { ...this.cleanupPolicy, ...task.cleanup };
+      this.log.info(`cleanup policy from the platform: keep_tasks ${this.cleanupPolicy.keep_tasks}, keep_days ${this.cleanupPolicy.keep_days}`);
+      this.cleanup();
+    }
+    if (task?.max_concurrent !== undefined) {
+      this.log.info(`max_concurrent from the platform: ${task.max_concurrent}`);
+      this.scheduler.setMaxConcurrent(task.max_concurrent);
+    }
+  }
+
+  /** A `task` frame that names a task but cannot run: the platform still gets one result for it. */
+  private deliverInvalidTask(taskId: string, message: string): void {
+    const now = new Date().toISOString();
+    this.deliver({ type: 'task_result', task_id: taskId, status: 'error', exit_code: -1, output: '', error: message, duration: 0, timestamp: now, error_code: ErrorCode.INVALID_TASK });
+  }
+
+  private rejectFrame(code: string, message: string, taskId?: string): void {
+    this.log.warn(`unusable frame from the platform: ${message}`);
+    this.state.count('invalidFrames');
+    const reply: ErrorFrame = { type: 'error', code, message, timestamp: new Date().toISOString(), ...(taskId ? { task_id: taskId } : {}) };
+    this.connection.sendNow(reply);
+  }
+
+  private deliver(frame: TaskLogFrame | TaskResultFrame): void {
+    this.connection.sendReliable(frame);
+    if (this.connection.outbox.pendingBytes > OUTBOX_HIGH_WATER) this.scheduler.setPaused(true);
+  }
+
+  private startHeartbeat(): void {
+    this.stopHeartbeat();
+    void this.heartbeat();
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.config.monitor.interval * 1000);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  private async heartbeat(): Promise<void> {
+    const system = await this.sampler.sample();
+    const now = new Date();
+    const frame: HeartbeatFrame = {
+      type: 'heartbeat',
+      timestamp: now.toISOString(),
+      system_info: system,
+      agent: {
+        running_tasks: this.scheduler.runningCount,
+        queued_tasks: this.scheduler.queuedCount,
+        uptime: Math.round(process.uptime()),
+        rss_mb: Math.round(process.memoryUsage.rss() / 1048576),
+      },
+    };
+    if (this.connection.sendNow(frame)) {
+      this.state.recordHeartbeat(system, now);
+      this.state.count('heartbeatsSent');
+    }
+  }
+
+  /** Cleanup runs one at a time; a request during a run schedules one more. */
+  private cleanup(): void {
+    if (this.cleanupRunning) {
+      this.cleanupAgain = true;
+      return;
+    }
+    this.cleanupRunning = (async () => {
+      do {
+        this.cleanupAgain = false;
+        const removed = await cleanupTasks(this.layout, this.cleanupPolicy, this.scheduler.activeIds());
+        if (removed.length) this.log.info(`cleanup removed ${removed.length} old task(s): ${removed.join(', ')}`);
+      } while (this.cleanupAgain);
+    })()
+      .catch((err) => this.log.warn(`cleanup failed: ${(err as Error).message}`))
+      .finally(() => (this.cleanupRunning = null));
+  }
+
+  private async fail(error: FatalError): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = (async () => {
+      this.log.error(`${error.code}: ${error.message}`);
+      this.stopHeartbeat();
+      await this.scheduler.shutdown();
+      await this.connection.close(0);
+      await this.logging.close();
+      this.resolveFinished({ exitCode: error.exitCode, error });
+    })();
+    await this.stopping;
+  }
+}
+
+async function readAgentId(root: string): Promise<string> {
+  const file = path.join(root, 'agent-id');
+  try {
+    const id = (await readFile(file, 'utf8')).trim();
+    if (id) return id;
+  } catch {
+    // first start: create one below
+  }
+  const id = randomUUID();
+  await writeFile(file, `${id}\n`);
+  return id;
+}

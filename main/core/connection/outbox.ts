@@ -1,0 +1,71 @@
+/**
+ * At-least-once delivery of task_log and task_result frames. A frame stays here until a WebSocket
+ * ping sent after it comes back as a pong (TCP keeps order, so the platform has read the frame), and
+ * everything not confirmed when a connection ends is sent again, in order, after the next
+ * auth_success. Heartbeats never come here: a stale one is worthless.
+ */
+export interface OutboxEntry {
+  data: string;
+  /** the ping epoch current when the frame was last written to a socket; -1 = not sent yet */
+  epoch: number;
+}
+
+export class Outbox {
+  private entries: OutboxEntry[] = [];
+  private head = 0;
+  private unsent = 0;
+  private bytes = 0;
+
+  /** Frames not yet confirmed (sent or not). */
+  get size(): number {
+    return this.entries.length - this.head;
+  }
+
+  /** UTF-16 length of the frames not yet confirmed: what this holds in memory. */
+  get pendingBytes(): number {
+    return this.bytes;
+  }
+
+  push(data: string): void {
+    this.entries.push({ data, epoch: -1 });
+    this.bytes += data.length;
+    this.unsent += 1;
+  }
+
+  /** Frames waiting for a socket, oldest first; marks them sent under `epoch`. */
+  *takeUnsent(epoch: number): Generator<string> {
+    if (this.unsent === 0) return;
+    for (let i = this.entries.length - this.unsent; i < this.entries.length; i++) {
+      const entry = this.entries[i]!;
+      entry.epoch = epoch;
+      this.unsent -= 1;
+      yield entry.data;
+    }
+  }
+
+  /** A pong for `epoch` arrived: every frame sent under an earlier or equal epoch is delivered. */
+  confirm(epoch: number): number {
+    let confirmed = 0;
+    const firstUnsent = this.entries.length - this.unsent;
+    while (this.head < firstUnsent && this.entries[this.head]!.epoch <= epoch) {
+      this.bytes -= this.entries[this.head]!.data.length;
+      this.head += 1;
+      confirmed += 1;
+    }
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+    return confirmed;
+  }
+
+  /** The connection ended: whatever was sent but not confirmed goes out again on the next one. */
+  requeueUnconfirmed(): void {
+    this.unsent = this.entries.length - this.head;
+  }
+
+  /** True when something was sent and awaits a pong. */
+  get awaitingConfirmation(): boolean {
+    return this.entries.length - this.head - this.unsent > 0;
+  }
+}

@@ -1,0 +1,305 @@
+/**
+ * The link to the platform (PROTOCOL.md "Connection"): token in the query and the Authorization
+ * header, an `auth` frame, `auth_success`; 30 s to get there; reconnects with jittered backoff;
+ * ping/pong both to find dead links and to confirm delivery of the outbox; AUTH_FAILED is fatal.
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import WebSocket from 'ws';
+import type { ConnectionPhase } from '../api.js';
+import type { Logger } from '../logging/logger.js';
+import { redactUrl } from '../logging/redact.js';
+import { ErrorCode, ExitCode, FatalError } from '../protocol/codes.js';
+import { AuthSuccessFrame, type AgentInfo, type HeartbeatFrame, type ErrorFrame } from '../protocol/frames.js';
+import { Backoff } from './backoff.js';
+import { Outbox } from './outbox.js';
+
+const AUTH_CLOSE_CODES = new Set([4001, 4003, 1008]);
+/** Inbound frames can carry large env vars; past this ws closes the socket with 1009. */
+export const MAX_INBOUND_BYTES = 64 * 1024 * 1024;
+
+export interface ConnectionOptions {
+  url: string;
+  /** read before every attempt, so that a rotated token file takes effect without a restart */
+  token: () => string;
+  agentInfo: AgentInfo;
+  caFile?: string;
+  maxRetries: number;
+  connectTimeoutMs?: number;
+  pingIntervalMs?: number;
+  pongTimeoutMs?: number;
+  backoff?: Backoff;
+  log: Logger;
+}
+
+export interface ConnectionEvents {
+  phase: [phase: ConnectionPhase, detail: { nextAttemptAt?: Date; error?: { code: string; message: string } }];
+  authenticated: [frame: AuthSuccessFrame];
+  /** a parsed inbound frame other than the auth ones; unusable text arrives as `invalid` */
+  frame: [frame: unknown];
+  invalid: [raw: string, reason: string];
+  /** AUTH_FAILED, or CONNECTION_FAILED once max_retries is reached */
+  fatal: [error: FatalError];
+  /** the socket has room again after being behind */
+  drain: [];
+}
+
+export class PlatformConnection extends EventEmitter<ConnectionEvents> {
+  readonly outbox = new Outbox();
+  private socket: WebSocket | null = null;
+  private authenticated = false;
+  private stopped = false;
+  private epoch = 0;
+  private pingOutstanding = false;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private pongTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private confirmScheduled = false;
+  private readonly backoff: Backoff;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: ConnectionOptions) {
+    super();
+    this.backoff = opts.backoff ?? new Backoff();
+    this.log = opts.log;
+  }
+
+  get online(): boolean {
+    return this.authenticated;
+  }
+
+  /** Bytes written to the socket that the kernel has not taken yet. */
+  get socketBacklog(): number {
+    return this.socket?.bufferedAmount ?? 0;
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  /** Heartbeats and error replies: sent now or never. */
+  sendNow(frame: HeartbeatFrame | ErrorFrame): boolean {
+    if (!this.authenticated || !this.socket) return false;
+    this.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** task_log and task_result: kept until the platform has them. */
+  sendReliable(frame: object): void {
+    this.outbox.push(JSON.stringify(frame));
+    if (this.authenticated) this.flush();
+  }
+
+  /** Stop reconnecting, give the outbox up to `flushMs` to be confirmed, then close with 1000. */
+  async close(flushMs: number): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const socket = this.socket;
+    if (!socket) return;
+    const deadline = Date.now() + flushMs;
+    while (this.authenticated && this.outbox.size > 0 && Date.now() < deadline) {
+      this.requestConfirmation();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise<void>((resolve) => {
+      if (socket.readyState === WebSocket.CLOSED) return resolve();
+      const timer = setTimeout(() => {
+        socket.terminate();
+        resolve();
+      }, 2_000);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.close(1000, 'agent shutting down');
+    });
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const token = this.opts.token();
+    const url = new URL(this.opts.url);
+    url.searchParams.set('token', token);
+    this.emit('phase', 'connecting', {});
+    this.log.info(`connecting to ${redactUrl(url.toString())}`);
+    const socket = new WebSocket(url, {
+      headers: { Authorization: `Bearer ${token}` },
+      handshakeTimeout: this.opts.connectTimeoutMs ?? 30_000,
+      maxPayload: MAX_INBOUND_BYTES,
+      perMessageDeflate: false,
+      ca: this.opts.caFile ? [...rootCertificates, readFileSync(this.opts.caFile, 'utf8')] : undefined,
+    });
+    this.socket = socket;
+    let failure: { code: string; message: string } | null = null;
+    const authTimer = setTimeout(() => {
+      failure = { code: ErrorCode.CONNECTION_FAILED, message: 'no auth_success within the connect timeout' };
+      socket.terminate();
+    }, this.opts.connectTimeoutMs ?? 30_000);
+
+    socket.on('unexpected-response', (_req, res) => {
+      const status = res.statusCode ?? 0;
+      res.resume();
+      if (status === 401 || status === 403) {
+        this.fail(new FatalError(ErrorCode.AUTH_FAILED, `the platform refused the token (HTTP ${status})`, ExitCode.AUTH_FAILED));
+      } else {
+        failure = { code: ErrorCode.CONNECTION_FAILED, message: `the platform answered HTTP ${status} to the upgrade` };
+      }
+      socket.terminate();
+    });
+    socket.on('open', () => {
+      this.emit('phase', 'authenticating', {});
+      socket.send(JSON.stringify({ type: 'auth', token, agent_info: this.opts.agentInfo }));
+    });
+    socket.on('message', (data, isBinary) => {
+      const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
+      this.onMessage(text, socket, authTimer);
+    });
+    socket.on('pong', (payload) => this.onPong(payload));
+    socket.on('error', (err) => {
+      failure ??= { code: ErrorCode.CONNECTION_FAILED, message: describeSocketError(err) };
+    });
+    socket.on('close', (code, reasonBuffer) => {
+      clearTimeout(authTimer);
+      const reason = reasonBuffer.toString();
+      const wasOnline = this.authenticated;
+      this.detach();
+      if (this.stopped) return;
+      if (AUTH_CLOSE_CODES.has(code)) {
+        this.fail(new FatalError(ErrorCode.AUTH_FAILED, `the platform closed the connection for authentication (code ${code}${reason ? `: ${reason}` : ''})`, ExitCode.AUTH_FAILED));
+        return;
+      }
+      if (wasOnline) {
+        this.log.warn(`connection lost (code ${code}${reason ? `: ${reason}` : ''}); reconnecting`);
+        this.backoff.afterDrop();
+      }
+      failure ??= { code: ErrorCode.CONNECTION_FAILED, message: `connection closed (code ${code}${reason ? `: ${reason}` : ''})` };
+      this.scheduleRetry(failure);
+    });
+  }
+
+  private onMessage(text: string, socket: WebSocket, authTimer: NodeJS.Timeout): void {
+    let frame: unknown;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      this.emit('invalid', text, 'not JSON');
+      return;
+    }
+    const type = (frame as { type?: unknown } | null)?.type;
+    if (type === 'auth_failed') {
+      const detail = frame as { message?: unknown; reason?: unknown };
+      const why = typeof detail.message === 'string' ? detail.message : typeof detail.reason === 'string' ? detail.reason : 'token rejected';
+      this.fail(new FatalError(ErrorCode.AUTH_FAILED, `the platform rejected the token: ${why}`, ExitCode.AUTH_FAILED));
+      socket.terminate();
+      return;
+    }
+    if (type === 'auth_success') {
+      const parsed = AuthSuccessFrame.safeParse(frame);
+      if (!parsed.success) {
+        this.emit('invalid', text, `auth_success: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+        return;
+      }
+      clearTimeout(authTimer);
+      this.authenticated = true;
+      this.backoff.reset();
+      this.emit('phase', 'online', {});
+      this.emit('authenticated', parsed.data);
+      this.startPinging(socket);
+      this.outbox.requeueUnconfirmed();
+      this.flush();
+      return;
+    }
+    if (!this.authenticated) {
+      this.emit('invalid', text, 'frame before auth_success');
+      return;
+    }
+    this.emit('frame', frame);
+  }
+
+  private flush(): void {
+    const socket = this.socket;
+    if (!socket || !this.authenticated) return;
+    for (const data of this.outbox.takeUnsent(this.epoch)) socket.send(data);
+    this.requestConfirmation();
+  }
+
+  /** One ping in flight at a time: its pong confirms every frame sent before it. */
+  private requestConfirmation(): void {
+    if (this.confirmScheduled || this.pingOutstanding || !this.outbox.awaitingConfirmation) return;
+    this.confirmScheduled = true;
+    setImmediate(() => {
+      this.confirmScheduled = false;
+      this.ping();
+    });
+  }
+
+  private ping(): void {
+    const socket = this.socket;
+    if (!socket || !this.authenticated || this.pingOutstanding) return;
+    const payload = String(this.epoch);
+    this.epoch += 1;
+    this.pingOutstanding = true;
+    socket.ping(payload);
+    this.pongTimer = setTimeout(() => {
+      this.log.warn('no pong from the platform in time; the link is dead, reconnecting');
+      socket.terminate();
+    }, this.opts.pongTimeoutMs ?? 10_000);
+  }
+
+  private onPong(payload: Buffer): void {
+    const epoch = Number(payload.toString());
+    if (!Number.isInteger(epoch)) return;
+    this.pingOutstanding = false;
+    if (this.pongTimer) clearTimeout(this.pongTimer);
+    this.outbox.confirm(epoch);
+    if (this.outbox.awaitingConfirmation) this.requestConfirmation();
+    this.emit('drain');
+  }
+
+  private startPinging(socket: WebSocket): void {
+    this.pingTimer = setInterval(() => {
+      if (this.socket === socket) this.ping();
+    }, this.opts.pingIntervalMs ?? 15_000);
+  }
+
+  private detach(): void {
+    this.authenticated = false;
+    this.pingOutstanding = false;
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.pongTimer) clearTimeout(this.pongTimer);
+    this.pingTimer = this.pongTimer = null;
+    this.socket?.removeAllListeners();
+    this.socket?.on('error', () => {});
+    this.socket = null;
+    this.outbox.requeueUnconfirmed();
+  }
+
+  private scheduleRetry(error: { code: string; message: string }): void {
+    if (this.opts.maxRetries > 0 && this.backoff.attempts >= this.opts.maxRetries) {
+      this.fail(new FatalError(ErrorCode.CONNECTION_FAILED, `could not connect after ${this.backoff.attempts} attempts: ${error.message}`, ExitCode.CONNECTION_FAILED));
+      return;
+    }
+    const delay = this.backoff.next();
+    const nextAttemptAt = new Date(Date.now() + delay);
+    this.log.warn(`${error.message}; next attempt in ${(delay / 1000).toFixed(1)} s`);
+    this.emit('phase', 'reconnecting', { nextAttemptAt, error });
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private fail(error: FatalError): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.emit('phase', error.code === ErrorCode.AUTH_FAILED ? 'auth_failed' : 'stopped', { error: { code: error.code, message: error.message } });
+    this.emit('fatal', error);
+  }
+}
+
+function describeSocketError(err: Error & { code?: string }): string {
+  if (err.code === 'ECONNREFUSED') return 'connection refused';
+  if (err.code === 'ENOTFOUND') return 'host not found';
+  if (err.code === 'ETIMEDOUT' || /timed out/i.test(err.message)) return 'connection timed out';
+  if (/certificate|self.signed|unable to verify/i.test(err.message)) return `TLS certificate rejected: ${err.message}`;
+  return err.message;
+}

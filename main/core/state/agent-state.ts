@@ -1,0 +1,159 @@
+/**
+ * The agent's one observable state: every part reports here, every host (CLI, Electron, dashboard)
+ * reads a snapshot and follows the events. Bounded: old finished tasks, output and metrics roll off.
+ */
+import { EventEmitter } from 'node:events';
+import type {
+  AgentEvent,
+  AgentIdentity,
+  AgentLogEntry,
+  AgentSnapshot,
+  AgentStateSource,
+  ConnectionView,
+  Counters,
+  MetricsPoint,
+  OutputChunk,
+  SystemInfo,
+  TaskView,
+} from '../api.js';
+
+export const METRICS_WINDOW_MS = 10 * 60 * 1000;
+const FINISHED_TASKS_KEPT = 200;
+/** per task, in UTF-16 units: the UI shows the recent output live; the whole of it is in the task's log file */
+const OUTPUT_CHARS_KEPT = 256 * 1024;
+const FINISHED_TASKS_WITH_OUTPUT = 20;
+const LOG_ENTRIES_KEPT = 500;
+
+const ZERO_COUNTERS: Counters = {
+  tasksReceived: 0,
+  tasksSucceeded: 0,
+  tasksFailed: 0,
+  tasksErrored: 0,
+  tasksTimedOut: 0,
+  tasksCancelled: 0,
+  heartbeatsSent: 0,
+  reconnects: 0,
+  invalidFrames: 0,
+};
+
+export class AgentState implements AgentStateSource {
+  private readonly events = new EventEmitter<{ event: [AgentEvent] }>();
+  private connection: ConnectionView;
+  private system: SystemInfo | null = null;
+  private metrics: MetricsPoint[] = [];
+  private readonly tasks = new Map<string, TaskView>();
+  private readonly output = new Map<string, { chunks: OutputChunk[]; chars: number }>();
+  private counters: Counters = { ...ZERO_COUNTERS };
+  private log: AgentLogEntry[] = [];
+  private lastHeartbeatAt: string | null = null;
+  private outboxProbe: () => { frames: number; bytes: number } = () => ({ frames: 0, bytes: 0 });
+
+  constructor(
+    private readonly identity: AgentIdentity,
+    connection: ConnectionView,
+  ) {
+    this.connection = connection;
+    this.events.setMaxListeners(0);
+  }
+
+  snapshot(): AgentSnapshot {
+    return {
+      agent: { ...this.identity },
+      connection: { ...this.connection },
+      system: this.system,
+      metrics: [...this.metrics],
+      tasks: [...this.tasks.values()].map((t) => ({ ...t })),
+      counters: { ...this.counters },
+      log: [...this.log],
+      lastHeartbeatAt: this.lastHeartbeatAt,
+      outbox: this.outboxProbe(),
+    };
+  }
+
+  /** The outbox changes with every frame: read on demand rather than announced. */
+  setOutboxProbe(probe: () => { frames: number; bytes: number }): void {
+    this.outboxProbe = probe;
+  }
+
+  subscribe(listener: (event: AgentEvent) => void): () => void {
+    this.events.on('event', listener);
+    return () => this.events.off('event', listener);
+  }
+
+  taskOutput(taskId: string): OutputChunk[] {
+    return [...(this.output.get(taskId)?.chunks ?? [])];
+  }
+
+  task(taskId: string): TaskView | undefined {
+    return this.tasks.get(taskId);
+  }
+
+  updateConnection(patch: Partial<ConnectionView>): void {
+    this.connection = { ...this.connection, ...patch };
+    this.emit({ type: 'connection', connection: { ...this.connection } });
+  }
+
+  recordHeartbeat(system: SystemInfo, at: Date): void {
+    const point: MetricsPoint = {
+      at: at.toISOString(),
+      cpu: numberOrNull(system.cpu.usage_percent),
+      memory: numberOrNull(system.memory.usage_percent),
+      disk: numberOrNull(system.disk.usage_percent),
+    };
+    this.system = system;
+    this.lastHeartbeatAt = point.at;
+    const cutoff = at.getTime() - METRICS_WINDOW_MS;
+    this.metrics = this.metrics.filter((p) => Date.parse(p.at) >= cutoff);
+    this.metrics.push(point);
+    this.emit({ type: 'metrics', point, system, at: point.at });
+  }
+
+  upsertTask(task: TaskView): void {
+    this.tasks.set(task.taskId, task);
+    this.emit({ type: 'task', task: { ...task } });
+    this.trimFinished();
+  }
+
+  updateTask(taskId: string, patch: Partial<TaskView>): void {
+    const current = this.tasks.get(taskId);
+    if (current) this.upsertTask({ ...current, ...patch });
+  }
+
+  appendOutput(taskId: string, chunk: OutputChunk): void {
+    let kept = this.output.get(taskId);
+    if (!kept) this.output.set(taskId, (kept = { chunks: [], chars: 0 }));
+    kept.chunks.push(chunk);
+    kept.chars += chunk.text.length;
+    let drop = 0;
+    while (kept.chars > OUTPUT_CHARS_KEPT && drop < kept.chunks.length - 1) kept.chars -= kept.chunks[drop++]!.text.length;
+    if (drop > 0) kept.chunks.splice(0, drop);
+    const task = this.tasks.get(taskId);
+    if (task) task.outputSeq = chunk.seq;
+    this.emit({ type: 'task-output', taskId, chunk });
+  }
+
+  addLog(entry: AgentLogEntry): void {
+    this.log.push(entry);
+    if (this.log.length > LOG_ENTRIES_KEPT) this.log.splice(0, this.log.length - LOG_ENTRIES_KEPT);
+    this.emit({ type: 'log', entry });
+  }
+
+  count(counter: keyof Counters, by = 1): void {
+    this.counters = { ...this.counters, [counter]: this.counters[counter] + by };
+    this.emit({ type: 'counters', counters: { ...this.counters } });
+  }
+
+  private trimFinished(): void {
+    const finished = [...this.tasks.values()].filter((t) => t.finishedAt !== null);
+    finished.slice(0, Math.max(0, finished.length - FINISHED_TASKS_KEPT)).forEach((t) => this.tasks.delete(t.taskId));
+    finished.slice(0, Math.max(0, finished.length - FINISHED_TASKS_WITH_OUTPUT)).forEach((t) => this.output.delete(t.taskId));
+  }
+
+  private emit(event: AgentEvent): void {
+    this.events.emit('event', event);
+  }
+}
+
+function numberOrNull(value: number | 'unknown'): number | null {
+  return typeof value === 'number' ? value : null;
+}
