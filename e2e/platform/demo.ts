@@ -1,0 +1,211 @@
+/**
+ * `npm run demo`: the built headless agent (dist-electron/cli.js) against the simulated platform,
+ * end to end over a real loopback WebSocket. Prints what a platform would see; exits non-zero when
+ * something the protocol promises did not happen. `--verbose` also shows the agent's own console.
+ * The sample commands are POSIX shell.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { SystemInfo, TaskLogFrame, TaskResultFrame, TaskStatus } from '../../main/core/protocol/frames.js';
+import { PlatformSimulator, type DispatchedTask } from './simulator.js';
+
+const verbose = process.argv.includes('--verbose');
+const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code: number) => (text: string) => (useColor ? `\x1b[${code}m${text}\x1b[0m` : text);
+const [bold, dim, red, green, yellow, cyan, magenta] = [1, 2, 31, 32, 33, 36, 35].map(paint);
+
+interface Sample {
+  title: string;
+  task: DispatchedTask;
+  status: TaskStatus;
+  exitCode?: number;
+  stdoutIncludes?: string;
+  /** output must arrive while the task runs, not all at the end */
+  live?: boolean;
+  cancelAfterMs?: number;
+}
+
+const samples: Sample[] = [
+  { title: 'a one-liner', task: { task_id: 'echo', command: 'echo hello' }, status: 'success', exitCode: 0, stdoutIncludes: 'hello' },
+  {
+    title: 'output streamed over ~2 s',
+    task: { task_id: 'loop', command: 'for i in 1 2 3 4 5; do echo step $i; sleep 0.4; done' },
+    status: 'success', exitCode: 0, stdoutIncludes: 'step 5', live: true,
+  },
+  { title: 'stderr and exit 3', task: { task_id: 'stderr', command: 'echo checking; echo "something went wrong" >&2; exit 3' }, status: 'failed', exitCode: 3 },
+  {
+    title: 'env_vars reach the task',
+    task: { task_id: 'env', command: 'echo "TEST_ENV=$TEST_ENV"', env_vars: { TEST_ENV: 'staging' } },
+    status: 'success', exitCode: 0, stdoutIncludes: 'TEST_ENV=staging',
+  },
+  { title: 'killed by its 1 s timeout', task: { task_id: 'timeout', command: 'sleep 30', timeout: 1 }, status: 'timeout' },
+  { title: 'cancelled by the platform after 1 s', task: { task_id: 'cancel', command: 'echo "waiting to be cancelled"; sleep 30' }, status: 'cancelled', cancelAfterMs: 1000 },
+];
+
+const RESULT_TIMEOUT_MS = 30_000;
+const cli = fileURLToPath(new URL('../../dist-electron/cli.js', import.meta.url));
+const problems: string[] = [];
+const agentTail: string[] = [];
+
+if (!existsSync(cli)) {
+  console.error(red(`${cli} is missing: build the agent first (npm run build; npm run demo does both).`));
+  process.exit(1);
+}
+
+const token = `demo-${randomBytes(12).toString('hex')}`;
+const root = await mkdtemp(join(tmpdir(), 'ats-agent-demo-'));
+const workDir = join(root, 'work');
+const sim = new PlatformSimulator({ tokens: [token], workDir });
+const url = await sim.start();
+console.log(bold(`platform simulator on ${url}, work dir ${workDir}`));
+
+// The token goes through the environment: a command line is visible to every user of the machine.
+const agent = spawn(process.execPath, [cli, '--server-url', url, '--work-dir', workDir, '--log-level', 'INFO'], {
+  env: { ...process.env, ATS_AGENT_TOKEN: token },
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+for (const stream of [agent.stdout, agent.stderr]) {
+  createInterface({ input: stream }).on('line', (line) => {
+    agentTail.push(line);
+    if (agentTail.length > 30) agentTail.shift();
+    if (verbose) console.log(dim(`  agent │ ${line}`));
+  });
+}
+// 'close', not 'exit': the agent's last console lines are in agentTail by then.
+const exited = new Promise<string>((resolve) => {
+  agent.once('close', (code, signal) => resolve(signal ? `signal ${signal}` : `exit code ${code}`));
+  agent.once('error', (err) => resolve(`spawn error: ${err.message}`));
+});
+/** sim.waitFor, but failing at once if the agent dies instead of running into the timeout */
+const until = <T>(check: () => T | undefined | null | false, ms: number, what: string) =>
+  Promise.race([
+    sim.waitFor(check, ms, what),
+    exited.then((how) => Promise.reject(new Error(`the agent ended (${how}) while the demo waited for ${what}`))),
+  ]);
+
+process.on('SIGINT', () => {
+  agent.kill('SIGTERM');
+  process.exit(130);
+});
+
+const dispatchedAt = new Map<string, number>();
+const seen = new Set<string>();
+let closeCode: number | undefined;
+sim.on('disconnect', (code: number) => (closeCode = code));
+sim.on('frame', (frame) => {
+  if (frame?.type === 'task_log') printLog(frame);
+  if (frame?.type === 'error') {
+    console.log(red(`  agent answered with an error frame: ${JSON.stringify(frame)}`));
+    problems.push(`unexpected error frame ${frame.code}`);
+  }
+});
+
+try {
+  const auth = await until(() => sim.connected && sim.authFrames.at(-1), 20_000, 'the agent to authenticate');
+  console.log(`agent authenticated: ${JSON.stringify(auth.agent_info)}`);
+  const heartbeat = await until(() => sim.heartbeats[0], 10_000, 'the first heartbeat');
+  printSystemInfo(heartbeat.frame.system_info);
+
+  for (const sample of samples) await runSample(sample);
+
+  console.log(bold('\n▶ SIGTERM to the agent'));
+  agent.kill('SIGTERM');
+  const how = await Promise.race([exited, sleep(15_000).then(() => undefined)]);
+  if (!how) {
+    agent.kill('SIGKILL');
+    problems.push('the agent did not exit within 15 s of SIGTERM');
+  } else {
+    // the process can be gone a moment before the server sees its socket close
+    await sim.waitFor(() => !sim.connected, 2000, 'the connection to end').catch(() => {});
+    console.log(`agent ended with ${how}; it closed the connection with ${closeCode ?? 'nothing'}`);
+    if (how !== 'exit code 0') problems.push(`a SIGTERM shutdown should exit 0, got ${how}`);
+    if (closeCode !== 1000) problems.push(`a shutdown should close the WebSocket with 1000, got ${closeCode}`);
+  }
+  for (const { task } of samples) {
+    const count = sim.results(task.task_id).length;
+    if (count > 1) problems.push(`${task.task_id}: result reported ${count} times`);
+  }
+  await printLogLocation();
+} catch (err) {
+  problems.push((err as Error).message);
+  agent.kill('SIGKILL');
+}
+
+await sim.stop();
+if (problems.length === 0) {
+  console.log(green('\n✔ demo finished: everything the protocol promises happened'));
+  process.exit(0);
+}
+console.log(red(`\n✘ ${problems.length} problem(s):`));
+for (const problem of problems) console.log(red(`  - ${problem}`));
+if (!verbose && agentTail.length) console.log(dim(`the agent's last console lines:\n  ${agentTail.join('\n  ')}`));
+console.log(dim(`work dir kept for inspection: ${workDir}`));
+process.exit(1);
+
+async function runSample(sample: Sample): Promise<void> {
+  const id = sample.task.task_id;
+  console.log(`\n${bold(`▶ ${id}: ${sample.title}`)}  ${dim(`$ ${sample.task.command}`)}`);
+  dispatchedAt.set(id, Date.now());
+  sim.dispatch(sample.task);
+  if (sample.cancelAfterMs) {
+    await sleep(sample.cancelAfterMs);
+    sim.cancel(id);
+  }
+  const result: TaskResultFrame = await until(() => sim.result(id), RESULT_TIMEOUT_MS, `the result of task ${id}`);
+  const wrong: string[] = [];
+  if (result.status !== sample.status) wrong.push(`status ${result.status}, expected ${sample.status}`);
+  if (sample.exitCode !== undefined && result.exit_code !== sample.exitCode) wrong.push(`exit code ${result.exit_code}, expected ${sample.exitCode}`);
+  if (sample.stdoutIncludes && !sim.output(id, 'stdout').includes(sample.stdoutIncludes)) wrong.push(`no "${sample.stdoutIncludes}" in the streamed output`);
+  if (sample.stdoutIncludes && !result.output?.includes(sample.stdoutIncludes)) wrong.push(`no "${sample.stdoutIncludes}" in the result's output`);
+  if (sample.live && arrivalSpread(id) < 1000) wrong.push('its output arrived all at once, not while it ran');
+  const extra = [result.error_code, result.signal].filter(Boolean).join(', ');
+  const line = `  ${id} ⇒ ${result.status} (exit ${result.exit_code}, ${result.duration} s${extra ? `, ${extra}` : ''})`;
+  console.log(wrong.length ? red(`${line}: ${wrong.join('; ')}`) : green(line));
+  problems.push(...wrong.map((w) => `${id}: ${w}`));
+}
+
+/** ms between the task's first log frame and its result */
+function arrivalSpread(id: string): number {
+  const at = (type: string) => sim.frames.find((f) => f.frame?.type === type && f.frame.task_id === id)?.at;
+  const first = at('task_log');
+  const done = at('task_result');
+  return first !== undefined && done !== undefined ? done - first : 0;
+}
+
+function printLog(frame: TaskLogFrame): void {
+  if (seen.has(`${frame.task_id}#${frame.seq}`)) return; // redelivered after a reconnect
+  seen.add(`${frame.task_id}#${frame.seq}`);
+  const elapsed = ((Date.now() - (dispatchedAt.get(frame.task_id) ?? Date.now())) / 1000).toFixed(1);
+  const colour = frame.stream === 'stderr' ? yellow : frame.stream === 'agent' ? magenta : (s: string) => s;
+  const prefix = cyan(`  ${frame.task_id.padEnd(8)}${`+${elapsed}s`.padStart(6)} ${(frame.stream ?? frame.level).padEnd(6)} │`);
+  for (const line of String(frame.message).replace(/\n$/, '').split('\n')) console.log(`${prefix} ${colour(line)}`);
+}
+
+function printSystemInfo(s: SystemInfo): void {
+  const pct = (v: number | string) => (typeof v === 'number' ? `${v.toFixed(1)} %` : v);
+  const gb = (v: number | string) => (typeof v === 'number' ? `${(v / 1024).toFixed(1)} GB` : v);
+  try {
+    console.log(bold('first heartbeat:'));
+    console.log(`  host    ${s.network.hostname} (${s.network.ip}), ${s.os.type} ${s.os.version}, kernel ${s.os.kernel}`);
+    console.log(`  cpu     ${s.cpu.cores} × ${s.cpu.model} @ ${s.cpu.frequency}, ${pct(s.cpu.usage_percent)} busy`);
+    console.log(`  memory  ${pct(s.memory.usage_percent)} of ${gb(s.memory.total)} used`);
+    console.log(`  disk    ${pct(s.disk.usage_percent)} of ${gb(s.disk.total)} used${s.disk.path ? ` on ${s.disk.path}` : ''}`);
+  } catch {
+    console.log(red(`  not the spec's system_info shape: ${JSON.stringify(s)}`));
+    problems.push("the heartbeat's system_info is not in the spec's shape");
+  }
+}
+
+async function printLogLocation(): Promise<void> {
+  const logs = join(workDir, 'logs');
+  const entries = await readdir(logs).catch((): string[] => []);
+  console.log(`agent logs: ${logs}${entries.length ? ` (${entries.join(', ')})` : ''}`);
+  if (!entries.includes('agent.log')) problems.push(`no agent.log in ${logs} (spec 2.3.1)`);
+}

@@ -1,0 +1,327 @@
+/**
+ * The platform's side of the agent protocol (PROTOCOL.md), as a real WebSocket server on loopback.
+ * Used by integration and Playwright tests, the benchmark, the demo and `serve.ts`.
+ *
+ * Records are typed `any` on purpose: they are whatever the agent under test sent, and tests must
+ * be able to look at malformed frames too.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { AuthSuccessFrame } from '../../main/core/protocol/frames.js';
+
+export interface SimulatorOptions {
+  tokens: Iterable<string>;
+  host?: string;
+  /** 0 = a random free port */
+  port?: number;
+  path?: string;
+  environmentId?: string;
+  /** sent in auth_success; omitted when undefined */
+  workDir?: string;
+  /** where a bad token is refused: HTTP 401 at the upgrade, or auth_failed + close 4001 after `auth` */
+  rejectAt?: 'upgrade' | 'frame';
+}
+
+export interface DispatchedTask {
+  task_id: string;
+  command: string;
+  work_dir?: string;
+  env_vars?: Record<string, unknown>;
+  timeout?: number;
+}
+
+/** A stand-in for "not yet": anything else a waitFor check returns resolves it, 0 and '' included. */
+type Pending = undefined | null | false;
+
+export class PlatformSimulator extends EventEmitter {
+  readonly frames: Array<{ at: number; frame: any }> = [];
+  readonly authFrames: any[] = [];
+  readonly heartbeats: Array<{ at: number; frame: any }> = [];
+  /** the agent's `error` frames, plus `{ type: 'unparseable' | 'socket_error', ... }` entries of our own */
+  readonly errors: any[] = [];
+  /** every upgrade request, refused ones included (an agent must not retry after a 401) */
+  upgradeCount = 0;
+  /** accepted WebSocket connections */
+  connectionCount = 0;
+  authCount = 0;
+  lastUpgradeHeaders: IncomingHttpHeaders | undefined;
+  lastUpgradeUrl: string | undefined;
+
+  private readonly tokens: Set<string>;
+  private readonly opts: Required<Omit<SimulatorOptions, 'tokens' | 'workDir'>> & { workDir?: string };
+  private readonly wss = new WebSocketServer({ noServer: true });
+  private readonly sockets = new Set<WebSocket>();
+  /** authenticated sockets and the token each one used, for revokeToken() */
+  private readonly sessions = new Map<WebSocket, string>();
+  private readonly logsByTask = new Map<string, any[]>();
+  private readonly resultsByTask = new Map<string, any[]>();
+  private readonly waiters = new Set<() => void>();
+  private server: Server | undefined;
+  private port: number;
+
+  constructor(opts: SimulatorOptions) {
+    super();
+    this.tokens = new Set(opts.tokens);
+    this.opts = {
+      host: opts.host ?? '127.0.0.1',
+      port: opts.port ?? 0,
+      path: opts.path ?? '/ws/agent',
+      environmentId: opts.environmentId ?? 'env-simulator',
+      workDir: opts.workDir,
+      rejectAt: opts.rejectAt ?? 'upgrade',
+    };
+    this.port = this.opts.port;
+  }
+
+  get url(): string {
+    return `ws://${this.opts.host}:${this.port}${this.opts.path}`;
+  }
+
+  get connected(): boolean {
+    return this.sessions.size > 0;
+  }
+
+  async start(): Promise<string> {
+    if (this.server) return this.url;
+    const server = createServer((_req, res) => res.writeHead(426).end('WebSocket only\n'));
+    server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, this.opts.host, () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    await Promise.all([...this.sockets].map((ws) => closeGently(ws, 1001, 'platform stopping')));
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** A platform restart: the agent sees its connection end and must reconnect to the same port. */
+  async restart(downMs = 0): Promise<void> {
+    await this.stop();
+    await sleep(downMs);
+    await this.start();
+  }
+
+  // The senders below go to every authenticated agent and throw when there is none: a test that
+  // sends into the void would otherwise fail later and far from the cause.
+  dispatch(task: DispatchedTask | Record<string, unknown>): void {
+    this.toAgents({ type: 'task', ...task });
+  }
+
+  cancel(taskId: string): void {
+    this.toAgents({ type: 'cancel_task', task_id: taskId });
+  }
+
+  sendConfigUpdate(cfg: object): void {
+    this.toAgents({ type: 'config_update', ...cfg });
+  }
+
+  sendRaw(data: string): void {
+    this.toAgents(data);
+  }
+
+  /** Later upgrades and `auth` frames with this token fail; `closeSessions` also ends current ones. */
+  revokeToken(token: string, closeSessions = false): void {
+    this.tokens.delete(token);
+    if (!closeSessions) return;
+    for (const [ws, used] of this.sessions) if (used === token) ws.close(4001, 'token revoked');
+  }
+
+  /** Abrupt loss: no close frame, like a network cut or a crashed platform. */
+  dropConnections(): void {
+    for (const ws of this.sockets) ws.terminate();
+  }
+
+  closeConnections(code: number, reason?: string): void {
+    for (const ws of this.sockets) ws.close(code, reason);
+  }
+
+  /** task_log frames of a task, a redelivered `seq` counted once, in `seq` order. */
+  logs(taskId: string): any[] {
+    const bySeq = new Map<unknown, any>();
+    (this.logsByTask.get(taskId) ?? []).forEach((f, i) => {
+      const key = typeof f.seq === 'number' ? f.seq : `unnumbered-${i}`;
+      if (!bySeq.has(key)) bySeq.set(key, f);
+    });
+    const order = (f: any) => (typeof f.seq === 'number' ? f.seq : Number.MAX_SAFE_INTEGER);
+    return [...bySeq.values()].sort((a, b) => order(a) - order(b));
+  }
+
+  output(taskId: string, stream?: 'stdout' | 'stderr'): string {
+    return this.logs(taskId)
+      .filter((f) => !stream || (f.stream ?? (f.level === 'warning' ? 'stderr' : 'stdout')) === stream)
+      .map((f) => f.message)
+      .join('\n');
+  }
+
+  results(taskId: string): any[] {
+    return [...(this.resultsByTask.get(taskId) ?? [])];
+  }
+
+  /** The first result reported for the task (redeliveries are in results()). */
+  result(taskId: string): any | undefined {
+    return this.resultsByTask.get(taskId)?.[0];
+  }
+
+  /**
+   * Resolves with the first value of `check` that is not undefined, null or false. `check` runs now,
+   * on every frame received and on every connection event; if it throws, the promise rejects.
+   */
+  waitFor<T>(check: () => T | Pending, timeoutMs = 10_000, what = 'a condition'): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(attempt);
+      };
+      const attempt = () => {
+        try {
+          const value = check();
+          if (value === undefined || value === null || value === false) return;
+          done();
+          resolve(value);
+        } catch (err) {
+          done();
+          reject(err);
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      this.waiters.add(attempt);
+      attempt();
+    });
+  }
+
+  private recheck(): void {
+    for (const attempt of [...this.waiters]) attempt();
+  }
+
+  private toAgents(frame: object | string): void {
+    if (this.sessions.size === 0) throw new Error('no authenticated agent is connected');
+    const data = typeof frame === 'string' ? frame : JSON.stringify(frame);
+    for (const ws of this.sessions.keys()) ws.send(data);
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.upgradeCount++;
+    this.lastUpgradeHeaders = req.headers;
+    this.lastUpgradeUrl = req.url;
+    const url = new URL(req.url ?? '/', 'http://simulator');
+    if (url.pathname !== this.opts.path) return refuse(socket, 404, 'Not Found');
+    const token = tokenOf(req, url);
+    const valid = token !== undefined && this.tokens.has(token);
+    if (!valid && this.opts.rejectAt === 'upgrade') return refuse(socket, 401, 'Unauthorized');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req, token));
+  }
+
+  private onConnection(ws: WebSocket, req: IncomingMessage, upgradeToken: string | undefined): void {
+    this.connectionCount++;
+    this.sockets.add(ws);
+    ws.on('message', (data) => this.onMessage(ws, upgradeToken, data.toString()));
+    ws.on('error', (err) => this.errors.push({ type: 'socket_error', message: err.message, at: Date.now() }));
+    ws.on('close', (code, reason) => {
+      this.sockets.delete(ws);
+      this.sessions.delete(ws);
+      this.emit('disconnect', code, reason.toString(), ws);
+      this.recheck();
+    });
+    this.emit('connection', ws, req);
+    this.recheck();
+  }
+
+  private onMessage(ws: WebSocket, upgradeToken: string | undefined, text: string): void {
+    const at = Date.now();
+    let frame: any;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      this.errors.push({ type: 'unparseable', data: text, at });
+      this.recheck();
+      return;
+    }
+    this.frames.push({ at, frame });
+    switch (frame?.type) {
+      case 'auth':
+        this.authFrames.push(frame);
+        this.onAuth(ws, upgradeToken, frame);
+        break;
+      case 'heartbeat':
+        this.heartbeats.push({ at, frame });
+        break;
+      case 'task_log':
+        push(this.logsByTask, frame.task_id, frame);
+        break;
+      case 'task_result':
+        push(this.resultsByTask, frame.task_id, frame);
+        break;
+      case 'error':
+        this.errors.push(frame);
+        break;
+    }
+    this.emit('frame', frame, ws);
+    this.recheck();
+  }
+
+  private onAuth(ws: WebSocket, upgradeToken: string | undefined, frame: any): void {
+    // The frame must repeat the token the connection was opened with, and it must still be valid.
+    if (frame.token !== upgradeToken || !this.tokens.has(frame.token)) {
+      ws.send(JSON.stringify({ type: 'auth_failed', message: 'invalid token' }));
+      ws.close(4001, 'invalid token');
+      return;
+    }
+    this.sessions.set(ws, frame.token);
+    this.authCount++;
+    const reply: AuthSuccessFrame = {
+      type: 'auth_success',
+      environment_id: this.opts.environmentId,
+      server_time: new Date().toISOString(),
+    };
+    if (this.opts.workDir !== undefined) reply.work_dir = this.opts.workDir;
+    ws.send(JSON.stringify(reply));
+    this.emit('auth', frame.agent_info);
+  }
+}
+
+/** `?token=` or `Authorization: Bearer`; when both are sent they must agree. */
+function tokenOf(req: IncomingMessage, url: URL): string | undefined {
+  const query = url.searchParams.get('token') ?? undefined;
+  const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (query !== undefined && bearer !== undefined && query !== bearer) return undefined;
+  return query ?? bearer;
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** A close handshake, but an agent that never answers it must not hold stop() up. */
+function closeGently(ws: WebSocket, code: number, reason: string): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => ws.terminate(), 1000);
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    ws.close(code, reason);
+  });
+}
+
+function push(map: Map<string, any[]>, key: string, value: any): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
