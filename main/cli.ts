@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * The headless agent: plain Node, no Electron. Servers run it directly (`ats-agent --token ...`),
+ * the packaged desktop app runs it through ELECTRON_RUN_AS_NODE for `--no-gui`.
+ */
+import { Agent } from './core/agent.js';
+import type { TokenStorage } from './core/api.js';
+import { readToken, tokenFileIsExposed, type TokenSource } from './core/config/load.js';
+import { ExitCode, FatalError } from './core/protocol/codes.js';
+import { startHeadlessDashboard } from './cli/dashboard.js';
+import { CliExit, parseCli } from './cli/options.js';
+
+// The token may have come as a flag: take it out of what `ps` shows for this process.
+process.title = 'ats-agent';
+// A bug must not take running tasks down with it: report it and keep serving.
+process.on('uncaughtException', (err) => process.stderr.write(`ats-agent: internal error (continuing): ${err.stack ?? err}\n`));
+process.on('unhandledRejection', (err) => process.stderr.write(`ats-agent: internal error (continuing): ${(err as Error)?.stack ?? err}\n`));
+
+async function main(): Promise<number> {
+  const settings = parseCli(process.argv.slice(2), process.env);
+  const tokenSource = settings.token;
+  readToken(tokenSource); // fail now, with exit 2, rather than at the first connection attempt
+  const agent = await Agent.create({ config: settings.config, token: () => readToken(tokenSource), mode: 'headless', console: true });
+  if (tokenSource.kind === 'file' && tokenFileIsExposed(tokenSource.path)) {
+    process.stderr.write(`warning: the token file ${tokenSource.path} can be read by other users; chmod 600 it\n`);
+  }
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals === 1) {
+      process.stderr.write(`\n${signal}: stopping (tasks get their grace period; again to force)\n`);
+      void agent.shutdown();
+    } else {
+      process.exit(ExitCode.UNEXPECTED);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  agent.start();
+  const dashboard = settings.dashboardPort === null ? null : await startHeadlessDashboard(agent, settings.dashboardPort, tokenStorageOf(tokenSource));
+  if (dashboard) process.stdout.write(`dashboard: ${dashboard.url}\n`);
+  const exit = await agent.finished;
+  await dashboard?.close();
+  if (exit.error) process.stderr.write(`ats-agent: ${exit.error.code}: ${exit.error.message}\n`);
+  return exit.exitCode;
+}
+
+function tokenStorageOf(source: TokenSource): TokenStorage {
+  if (source.kind === 'file') return 'file';
+  return source.from === '--token' ? 'command-line' : 'environment';
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof CliExit) process.exit(err.exitCode);
+    if (err instanceof FatalError) {
+      process.stderr.write(`ats-agent: ${err.code === 'USAGE' ? 'error' : err.code}: ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
+    process.stderr.write(`ats-agent: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(ExitCode.UNEXPECTED);
+  },
+);
