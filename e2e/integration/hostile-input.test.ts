@@ -43,7 +43,7 @@ describe('bad frames', () => {
     expect(await waitForResult(sim, 'still-works')).toMatchObject({ status: 'success', output: 'fine\n' });
     expect(existsSync(path.join(outside, 'pwned'))).toBe(false);
     expect(agent.child.exitCode).toBeNull();
-    for (const file of listFiles(agent.workDir)) expect(file).toMatch(/^(agent-id|logs\/agent\.log|logs\/tasks\/still-works\.log|tasks\/still-works\/?.*)$/);
+    for (const file of listFiles(agent.workDir)) expect(file).toMatch(/^(agent-id|logs\/agent\.log|logs\/tasks\/still-works\.log|tasks\/still-works\/?.*|state\/tasks\/[\w.-]+\.json)$/);
   });
 });
 

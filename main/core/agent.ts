@@ -19,6 +19,7 @@ import type { AuthSuccessFrame, ErrorFrame, HeartbeatFrame, TaskLogFrame, TaskRe
 import { parseInbound } from './protocol/inbound.js';
 import { AgentState } from './state/agent-state.js';
 import { defaultShell } from './tasks/runner.js';
+import { TaskJournal } from './tasks/journal.js';
 import { TaskScheduler } from './tasks/scheduler.js';
 import { cleanupTasks } from './workspace/cleanup.js';
 import { prepareWorkDir, type WorkLayout } from './workspace/layout.js';
@@ -61,12 +62,14 @@ export class Agent {
   private cleanupAgain = false;
   private cleanupPolicy: AgentConfig['task']['cleanup'];
   private authCount = 0;
+  private recovered: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly opts: AgentOptions,
     private readonly logging: AgentLogging,
     private readonly redactor: Redactor,
     private layout: WorkLayout,
+    private readonly journal: TaskJournal,
     info: StaticInfo,
     agentId: string,
   ) {
@@ -108,7 +111,8 @@ export class Agent {
       secretNames: SECRET_ENV_NAMES,
       secretValues: () => [this.currentToken()],
       layout: () => this.layout,
-      deliver: (frame) => this.deliver(frame),
+      journal,
+      deliver: (frame, onConfirmed) => this.deliver(frame, onConfirmed),
       state: this.state,
       log: logging.scope('tasks'),
       onTaskFinished: () => this.cleanup(),
@@ -131,7 +135,9 @@ export class Agent {
       redactor,
     });
     const [info, agentId] = await Promise.all([readStaticInfo(), readAgentId(layout.root)]);
-    return new Agent(opts, logging, redactor, layout, info, agentId);
+    // the journal stays in the local work dir: it must be found before the platform names its own
+    const journal = new TaskJournal(path.join(layout.root, 'state'));
+    return new Agent(opts, logging, redactor, layout, journal, info, agentId);
   }
 
   get source(): AgentStateSource {
@@ -140,6 +146,9 @@ export class Agent {
 
   start(): void {
     this.log.info(`ATS Agent ${AGENT_VERSION} (${this.opts.mode}, Node ${process.versions.node}) starting; work dir ${this.layout.root}`);
+    const { entries, skipped } = this.journal.load();
+    if (skipped.length) this.log.warn(`journal: ignored unreadable entries ${skipped.join(', ')}`);
+    this.recovered = this.scheduler.recover(entries).catch((err) => this.log.error(`journal recovery failed: ${(err as Error).message}`));
     this.cleanup();
     this.connection.start();
   }
@@ -171,8 +180,10 @@ export class Agent {
       this.log.info('shutting down');
       this.state.updateConnection({ phase: 'stopping' });
       this.stopHeartbeat();
+      await this.recovered;
       await this.scheduler.shutdown();
       await this.connection.close(SHUTDOWN_FLUSH_MS);
+      await this.journal.flush();
       this.state.updateConnection({ phase: 'stopped' });
       this.log.info('stopped');
       await this.logging.close();
@@ -279,8 +290,8 @@ export class Agent {
     this.connection.sendNow(reply);
   }
 
-  private deliver(frame: TaskLogFrame | TaskResultFrame): void {
-    this.connection.sendReliable(frame);
+  private deliver(frame: TaskLogFrame | TaskResultFrame, onConfirmed?: () => void): void {
+    this.connection.sendReliable(frame, onConfirmed);
     if (this.connection.outbox.pendingBytes > OUTBOX_HIGH_WATER) this.scheduler.setPaused(true);
   }
 
@@ -337,8 +348,10 @@ export class Agent {
     this.stopping = (async () => {
       this.log.error(`${error.code}: ${error.message}`);
       this.stopHeartbeat();
+      await this.recovered;
       await this.scheduler.shutdown();
       await this.connection.close(0);
+      await this.journal.flush();
       await this.logging.close();
       this.resolveFinished({ exitCode: error.exitCode, error });
     })();

@@ -6,6 +6,8 @@
  */
 export interface OutboxEntry {
   data: string;
+  /** called once the platform has the frame */
+  onConfirmed?: () => void;
   /** the ping epoch current when the frame was last written to a socket; -1 = not sent yet */
   epoch: number;
 }
@@ -26,8 +28,8 @@ export class Outbox {
     return this.bytes;
   }
 
-  push(data: string): void {
-    this.entries.push({ data, epoch: -1 });
+  push(data: string, onConfirmed?: () => void): void {
+    this.entries.push({ data, epoch: -1, onConfirmed });
     this.bytes += data.length;
     this.unsent += 1;
   }
@@ -48,8 +50,10 @@ export class Outbox {
     let confirmed = 0;
     const firstUnsent = this.entries.length - this.unsent;
     while (this.head < firstUnsent && this.entries[this.head]!.epoch <= epoch) {
-      this.bytes -= this.entries[this.head]!.data.length;
+      const entry = this.entries[this.head]!;
+      this.bytes -= entry.data.length;
       this.head += 1;
+      entry.onConfirmed?.();
       confirmed += 1;
     }
     if (this.head > 1024 && this.head * 2 > this.entries.length) {

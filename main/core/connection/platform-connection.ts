@@ -86,8 +86,8 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
   }
 
   /** task_log and task_result: kept until the platform has them. */
-  sendReliable(frame: object): void {
-    this.outbox.push(JSON.stringify(frame));
+  sendReliable(frame: object, onConfirmed?: () => void): void {
+    this.outbox.push(JSON.stringify(frame), onConfirmed);
     if (this.authenticated) this.flush();
   }
 

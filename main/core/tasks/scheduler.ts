@@ -10,6 +10,8 @@ import { levelOf, type TaskFrame, type TaskLogFrame, type TaskResultFrame, type 
 import type { AgentState } from '../state/agent-state.js';
 import { resolveTaskWorkDir, TaskRefusedError, type WorkLayout } from '../workspace/layout.js';
 import { buildTaskEnv } from './environment.js';
+import { processStartTime, type JournalEntry, type TaskJournal } from './journal.js';
+import { stopTree } from './process-tree.js';
 import type { OutputBatch } from './output-batcher.js';
 import { startTask, type RunningTask, type RunOutcome } from './runner.js';
 
@@ -23,7 +25,8 @@ export interface SchedulerOptions {
   secretNames: string[];
   secretValues: () => string[];
   layout: () => WorkLayout;
-  deliver: (frame: TaskLogFrame | TaskResultFrame) => void;
+  journal: TaskJournal;
+  deliver: (frame: TaskLogFrame | TaskResultFrame, onConfirmed?: () => void) => void;
   state: AgentState;
   log: Logger;
   /** after each task: the cleanup policy runs */
@@ -55,6 +58,8 @@ export class TaskScheduler {
   private readonly seen = new Set<string>();
   /** the latest results, sent again when their task is redelivered */
   private readonly results = new Map<string, TaskResultFrame>();
+  /** journal entries of tasks not finished yet */
+  private readonly entries = new Map<string, JournalEntry>();
   private accepting = true;
   private paused = false;
   private concurrency: number;
@@ -100,6 +105,7 @@ export class TaskScheduler {
     this.seen.add(id);
     this.opts.state.count('tasksReceived');
     const receivedAt = new Date();
+    this.journal({ task_id: id, phase: 'queued', command: frame.command, received_at: receivedAt.toISOString() });
     if (!this.accepting) {
       this.reject(frame, '', ErrorCode.AGENT_SHUTDOWN, 'the agent is shutting down');
       return;
@@ -206,7 +212,11 @@ export class TaskScheduler {
         resultMaxBytes: this.opts.resultMaxBytes,
       },
       {
-        onSpawn: (pid) => this.opts.state.updateTask(id, { pid }),
+        onSpawn: (pid) => {
+          this.opts.state.updateTask(id, { pid });
+          const entry = this.entries.get(id);
+          if (entry) this.journal({ ...entry, phase: 'running', pid, pid_start: processStartTime(pid) });
+        },
         onOutput: (batch) => this.emitOutput(id, batch),
       },
     );
@@ -217,6 +227,55 @@ export class TaskScheduler {
     const outcome = await task.done;
     this.running.delete(id);
     this.finish(frame, outcome);
+  }
+
+  /**
+   * A new start after a crash: tasks the journal says were queued or running are ended and
+   * reported AGENT_RESTARTED; results the platform never confirmed are sent again; every task_id
+   * seen before stays known, so a redelivery is answered rather than run.
+   */
+  async recover(entries: JournalEntry[]): Promise<void> {
+    for (const entry of entries) this.seen.add(entry.task_id);
+    for (const entry of entries) {
+      if (entry.phase === 'finished' && entry.result) {
+        this.remember(entry.result);
+        if (!entry.delivered) {
+          this.opts.log.info(`task ${entry.task_id}: sending its unconfirmed result again`);
+          this.opts.deliver(entry.result, () => void this.opts.journal.write({ ...entry, delivered: true }));
+        }
+        continue;
+      }
+      // a pid is trusted only while it still names the same process
+      const trusted = entry.pid !== undefined && entry.pid_start !== undefined && processStartTime(entry.pid) === entry.pid_start;
+      await stopTree(trusted ? entry.pid : undefined, entry.task_id, this.opts.killGraceS * 1000);
+      this.opts.log.warn(`task ${entry.task_id} was ${entry.phase} when the agent stopped unexpectedly; its processes are ended and it is reported as an error`);
+      const frame = { type: 'task' as const, task_id: entry.task_id, command: entry.command };
+      this.entries.set(entry.task_id, entry);
+      this.opts.state.upsertTask(taskView(frame, '', new Date(entry.received_at)));
+      const now = new Date();
+      this.finish(frame, {
+        status: 'error',
+        exitCode: -1,
+        signal: null,
+        output: '',
+        outputTruncated: false,
+        error: `the agent restarted while the task was ${entry.phase}; its processes were ended`,
+        errorTruncated: false,
+        errorCode: ErrorCode.AGENT_RESTARTED,
+        startedAt: new Date(entry.received_at),
+        finishedAt: now,
+      });
+    }
+  }
+
+  private journal(entry: JournalEntry): void {
+    this.entries.set(entry.task_id, entry);
+    void this.opts.journal.write(entry);
+  }
+
+  private remember(result: TaskResultFrame): void {
+    this.results.set(result.task_id, result);
+    if (this.results.size > RESULTS_KEPT) this.results.delete(this.results.keys().next().value!);
   }
 
   private emitOutput(taskId: string, batch: OutputBatch): void {
@@ -264,10 +323,19 @@ export class TaskScheduler {
       ...(outcome.outputTruncated ? { output_truncated: true } : {}),
       ...(outcome.errorTruncated ? { error_truncated: true } : {}),
     };
-    this.results.set(id, result);
-    if (this.results.size > RESULTS_KEPT) this.results.delete(this.results.keys().next().value!);
+    this.remember(result);
     this.seqs.delete(id);
-    this.opts.deliver(result);
+    const finished: JournalEntry = {
+      task_id: id,
+      phase: 'finished',
+      command: frame.command,
+      received_at: this.entries.get(id)?.received_at ?? outcome.startedAt.toISOString(),
+      result,
+      delivered: false,
+    };
+    this.entries.delete(id);
+    void this.opts.journal.write(finished);
+    this.opts.deliver(result, () => void this.opts.journal.write({ ...finished, delivered: true }));
     this.opts.state.count(COUNTER_OF[outcome.status]);
     this.opts.state.updateTask(id, {
       phase: outcome.status,

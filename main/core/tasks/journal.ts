@@ -1,0 +1,117 @@
+/**
+ * The task journal: one small JSON file per task under `{work_dir}/state/tasks/`, replaced
+ * atomically (temp file, fsync, rename) at each step of the task's life. After a crash or kill -9 it
+ * tells the next start which tasks were running (their processes are ended and they are reported
+ * AGENT_RESTARTED), which results the platform never confirmed (sent again), and which task_ids
+ * were ever seen (a redelivered task is answered from here, never run twice).
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { TASK_ID_PATTERN, type TaskResultFrame } from '../protocol/frames.js';
+
+export interface JournalEntry {
+  task_id: string;
+  phase: 'queued' | 'running' | 'finished';
+  command: string;
+  received_at: string;
+  /** the task's process group leader, and its start time so that a reused pid is never killed */
+  pid?: number;
+  pid_start?: string;
+  result?: TaskResultFrame;
+  /** the platform confirmed the result (ping/pong after it) */
+  delivered?: boolean;
+}
+
+export class TaskJournal {
+  private readonly dir: string;
+  /** one write at a time per task, in order */
+  private readonly pending = new Map<string, Promise<void>>();
+
+  constructor(stateDir: string) {
+    this.dir = path.join(stateDir, 'tasks');
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  /** Every readable entry; a torn or foreign file is skipped (and named in `skipped`). */
+  load(): { entries: JournalEntry[]; skipped: string[] } {
+    const entries: JournalEntry[] = [];
+    const skipped: string[] = [];
+    for (const name of readdirSync(this.dir)) {
+      if (!name.endsWith('.json')) {
+        if (name.endsWith('.tmp')) rmSync(path.join(this.dir, name), { force: true });
+        continue;
+      }
+      try {
+        const entry = JSON.parse(readFileSync(path.join(this.dir, name), 'utf8')) as JournalEntry;
+        if (typeof entry.task_id === 'string' && TASK_ID_PATTERN.test(entry.task_id)) entries.push(entry);
+        else skipped.push(name);
+      } catch {
+        skipped.push(name);
+      }
+    }
+    entries.sort((a, b) => a.received_at.localeCompare(b.received_at));
+    return { entries, skipped };
+  }
+
+  /** Durable before it resolves; later writes for the same task land after earlier ones. */
+  write(entry: JournalEntry): Promise<void> {
+    const id = entry.task_id;
+    const next = (this.pending.get(id) ?? Promise.resolve()).then(() => this.writeFile(entry)).catch(() => undefined);
+    this.pending.set(id, next);
+    void next.then(() => {
+      if (this.pending.get(id) === next) this.pending.delete(id);
+    });
+    return next;
+  }
+
+  /** The synchronous form, for the last words of a dying agent. */
+  writeSync(entry: JournalEntry): void {
+    const file = this.fileOf(entry.task_id);
+    const fd = openSync(`${file}.tmp`, 'w');
+    try {
+      writeSync(fd, JSON.stringify(entry));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(`${file}.tmp`, file);
+  }
+
+  async remove(taskId: string): Promise<void> {
+    await (this.pending.get(taskId) ?? Promise.resolve());
+    await rm(this.fileOf(taskId), { force: true });
+  }
+
+  /** Resolves once every write issued so far is on disk. */
+  async flush(): Promise<void> {
+    await Promise.all(this.pending.values());
+  }
+
+  private async writeFile(entry: JournalEntry): Promise<void> {
+    const file = this.fileOf(entry.task_id);
+    const handle = await open(`${file}.tmp`, 'w');
+    try {
+      await handle.writeFile(JSON.stringify(entry));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(`${file}.tmp`, file);
+  }
+
+  private fileOf(taskId: string): string {
+    return path.join(this.dir, `${taskId}.json`);
+  }
+}
+
+/** A process's start time (clock ticks since boot) on Linux: with the pid, it names one process for good. */
+export function processStartTime(pid: number): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
