@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Outbox } from './outbox.js';
 
@@ -47,5 +50,45 @@ describe('Outbox', () => {
       box.confirm(round);
     }
     expect(box.size).toBe(0);
+  });
+});
+
+describe('Outbox spill', () => {
+  const spillPath = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'ats-spill-')), 'outbox.spill');
+
+  it('keeps memory under its limit during an outage and delivers everything in order', () => {
+    const box = new Outbox({ spillPath: spillPath(), memoryLimit: 1000 });
+    const confirmed: number[] = [];
+    for (let i = 0; i < 500; i++) box.push(JSON.stringify({ i, pad: 'x'.repeat(40) }), i % 50 === 0 ? () => confirmed.push(i) : undefined);
+    expect(box.pendingBytes).toBeLessThanOrEqual(1000);
+    expect(box.spilledBytes).toBeGreaterThan(20_000);
+    expect(box.size).toBe(500);
+    const got: number[] = [];
+    for (let epoch = 0; box.hasUnsent; epoch++) {
+      for (const data of box.takeUnsent(epoch)) got.push(JSON.parse(data).i);
+      expect(box.pendingBytes).toBeLessThanOrEqual(1000 + 100);
+      box.confirm(epoch);
+    }
+    expect(got).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(confirmed).toEqual([0, 50, 100, 150, 200, 250, 300, 350, 400, 450]);
+    expect(box.size).toBe(0);
+    expect(box.spilledBytes).toBe(0);
+  });
+
+  it('finds frames spilled by an earlier run and sends them first', () => {
+    const file = spillPath();
+    const before = new Outbox({ spillPath: file, memoryLimit: 41 });
+    before.push('"kept in memory, lost with the process"');
+    before.push('"a"');
+    before.push('"b"');
+    const after = new Outbox({ spillPath: file, memoryLimit: 10 });
+    expect(after.size).toBe(2);
+    after.push('"c"');
+    const sent: string[] = [];
+    for (let epoch = 0; after.hasUnsent; epoch++) {
+      sent.push(...after.takeUnsent(epoch));
+      after.confirm(epoch);
+    }
+    expect(sent).toEqual(['"a"', '"b"', '"c"']);
   });
 });

@@ -2,8 +2,18 @@
  * At-least-once delivery of task_log and task_result frames. A frame stays here until a WebSocket
  * ping sent after it comes back as a pong (TCP keeps order, so the platform has read the frame), and
  * everything not confirmed when a connection ends is sent again, in order, after the next
- * auth_success. Heartbeats never come here: a stale one is worthless.
+ * auth_success. Heartbeats never come here: a stale one is worthless. Past `memoryLimit`, new frames
+ * wait in a spill file and come back into memory as the platform confirms what is ahead of them.
  */
+import { SpillFile } from './spill-file.js';
+
+export interface OutboxOptions {
+  /** where frames go past the memory limit; without it everything stays in memory */
+  spillPath?: string;
+  /** UTF-16 units of frames held in memory before new ones spill */
+  memoryLimit?: number;
+}
+
 export interface OutboxEntry {
   data: string;
   /** called once the platform has the frame */
@@ -17,32 +27,61 @@ export class Outbox {
   private head = 0;
   private unsent = 0;
   private bytes = 0;
+  private readonly spill: SpillFile | null;
+  private readonly memoryLimit: number;
 
-  /** Frames not yet confirmed (sent or not). */
-  get size(): number {
-    return this.entries.length - this.head;
+  constructor(opts: OutboxOptions = {}) {
+    this.spill = opts.spillPath ? new SpillFile(opts.spillPath) : null;
+    this.memoryLimit = opts.memoryLimit ?? 16 * 1024 * 1024;
   }
 
-  /** UTF-16 length of the frames not yet confirmed: what this holds in memory. */
+  /** Frames not yet confirmed (sent or not, in memory or spilled). */
+  get size(): number {
+    return this.entries.length - this.head + (this.spill?.frames ?? 0);
+  }
+
+  /** UTF-16 length of the frames not yet confirmed that are held in memory. */
   get pendingBytes(): number {
     return this.bytes;
   }
 
+  /** Bytes waiting in the spill file. */
+  get spilledBytes(): number {
+    return this.spill?.bytes ?? 0;
+  }
+
   push(data: string, onConfirmed?: () => void): void {
-    this.entries.push({ data, epoch: -1, onConfirmed });
-    this.bytes += data.length;
-    this.unsent += 1;
+    if (this.spill && (this.spill.frames > 0 || this.bytes + data.length > this.memoryLimit)) {
+      this.spill.append(data, onConfirmed);
+      return;
+    }
+    this.keep(data, onConfirmed);
   }
 
   /** Frames waiting for a socket, oldest first; marks them sent under `epoch`. */
   *takeUnsent(epoch: number): Generator<string> {
-    if (this.unsent === 0) return;
-    for (let i = this.entries.length - this.unsent; i < this.entries.length; i++) {
-      const entry = this.entries[i]!;
-      entry.epoch = epoch;
-      this.unsent -= 1;
-      yield entry.data;
+    for (;;) {
+      for (let i = this.entries.length - this.unsent; i < this.entries.length; i++) {
+        const entry = this.entries[i]!;
+        entry.epoch = epoch;
+        this.unsent -= 1;
+        yield entry.data;
+      }
+      // spilled frames come back only as confirmations make room, so memory stays bounded
+      if (!this.spill || this.spill.frames === 0 || this.bytes >= this.memoryLimit) return;
+      for (const frame of this.spill.take(this.memoryLimit - this.bytes)) this.keep(frame.data, frame.onConfirmed);
     }
+  }
+
+  /** Something is waiting for a socket (in memory or spilled). */
+  get hasUnsent(): boolean {
+    return this.unsent > 0 || (this.spill?.frames ?? 0) > 0;
+  }
+
+  private keep(data: string, onConfirmed?: () => void): void {
+    this.entries.push({ data, epoch: -1, onConfirmed });
+    this.bytes += data.length;
+    this.unsent += 1;
   }
 
   /** A pong for `epoch` arrived: every frame sent under an earlier or equal epoch is delivered. */
