@@ -1,0 +1,16 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './App.js';
+import { I18nProvider } from './i18n/index.js';
+import { AgentProvider } from './state/useAgent.js';
+import './styles.css';
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <I18nProvider>
+      <AgentProvider>
+        <App />
+      </AgentProvider>
+    </I18nProvider>
+  </StrictMode>,
+);
