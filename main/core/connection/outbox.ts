@@ -10,12 +10,13 @@ import { SpillFile } from './spill-file.js';
 export interface OutboxOptions {
   /** where frames go past the memory limit; without it everything stays in memory */
   spillPath?: string;
-  /** UTF-16 units of frames held in memory before new ones spill */
+  /** bytes of frames held in memory before new ones spill */
   memoryLimit?: number;
 }
 
 export interface OutboxEntry {
-  data: string;
+  /** the frame's UTF-8 JSON: off the JS heap, so frames waiting for a pong do not age into old-space garbage */
+  data: Buffer;
   /** called once the platform has the frame */
   onConfirmed?: () => void;
   /** the ping epoch current when the frame was last written to a socket; -1 = not sent yet */
@@ -40,7 +41,7 @@ export class Outbox {
     return this.entries.length - this.head + (this.spill?.frames ?? 0);
   }
 
-  /** UTF-16 length of the frames not yet confirmed that are held in memory. */
+  /** Bytes of the frames not yet confirmed that are held in memory. */
   get pendingBytes(): number {
     return this.bytes;
   }
@@ -50,8 +51,8 @@ export class Outbox {
     return this.spill?.bytes ?? 0;
   }
 
-  push(data: string, onConfirmed?: () => void): void {
-    if (this.spill && (this.spill.frames > 0 || this.bytes + data.length > this.memoryLimit)) {
+  push(data: Buffer, onConfirmed?: () => void): void {
+    if (this.spill && (this.spill.frames > 0 || this.bytes + data.byteLength > this.memoryLimit)) {
       this.spill.append(data, onConfirmed);
       return;
     }
@@ -59,7 +60,7 @@ export class Outbox {
   }
 
   /** Frames waiting for a socket, oldest first; marks them sent under `epoch`. */
-  *takeUnsent(epoch: number): Generator<string> {
+  *takeUnsent(epoch: number): Generator<Buffer> {
     for (;;) {
       for (let i = this.entries.length - this.unsent; i < this.entries.length; i++) {
         const entry = this.entries[i]!;
@@ -78,9 +79,9 @@ export class Outbox {
     return this.unsent > 0 || (this.spill?.frames ?? 0) > 0;
   }
 
-  private keep(data: string, onConfirmed?: () => void): void {
+  private keep(data: Buffer, onConfirmed?: () => void): void {
     this.entries.push({ data, epoch: -1, onConfirmed });
-    this.bytes += data.length;
+    this.bytes += data.byteLength;
     this.unsent += 1;
   }
 
@@ -90,7 +91,7 @@ export class Outbox {
     const firstUnsent = this.entries.length - this.unsent;
     while (this.head < firstUnsent && this.entries[this.head]!.epoch <= epoch) {
       const entry = this.entries[this.head]!;
-      this.bytes -= entry.data.length;
+      this.bytes -= entry.data.byteLength;
       this.head += 1;
       entry.onConfirmed?.();
       confirmed += 1;

@@ -7,9 +7,10 @@ import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readSync, st
 import path from 'node:path';
 
 const NEWLINE = 0x0a;
+const NEWLINE_BYTE = Buffer.from([NEWLINE]);
 
 export interface SpilledFrame {
-  data: string;
+  data: Buffer;
   onConfirmed?: () => void;
 }
 
@@ -39,10 +40,10 @@ export class SpillFile {
     return this.writeOffset - this.readOffset;
   }
 
-  append(data: string, onConfirmed?: () => void): void {
-    const line = Buffer.from(`${data}\n`, 'utf8');
-    writeSync(this.fd, line, 0, line.length, this.writeOffset);
-    this.writeOffset += line.length;
+  append(data: Buffer, onConfirmed?: () => void): void {
+    writeSync(this.fd, data, 0, data.length, this.writeOffset);
+    writeSync(this.fd, NEWLINE_BYTE, 0, 1, this.writeOffset + data.length);
+    this.writeOffset += data.length + 1;
     if (onConfirmed) this.callbacks.set(this.written, onConfirmed);
     this.written += 1;
   }
@@ -62,7 +63,7 @@ export class SpillFile {
       let start = 0;
       while (start <= end) {
         const nl = buffer.indexOf(NEWLINE, start);
-        frames.push({ data: buffer.toString('utf8', start, nl), onConfirmed: this.callbacks.get(this.read) });
+        frames.push({ data: buffer.subarray(start, nl), onConfirmed: this.callbacks.get(this.read) });
         this.callbacks.delete(this.read);
         this.read += 1;
         start = nl + 1;

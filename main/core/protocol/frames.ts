@@ -114,6 +114,8 @@ export interface TaskLogFrame {
   /** extensions */
   stream: LogStream;
   seq: number;
+  /** the message's last line has no newline yet: the stream's next message continues it */
+  partial?: true;
 }
 
 export type TaskStatus = 'success' | 'failed' | 'error' | 'timeout' | 'cancelled';

@@ -26,7 +26,7 @@ describe('OutputBatcher', () => {
     batcher.write('stdout', Buffer.from('out 2\n'));
     batcher.end();
     expect(batches).toEqual([
-      { stream: 'stdout', text: 'out 1\nprompt: ' },
+      { stream: 'stdout', text: 'out 1\nprompt: ', partial: true },
       { stream: 'stderr', text: 'err 1' },
       { stream: 'stdout', text: 'out 2' },
     ]);
@@ -42,7 +42,7 @@ describe('OutputBatcher', () => {
     await sleep(PARTIAL_LINE_MS);
     expect(batches).toEqual([
       { stream: 'stdout', text: 'done' },
-      { stream: 'stdout', text: 'progress 10%' },
+      { stream: 'stdout', text: 'progress 10%', partial: true },
     ]);
     batcher.end();
   });
@@ -87,7 +87,7 @@ describe('OutputBatcher', () => {
     expect(batches).toHaveLength(1);
     batcher.write('stderr', Buffer.from('y'.repeat(FLUSH_AT_CHARS)));
     expect(batches).toHaveLength(2);
-    expect(batches[1]).toEqual({ stream: 'stderr', text: 'y'.repeat(FLUSH_AT_CHARS) });
+    expect(batches[1]).toEqual({ stream: 'stderr', text: 'y'.repeat(FLUSH_AT_CHARS), partial: true });
     batcher.end();
   });
 
@@ -95,7 +95,7 @@ describe('OutputBatcher', () => {
     const { batches, batcher } = collect();
     batcher.write('stderr', Buffer.from([0x61, 0xe2, 0x82]));
     batcher.end();
-    expect(batches).toEqual([{ stream: 'stderr', text: 'a\ufffd' }]);
+    expect(batches).toEqual([{ stream: 'stderr', text: 'a\ufffd', partial: true }]);
   });
 
   it('an agent note comes after the output written before it', () => {

@@ -12,6 +12,8 @@ import type { LogStream } from '../protocol/frames.js';
 export interface OutputBatch {
   stream: LogStream;
   text: string;
+  /** the last line has no newline yet: the stream's next batch continues it */
+  partial?: true;
 }
 
 export type ChildStream = 'stdout' | 'stderr';
@@ -100,16 +102,14 @@ export class OutputBatcher {
   };
 
   private flush(withPartial: boolean): void {
-    let text: string;
     if (withPartial && this.partial !== '') {
-      text = this.lines + this.partial;
-      this.partial = '';
+      const text = this.lines + this.partial;
+      this.lines = this.partial = '';
+      this.emit({ stream: this.stream, text, partial: true });
     } else if (this.lines !== '') {
-      text = this.lines.slice(0, -1);
-    } else {
-      return;
+      const text = this.lines.slice(0, -1);
+      this.lines = '';
+      this.emit({ stream: this.stream, text });
     }
-    this.lines = '';
-    this.emit({ stream: this.stream, text });
   }
 }
