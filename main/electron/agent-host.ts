@@ -1,0 +1,360 @@
+/**
+ * The desktop host's agent lifecycle, without Electron (NO electron import: it unit-tests in Node
+ * against the platform simulator). It owns the one current Agent, or none:
+ *
+ * - first run (no token stored): no agent; the UI gets an AgentApi whose snapshot says
+ *   `connection.phase: 'unconfigured'` and shows its setup form. `updateSettings({serverUrl, token,
+ *   workDir})` then validates by connecting: it starts an Agent with those settings and waits until
+ *   it is online (→ the settings and token are saved, that agent stays) or fails (AUTH_FAILED, or no
+ *   connection after a few attempts / ~15 s → it is shut down and the reason returned).
+ * - a settings change that touches the server URL, the token or the work dir replaces the agent
+ *   (graceful shutdown of the old one, a new one started) and subscribers get `{type:'reset'}`.
+ *
+ * Subscriptions are the host's, not an agent's: they survive a replacement.
+ */
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import { Agent, AGENT_VERSION, type AgentOptions } from '../core/agent.js';
+import { createAgentApi } from '../core/agent-api.js';
+import type {
+  AgentApi,
+  AgentEvent,
+  AgentSnapshot,
+  CommandResult,
+  ConnectionView,
+  Counters,
+  PathTarget,
+  SettingsPatch,
+  SettingsView,
+  TokenStorage,
+} from '../core/api.js';
+import type { AgentConfig } from '../core/config/schema.js';
+import { redactUrl } from '../core/logging/redact.js';
+import { prepareWorkDir, workLayout } from '../core/workspace/layout.js';
+import { agentConfigOf, applySettingsPatch, settingsViewOf, type GuiSettings, type StoredSettings, type StoredToken } from './settings-schema.js';
+
+/** Where the desktop keeps its settings; settings-store.ts implements it with electron-store + safeStorage. */
+export interface SettingsBackend {
+  load(): StoredSettings;
+  save(next: StoredSettings): void;
+  /** the stored token, decrypted; null when there is none or it cannot be decrypted */
+  readToken(stored: StoredSettings): string | null;
+  /** the token as it is to be stored (encrypted where the OS allows it) */
+  sealToken(token: string): StoredToken;
+  tokenStorage(): TokenStorage;
+}
+
+/** What only the desktop can do; absent in tests. */
+export interface HostServices {
+  openPath?(dir: string): Promise<CommandResult>;
+  setStartAtLogin?(enabled: boolean): CommandResult | Promise<CommandResult>;
+}
+
+export interface AgentHostOptions {
+  backend: SettingsBackend;
+  services?: HostServices;
+  /** for tests; Agent.create by default */
+  createAgent?: (opts: AgentOptions) => Promise<Agent>;
+  /** first-run connection check: give up after this long ... */
+  probeTimeoutMs?: number;
+  /** ... or after this many failed connection attempts in a row */
+  probeMaxAttempts?: number;
+  /** echo the agent log to stdout (development) */
+  console?: boolean;
+}
+
+const ZERO_COUNTERS: Counters = {
+  tasksReceived: 0,
+  tasksSucceeded: 0,
+  tasksFailed: 0,
+  tasksErrored: 0,
+  tasksTimedOut: 0,
+  tasksCancelled: 0,
+  heartbeatsSent: 0,
+  reconnects: 0,
+  invalidFrames: 0,
+};
+
+export const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
+export const DEFAULT_PROBE_MAX_ATTEMPTS = 3;
+
+export class AgentHost {
+  readonly api: AgentApi;
+  private agent: Agent | null = null;
+  private detach: (() => void) | null = null;
+  private probing: Agent | null = null;
+  private readonly events = new EventEmitter<{ event: [AgentEvent] }>();
+  /** the connection shown while there is no agent: 'unconfigured', or 'stopped' with the reason */
+  private idle: ConnectionView;
+  private readonly startedAt = new Date().toISOString();
+  private queue: Promise<unknown> = Promise.resolve();
+  private closing = false;
+  private readonly createAgent: (opts: AgentOptions) => Promise<Agent>;
+
+  constructor(private readonly opts: AgentHostOptions) {
+    this.events.setMaxListeners(0);
+    this.createAgent = opts.createAgent ?? ((o) => Agent.create(o));
+    const config = agentConfigOf(opts.backend.load());
+    this.idle = idleConnection('unconfigured', config);
+    const live = createAgentApi(() => this.agent!, {
+      settings: () => this.settingsView(),
+      updateSettings: (patch) => this.updateSettings(patch),
+      openPath: (target) => this.openPath(target),
+    });
+    this.api = {
+      getSnapshot: async () => (this.agent ? live.getSnapshot() : this.idleSnapshot()),
+      subscribe: (listener) => this.subscribe(listener),
+      getTaskOutput: async (taskId) => (this.agent ? live.getTaskOutput(taskId) : []),
+      cancelTask: async (taskId) => (this.agent ? live.cancelTask(taskId) : { ok: false, message: 'the agent is not running' }),
+      getSettings: live.getSettings,
+      updateSettings: live.updateSettings,
+      openPath: live.openPath,
+    };
+  }
+
+  /** Starts the agent when a token is stored; else stays 'unconfigured' for the setup form. */
+  async start(): Promise<void> {
+    await this.serial(async () => {
+      const stored = this.opts.backend.load();
+      const token = this.opts.backend.readToken(stored);
+      const config = agentConfigOf(stored);
+      if (!token) {
+        this.idle = idleConnection('unconfigured', config, stored.token ? 'the stored token could not be decrypted: enter it again' : null);
+        return;
+      }
+      await this.launch(config, token);
+    });
+  }
+
+  get current(): Agent | null {
+    return this.agent;
+  }
+
+  get configured(): boolean {
+    return this.agent !== null;
+  }
+
+  gui(): GuiSettings {
+    return this.opts.backend.load().gui;
+  }
+
+  settingsView(): SettingsView {
+    return settingsViewOf(this.opts.backend.load(), this.opts.backend.tokenStorage());
+  }
+
+  subscribe(listener: (event: AgentEvent) => void): () => void {
+    const safe = (event: AgentEvent) => {
+      try {
+        listener(event);
+      } catch {
+        // one broken subscriber must not starve the others
+      }
+    };
+    this.events.on('event', safe);
+    return () => this.events.off('event', safe);
+  }
+
+  /** The work dir in use (the platform may have named another than the stored one) and its logs dir. */
+  dirs(): { workDir: string; logsDir: string } {
+    const root = this.agent ? this.agent.state.snapshot().connection.workDir : agentConfigOf(this.opts.backend.load()).work_dir;
+    const layout = workLayout(root);
+    return { workDir: layout.root, logsDir: layout.logsDir };
+  }
+
+  updateSettings(patch: SettingsPatch): Promise<CommandResult> {
+    return this.serial(() => this.applyUpdate(patch));
+  }
+
+  async openPath(target: PathTarget): Promise<CommandResult> {
+    if (!this.opts.services?.openPath) return { ok: false, message: 'folders open only in the desktop app' };
+    const dirs = this.dirs();
+    return this.opts.services.openPath(target === 'logs' ? dirs.logsDir : dirs.workDir);
+  }
+
+  /** Graceful: the running agent (and a first-run check in progress) stop their tasks and close. */
+  async shutdown(): Promise<void> {
+    this.closing = true;
+    await Promise.all([this.agent?.shutdown(), this.probing?.shutdown()]);
+    this.detach?.();
+    this.detach = null;
+  }
+
+  private serial<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(job, job);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyUpdate(patch: SettingsPatch): Promise<CommandResult> {
+    if (this.closing) return { ok: false, message: 'the agent is shutting down' };
+    const { backend } = this.opts;
+    const stored = backend.load();
+    const outcome = applySettingsPatch(stored, patch);
+    if (!outcome.ok) return outcome;
+    const next = outcome.next;
+    const token = patch.token ?? backend.readToken(stored);
+    const config = agentConfigOf(next);
+
+    if (!this.agent) {
+      // First run (or no agent after a failure): the update is a connection attempt.
+      if (!token) return { ok: false, message: 'enter the agent token from the platform to connect' };
+      const probe = await this.probe(config, token);
+      if (!probe.ok) {
+        this.idle = idleConnection(this.idle.phase === 'stopped' ? 'stopped' : 'unconfigured', config, probe.message);
+        this.emit({ type: 'connection', connection: { ...this.idle } });
+        return probe;
+      }
+      const startAtLogin = await this.applyStartAtLogin(patch, stored);
+      backend.save({ ...next, ...(patch.token ? { token: backend.sealToken(patch.token) } : {}) });
+      this.attach(probe.agent);
+      this.emit({ type: 'reset' });
+      return startAtLogin.ok ? { ok: true, message: `connected to ${redactUrl(config.server.url)}` } : startAtLogin;
+    }
+
+    if (outcome.restart) {
+      if (!token) return { ok: false, message: 'no token stored: enter the agent token' };
+      try {
+        await prepareWorkDir(config.work_dir); // refuse an unusable work dir before stopping the running agent
+      } catch (err) {
+        return { ok: false, message: `work dir ${config.work_dir}: ${errorText(err)}` };
+      }
+      const startAtLogin = await this.applyStartAtLogin(patch, stored);
+      backend.save({ ...next, ...(patch.token ? { token: backend.sealToken(patch.token) } : {}) });
+      await this.replace(config, token);
+      if (!this.agent) return { ok: false, message: this.idle.lastError?.message ?? 'the agent could not start' };
+      return startAtLogin.ok ? { ok: true, message: 'saved; the agent reconnected with the new settings' } : startAtLogin;
+    }
+
+    const startAtLogin = await this.applyStartAtLogin(patch, stored);
+    if (!startAtLogin.ok) return startAtLogin;
+    backend.save(next);
+    const later = patch.logLevel !== undefined || patch.maxConcurrent !== undefined || patch.keepTasks !== undefined || patch.keepDays !== undefined;
+    return { ok: true, message: later ? 'saved; the log level and task limits apply from the next start of the agent' : 'saved' };
+  }
+
+  private async applyStartAtLogin(patch: SettingsPatch, stored: StoredSettings): Promise<CommandResult> {
+    if (typeof patch.startAtLogin !== 'boolean' || patch.startAtLogin === stored.gui.startAtLogin) return { ok: true };
+    if (!this.opts.services?.setStartAtLogin) return { ok: true };
+    try {
+      return await this.opts.services.setStartAtLogin(patch.startAtLogin);
+    } catch (err) {
+      return { ok: false, message: `start at login: ${errorText(err)}` };
+    }
+  }
+
+  /** Stops the current agent, starts one with the new settings and tells subscribers to start over. */
+  private async replace(config: AgentConfig, token: string): Promise<void> {
+    const old = this.agent;
+    if (old) {
+      await old.shutdown();
+      this.detach?.();
+      this.detach = null;
+      this.agent = null;
+    }
+    await this.launch(config, token);
+    this.emit({ type: 'reset' });
+  }
+
+  private async launch(config: AgentConfig, token: string): Promise<void> {
+    try {
+      const agent = await this.createAgent({ config, token: () => token, mode: 'gui', console: this.opts.console ?? false });
+      this.attach(agent);
+      agent.start();
+    } catch (err) {
+      this.idle = idleConnection('stopped', config, `the agent could not start: ${errorText(err)}`);
+    }
+  }
+
+  private attach(agent: Agent): void {
+    this.detach?.();
+    this.agent = agent;
+    this.detach = agent.state.subscribe((event) => this.emit(event));
+  }
+
+  private emit(event: AgentEvent): void {
+    this.events.emit('event', event);
+  }
+
+  /** Starts an agent with the given settings and waits until it is online or clearly cannot be. */
+  private async probe(config: AgentConfig, token: string): Promise<{ ok: true; agent: Agent } | { ok: false; message: string }> {
+    let agent: Agent;
+    try {
+      agent = await this.createAgent({ config, token: () => token, mode: 'gui', console: this.opts.console ?? false });
+    } catch (err) {
+      return { ok: false, message: errorText(err) };
+    }
+    this.probing = agent;
+    const timeoutMs = this.opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
+    const maxAttempts = this.opts.probeMaxAttempts ?? DEFAULT_PROBE_MAX_ATTEMPTS;
+    const url = redactUrl(config.server.url);
+    const result = await new Promise<{ ok: true } | { ok: false; message: string }>((resolve) => {
+      let last: ConnectionView['lastError'] = null;
+      const done = (r: { ok: true } | { ok: false; message: string }) => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(r);
+      };
+      const timer = setTimeout(
+        () => done({ ok: false, message: `could not connect to ${url} within ${Math.round(timeoutMs / 1000)} s${last ? `: ${last.message}` : ''}` }),
+        timeoutMs,
+      );
+      const unsubscribe = agent.state.subscribe((event) => {
+        if (event.type !== 'connection') return;
+        const c = event.connection;
+        if (c.lastError) last = c.lastError;
+        if (c.phase === 'online') done({ ok: true });
+        else if (c.phase === 'auth_failed') done({ ok: false, message: c.lastError?.message ?? 'the platform refused the token (AUTH_FAILED)' });
+        else if (c.phase === 'stopped') done({ ok: false, message: c.lastError?.message ?? 'the agent stopped' });
+        else if (c.phase === 'reconnecting' && c.attempt >= maxAttempts) {
+          done({ ok: false, message: `cannot connect to ${url}: ${c.lastError?.message ?? 'no answer'}` });
+        }
+      });
+      void agent.finished.then((exit) => done(exit.error ? { ok: false, message: `${exit.error.code}: ${exit.error.message}` } : { ok: false, message: 'the agent stopped' }));
+      agent.start();
+    });
+    this.probing = null;
+    if (result.ok && !this.closing) return { ok: true, agent };
+    await agent.shutdown();
+    return result.ok ? { ok: false, message: 'the agent is shutting down' } : result;
+  }
+
+  private idleSnapshot(): AgentSnapshot {
+    return {
+      agent: {
+        version: AGENT_VERSION,
+        agentId: '',
+        mode: 'gui',
+        hostname: os.hostname(),
+        pid: process.pid,
+        startedAt: this.startedAt,
+        runningAsRoot: process.getuid?.() === 0,
+      },
+      connection: { ...this.idle, lastError: this.idle.lastError ? { ...this.idle.lastError } : null },
+      system: null,
+      metrics: [],
+      tasks: [],
+      counters: { ...ZERO_COUNTERS },
+      log: [],
+      lastHeartbeatAt: null,
+      outbox: { frames: 0, bytes: 0 },
+    };
+  }
+}
+
+function idleConnection(phase: 'unconfigured' | 'stopped', config: AgentConfig, error: string | null = null): ConnectionView {
+  return {
+    phase,
+    serverUrl: redactUrl(config.server.url),
+    environmentId: null,
+    workDir: config.work_dir,
+    connectedSince: null,
+    nextAttemptAt: null,
+    attempt: 0,
+    lastError: error ? { code: phase === 'unconfigured' ? 'SETUP_FAILED' : 'AGENT_NOT_STARTED', message: error, at: new Date().toISOString() } : null,
+  };
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return 'code' in err && typeof err.code === 'string' && err.name === 'FatalError' ? `${err.code}: ${err.message}` : err.message;
+  return String(err);
+}

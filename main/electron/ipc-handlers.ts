@@ -1,0 +1,110 @@
+/**
+ * The main-process end of the IPC contract. Every channel goes through one wrapper (GitHub Desktop's
+ * `safeListener` + `isTrustedIPCSender` model) that
+ *   (a) rejects untrusted senders: the webContents must be one of our windows and the sending frame
+ *       its main frame, showing our own page (file:// dist/index.html, or the dev server's origin);
+ *   (b) parses the arguments with zod (ipc-validation.ts) — a compromised page is assumed;
+ * and only then calls the AgentApi. Events go out on 'agent:event', payload only, to our windows.
+ */
+import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import type { AgentApi, AgentCall, AgentEvent } from '../core/api.js';
+import {
+  AGENT_CHANNELS,
+  AGENT_EVENT_CHANNEL,
+  AGENT_METHODS,
+  type AgentMethod,
+  type MainToRendererChannels,
+  type RequestResponseChannels,
+} from './ipc-contract.js';
+import { isTrustedSenderUrl, validateCall, type TrustedOrigins } from './ipc-validation.js';
+
+export interface IpcHostOptions {
+  api: AgentApi;
+  trusted: TrustedOrigins;
+  /** our windows, the only ones that may call and that receive events */
+  windows: () => BrowserWindow[];
+}
+
+export class UntrustedSenderError extends Error {
+  constructor() {
+    super('IPC refused: the sender is not the ATS Agent dashboard');
+    this.name = 'UntrustedSenderError';
+  }
+}
+
+/** Dispatches a validated call; the switch is exhaustive over AgentCall. */
+function invoke(api: AgentApi, call: AgentCall): Promise<unknown> {
+  switch (call.method) {
+    case 'getSnapshot':
+      return api.getSnapshot();
+    case 'getTaskOutput':
+      return api.getTaskOutput(...call.args);
+    case 'cancelTask':
+      return api.cancelTask(...call.args);
+    case 'getSettings':
+      return api.getSettings();
+    case 'updateSettings':
+      return api.updateSettings(...call.args);
+    case 'openPath':
+      return api.openPath(...call.args);
+  }
+}
+
+export function isTrustedSender(event: IpcMainInvokeEvent, opts: Pick<IpcHostOptions, 'trusted' | 'windows'>): boolean {
+  const contents = event.sender;
+  if (!opts.windows().some((w) => !w.isDestroyed() && w.webContents === contents)) return false;
+  const frame = event.senderFrame;
+  if (!frame || frame.parent !== null) return false; // gone, or a subframe: never ours
+  return isTrustedSenderUrl(frame.url, opts.trusted);
+}
+
+/** Typed registration over the channel map: the handler's args and result follow the contract. */
+function handle<C extends keyof RequestResponseChannels>(
+  channel: C,
+  listener: (event: IpcMainInvokeEvent, ...args: unknown[]) => ReturnType<RequestResponseChannels[C]>,
+): void {
+  ipcMain.handle(channel, listener);
+}
+
+/** Registers a handler per call; returns a function that removes them. */
+export function registerAgentIpc(opts: IpcHostOptions): () => void {
+  for (const method of AGENT_METHODS) {
+    const channel = AGENT_CHANNELS[method];
+    handle(channel, (async (event: IpcMainInvokeEvent, ...args: unknown[]) => {
+      if (!isTrustedSender(event, opts)) {
+        console.warn(`ats-agent: refused ${channel} from ${event.senderFrame?.url ?? 'a gone frame'}`);
+        throw new UntrustedSenderError();
+      }
+      const parsed = validateCall(method satisfies AgentMethod, args);
+      if (!parsed.ok) throw new Error(parsed.error);
+      return invoke(opts.api, parsed.call);
+    }) as never);
+  }
+  return () => AGENT_METHODS.forEach((m) => ipcMain.removeHandler(AGENT_CHANNELS[m]));
+}
+
+function send<C extends keyof MainToRendererChannels>(contents: WebContents, channel: C, payload: MainToRendererChannels[C]): void {
+  contents.send(channel, payload);
+}
+
+/**
+ * Forwards the host's events to our visible windows. A hidden window (closed to the tray) gets
+ * nothing, which keeps an idle tray app cheap; when it is shown again it gets `{type:'reset'}` and
+ * fetches a fresh snapshot.
+ */
+export function forwardAgentEvents(api: AgentApi, windows: () => BrowserWindow[]): () => void {
+  const unsubscribe = api.subscribe((event: AgentEvent) => {
+    for (const win of windows()) {
+      if (win.isDestroyed() || !win.isVisible() || win.webContents.isLoading()) continue;
+      send(win.webContents, AGENT_EVENT_CHANNEL, event);
+    }
+  });
+  return unsubscribe;
+}
+
+/** Call for every window: on show, a reset for what it missed while hidden. */
+export function resetOnShow(win: BrowserWindow): void {
+  win.on('show', () => {
+    if (!win.isDestroyed()) send(win.webContents, AGENT_EVENT_CHANNEL, { type: 'reset' });
+  });
+}

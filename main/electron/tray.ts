@@ -1,0 +1,117 @@
+/**
+ * The tray icon: one image per state (Mattermost's state → image map), a tooltip with the state,
+ * running tasks, CPU and memory, and the menu. The image changes only when the state does
+ * (`setImage` is costly on Linux, electron#26603); the menu is rebuilt only when its contents change
+ * and, on Linux (AppIndicator), set again after every change, since edits to a set menu don't show.
+ */
+import { Menu, Tray, nativeImage, type MenuItemConstructorOptions, type NativeImage } from 'electron';
+import path from 'node:path';
+import { TRAY_ICONS, type TrayIcon, type TrayState } from './tray-state.js';
+
+export interface TrayActions {
+  openDashboard(): void;
+  openWorkFolder(): void;
+  openLogs(): void;
+  startAtLogin(): boolean;
+  setStartAtLogin(enabled: boolean): void;
+  quit(): void;
+}
+
+export const TRAY_MENU_LABELS = ['Open dashboard', 'Open work folder', 'Open logs', 'Start at login', 'Quit'] as const;
+
+/** `online.png` (+ `online@2x.png`, picked up by nativeImage for HiDPI) per state. */
+export function loadTrayImages(dir: string): Record<TrayIcon, NativeImage> {
+  const images = {} as Record<TrayIcon, NativeImage>;
+  for (const icon of TRAY_ICONS) {
+    const image = nativeImage.createFromPath(path.join(dir, `${icon}.png`));
+    if (image.isEmpty()) console.warn(`ats-agent: tray icon ${icon}.png missing in ${dir}`);
+    images[icon] = image;
+  }
+  return images;
+}
+
+export class AgentTray {
+  private readonly tray: Tray;
+  private readonly images: Record<TrayIcon, NativeImage>;
+  private icon: TrayIcon;
+  private tooltip = '';
+  private status = '';
+  private menuKey = '';
+
+  constructor(
+    iconsDir: string,
+    private readonly actions: TrayActions,
+    initial: TrayState,
+  ) {
+    this.images = loadTrayImages(iconsDir);
+    this.icon = initial.icon;
+    this.tray = new Tray(this.images[initial.icon]);
+    this.tray.setToolTip((this.tooltip = initial.tooltip));
+    this.status = initial.status;
+    // Windows / macOS: a click opens the dashboard (Linux AppIndicator ignores clicks: menu only)
+    if (process.platform !== 'linux') this.tray.on('click', () => actions.openDashboard());
+    this.refreshMenu();
+  }
+
+  update(state: TrayState): void {
+    if (state.icon !== this.icon) {
+      this.icon = state.icon;
+      this.tray.setImage(this.images[state.icon]);
+    }
+    if (state.tooltip !== this.tooltip) {
+      this.tooltip = state.tooltip;
+      this.tray.setToolTip(state.tooltip);
+    }
+    if (state.status !== this.status) {
+      this.status = state.status;
+      this.refreshMenu();
+    }
+  }
+
+  /** Rebuilds and sets the menu when something in it changed (status line, start-at-login check). */
+  refreshMenu(): void {
+    const startAtLogin = this.actions.startAtLogin();
+    const key = `${this.status}\u0000${startAtLogin}`;
+    if (key === this.menuKey) return;
+    this.menuKey = key;
+    this.tray.setContextMenu(Menu.buildFromTemplate(this.template(startAtLogin)));
+  }
+
+  /** labels of the current menu, for tests */
+  menuLabels(): string[] {
+    return this.template(this.actions.startAtLogin())
+      .map((item) => item.label)
+      .filter((label): label is string => typeof label === 'string');
+  }
+
+  get currentIcon(): TrayIcon {
+    return this.icon;
+  }
+
+  destroy(): void {
+    this.tray.destroy();
+  }
+
+  private template(startAtLogin: boolean): MenuItemConstructorOptions[] {
+    const a = this.actions;
+    return [
+      { label: this.status, enabled: false },
+      { type: 'separator' },
+      { label: 'Open dashboard', click: () => a.openDashboard() },
+      { label: 'Open work folder', click: () => a.openWorkFolder() },
+      { label: 'Open logs', click: () => a.openLogs() },
+      { type: 'separator' },
+      {
+        label: 'Start at login',
+        type: 'checkbox',
+        checked: startAtLogin,
+        click: (item) => {
+          a.setStartAtLogin(item.checked);
+          this.refreshMenu();
+        },
+      },
+      { type: 'separator' },
+      { label: 'Quit', click: () => a.quit() },
+    ];
+  }
+}
