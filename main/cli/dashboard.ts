@@ -1,0 +1,51 @@
+/**
+ * `--dashboard [PORT]` of the headless agent: the UI, /healthz and /metrics on 127.0.0.1.
+ * The UI is the renderer vite built into dist/, next to dist-electron/ where this file is bundled.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Agent } from '../core/agent.js';
+import { createAgentApi } from '../core/agent-api.js';
+import type { AgentLogLevel, TokenStorage } from '../core/api.js';
+import { DashboardMetrics } from '../core/dashboard/metrics.js';
+import { startDashboard } from '../core/dashboard/server.js';
+
+/**
+ * dist/ relative to the running file: `dist-electron/cli.js` → `dist/`. Run from the sources
+ * (`main/cli/dashboard.ts` through tsx) it is two levels up instead; the first one with an
+ * index.html wins.
+ */
+export function uiDir(moduleUrl: string = import.meta.url): { dir: string; built: boolean } {
+  const here = path.dirname(fileURLToPath(moduleUrl));
+  const candidates = [path.resolve(here, '..', 'dist'), path.resolve(here, '..', '..', 'dist')];
+  const built = candidates.find((dir) => existsSync(path.join(dir, 'index.html')));
+  return { dir: built ?? candidates[0]!, built: built !== undefined };
+}
+
+export async function startHeadlessDashboard(agent: Agent, port: number, tokenStorage: TokenStorage): Promise<{ url: string; close(): Promise<void> }> {
+  const api = createAgentApi(() => agent, { settings: () => agent.settingsView(tokenStorage) });
+  const metrics = new DashboardMetrics(agent.state);
+  // stdout carries the one `dashboard: URL` line; our own messages go to stderr and the agent log
+  const say = (level: AgentLogLevel, message: string) => {
+    process.stderr.write(`${message}\n`);
+    agent.state.addLog({ at: new Date().toISOString(), level, scope: 'dashboard', message });
+  };
+  const log = { info: (m: string) => say('info', m), warn: (m: string) => say('warn', m) };
+  const ui = uiDir();
+  if (!ui.built) log.warn(`dashboard: the UI is not built (no ${path.join(ui.dir, 'index.html')}); /healthz, /metrics and the API still work`);
+  let dashboard;
+  try {
+    dashboard = await startDashboard({ api, port, staticDir: ui.dir, metrics, log });
+  } catch (err) {
+    metrics.close();
+    throw err;
+  }
+  return {
+    url: dashboard.url,
+    close: async () => {
+      await dashboard.close();
+      metrics.close();
+    },
+  };
+}
