@@ -71,7 +71,10 @@ export interface TaskView {
 export interface OutputChunk {
   seq: number;
   stream: LogStream;
+  /** whole lines joined by "\n", without the last newline */
   text: string;
+  /** the last line has no newline yet: the stream's next chunk continues it */
+  partial?: true;
   at: string;
 }
 

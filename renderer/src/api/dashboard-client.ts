@@ -207,7 +207,14 @@ export function createDashboardClient(options: DashboardClientOptions = {}): Age
       if (!opened && !probed) {
         probed = true;
         // the first refusal may be a 401 on the upgrade: find out before retrying
-        void probeDenied().then((denied) => (denied ? deny() : scheduleReconnect()));
+        // a refused probe (agent still restarting) says nothing: probe again on the next failure
+        void probeDenied().then((denied) => {
+          if (denied) deny();
+          else {
+            probed = false;
+            scheduleReconnect();
+          }
+        });
       } else {
         scheduleReconnect();
       }

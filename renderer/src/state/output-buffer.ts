@@ -1,7 +1,7 @@
 /**
  * A task's output as lines, built incrementally: each chunk is split once as it arrives. A chunk
- * that does not end with a newline leaves its stream's last line open; the next chunk of the same
- * stream continues it. Search scans only what changed since the last scan.
+ * holds whole lines joined by "\n"; one marked `partial` leaves its stream's last line open, and the
+ * next chunk of the same stream continues it. Search scans only what changed since the last scan.
  */
 import type { LogStream, OutputChunk } from '../../../main/core/api.js';
 
@@ -65,14 +65,13 @@ export class OutputBuffer {
       first = 1;
       delete this.open[chunk.stream];
     }
-    const endsWithNewline = parts[parts.length - 1] === '';
-    const last = endsWithNewline ? parts.length - 1 : parts.length;
+    const last = parts.length;
     if (first < last) this.markDirty(this.lines.length);
     for (let i = first; i < last; i++) {
       const p = parts[i]!;
       this.lines.push({ stream: chunk.stream, text: p.endsWith('\r') ? p.slice(0, -1) : p, rev: 0 });
     }
-    if (!endsWithNewline) {
+    if (chunk.partial) {
       if (first < last) this.open[chunk.stream] = this.lines.length - 1;
       else if (openIndex !== undefined) this.open[chunk.stream] = openIndex;
     }
