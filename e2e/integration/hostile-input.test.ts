@@ -43,7 +43,8 @@ describe('bad frames', () => {
     expect(await waitForResult(sim, 'still-works')).toMatchObject({ status: 'success', output: 'fine\n' });
     expect(existsSync(path.join(outside, 'pwned'))).toBe(false);
     expect(agent.child.exitCode).toBeNull();
-    for (const file of listFiles(agent.workDir)) expect(file).toMatch(/^(agent-id|logs\/agent\.log|logs\/tasks\/still-works\.log|tasks\/still-works\/?.*|state\/tasks\/[\w.-]+\.json)$/);
+    expect((await agent.stop()).code).toBe(0);
+    for (const file of listFiles(agent.workDir)) expect(file).toMatch(/^(agent-id|logs\/agent\.log|logs\/tasks\/still-works\.log|tasks\/still-works\/?.*|state\/tasks\/[\w.-]+\.json|state\/outbox\.spill)$/);
   });
 });
 
