@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +25,10 @@ export interface SimulatorOptions {
   workDir?: string;
   /** where a bad token is refused: HTTP 401 at the upgrade, or auth_failed + close 4001 after `auth` */
   rejectAt?: 'upgrade' | 'frame';
+  /** false: keep only each task_log's line count, not its text (floods would fill the test's memory) */
+  keepLogText?: boolean;
+  /** serve wss:// with this key and certificate (PEM) */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 export interface DispatchedTask {
@@ -52,7 +57,7 @@ export class PlatformSimulator extends EventEmitter {
   lastUpgradeUrl: string | undefined;
 
   private readonly tokens: Set<string>;
-  private readonly opts: Required<Omit<SimulatorOptions, 'tokens' | 'workDir'>> & { workDir?: string };
+  private readonly opts: Required<Omit<SimulatorOptions, 'tokens' | 'workDir' | 'tls' | 'keepLogText'>> & Pick<SimulatorOptions, 'workDir' | 'tls' | 'keepLogText'>;
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly sockets = new Set<WebSocket>();
   /** authenticated sockets and the token each one used, for revokeToken() */
@@ -73,12 +78,14 @@ export class PlatformSimulator extends EventEmitter {
       environmentId: opts.environmentId ?? 'env-simulator',
       workDir: opts.workDir,
       rejectAt: opts.rejectAt ?? 'upgrade',
+      tls: opts.tls,
+      keepLogText: opts.keepLogText,
     };
     this.port = this.opts.port;
   }
 
   get url(): string {
-    return `ws://${this.opts.host}:${this.port}${this.opts.path}`;
+    return `${this.opts.tls ? 'wss' : 'ws'}://${this.opts.host}:${this.port}${this.opts.path}`;
   }
 
   get connected(): boolean {
@@ -87,7 +94,8 @@ export class PlatformSimulator extends EventEmitter {
 
   async start(): Promise<string> {
     if (this.server) return this.url;
-    const server = createServer((_req, res) => res.writeHead(426).end('WebSocket only\n'));
+    const onRequest = (_req: IncomingMessage, res: import('node:http').ServerResponse) => res.writeHead(426).end('WebSocket only\n');
+    const server: Server = this.opts.tls ? createTlsServer({ key: this.opts.tls.key, cert: this.opts.tls.cert }, onRequest) : createServer(onRequest);
     server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -159,11 +167,21 @@ export class PlatformSimulator extends EventEmitter {
     return [...bySeq.values()].sort((a, b) => order(a) - order(b));
   }
 
+  /** Lines received for a task (redeliveries counted once; a `partial` message joins the next); works with keepLogText false. */
+  lineCount(taskId: string): number {
+    return this.logs(taskId).reduce((n, f) => n + f.lines - (f.partial ? 1 : 0), 0) + (this.logs(taskId).at(-1)?.partial ? 1 : 0);
+  }
+
+  /** The text as the task wrote it, lines joined by "\n"; a `partial` message runs into the next. */
   output(taskId: string, stream?: 'stdout' | 'stderr'): string {
-    return this.logs(taskId)
-      .filter((f) => !stream || (f.stream ?? (f.level === 'warning' ? 'stderr' : 'stdout')) === stream)
-      .map((f) => f.message)
-      .join('\n');
+    let text = '';
+    let continues = true;
+    for (const f of this.logs(taskId)) {
+      if (stream && (f.stream ?? (f.level === 'warning' ? 'stderr' : 'stdout')) !== stream) continue;
+      text += (continues ? '' : '\n') + f.message;
+      continues = f.partial === true;
+    }
+    return text;
   }
 
   results(taskId: string): any[] {
@@ -262,6 +280,8 @@ export class PlatformSimulator extends EventEmitter {
         this.heartbeats.push({ at, frame });
         break;
       case 'task_log':
+        frame.lines = typeof frame.message === 'string' ? countLines(frame.message) : 0;
+        if (this.opts.keepLogText === false) frame.message = '';
         push(this.logsByTask, frame.task_id, frame);
         break;
       case 'task_result':
@@ -324,4 +344,10 @@ function push(map: Map<string, any[]>, key: string, value: any): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
+}
+
+function countLines(text: string): number {
+  let lines = 1;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lines += 1;
+  return lines;
 }

@@ -21,13 +21,14 @@ import { AgentState } from './state/agent-state.js';
 import { defaultShell } from './tasks/runner.js';
 import { TaskJournal } from './tasks/journal.js';
 import { TaskScheduler } from './tasks/scheduler.js';
+import { TaskPolicy } from './tasks/task-policy.js';
 import { cleanupTasks } from './workspace/cleanup.js';
 import { prepareWorkDir, type WorkLayout } from './workspace/layout.js';
 
 export const AGENT_VERSION = '1.0.0';
-/** Environment variables that hold the agent's secrets: never passed to a task. */
-export const SECRET_ENV_NAMES = ['ATS_AGENT_TOKEN', 'ATS_AGENT_TOKEN_FILE'];
-/** Outbox sizes (UTF-16 units) at which task output reading pauses and resumes. */
+/** The agent's own variables (its secrets, and the switch that runs the packaged app as Node): never passed to a task. */
+export const SECRET_ENV_NAMES = ['ATS_AGENT_TOKEN', 'ATS_AGENT_TOKEN_FILE', 'ELECTRON_RUN_AS_NODE'];
+/** Outbox sizes (bytes) at which task output reading pauses and resumes while online. */
 const OUTBOX_HIGH_WATER = 8 * 1024 * 1024;
 const OUTBOX_LOW_WATER = 2 * 1024 * 1024;
 const SHUTDOWN_FLUSH_MS = 5_000;
@@ -84,7 +85,7 @@ export class Agent {
       { phase: 'starting', serverUrl: redactUrl(config.server.url), environmentId: null, workDir: layout.root, connectedSince: null, nextAttemptAt: null, attempt: 0, lastError: null },
     );
     logging.onEntry((entry) => this.state.addLog(entry));
-    if (runningAsRoot) this.log.warn('running as root: tasks run as root too');
+    if (runningAsRoot && config.task.run_as === undefined) this.log.warn('running as root: tasks run as root too; set task.run_as (a user name or uid, e.g. "nobody") in the config file to run them unprivileged');
 
     this.connection = new PlatformConnection({
       url: config.server.url,
@@ -99,6 +100,9 @@ export class Agent {
         mode: opts.mode,
       },
       caFile: config.server.ca_file,
+      proxy: config.server.proxy,
+      noProxy: config.server.no_proxy,
+      spillPath: path.join(layout.root, 'state', 'outbox.spill'),
       maxRetries: config.server.max_retries,
       log: logging.scope('connection'),
     });
@@ -110,6 +114,7 @@ export class Agent {
       shell: config.task.shell ?? defaultShell(),
       secretNames: SECRET_ENV_NAMES,
       secretValues: () => [this.currentToken()],
+      policy: new TaskPolicy(config.task, logging.scope('tasks'), runningAsRoot),
       layout: () => this.layout,
       journal,
       deliver: (frame, onConfirmed) => this.deliver(frame, onConfirmed),
@@ -210,16 +215,26 @@ export class Agent {
       });
     });
     c.on('authenticated', (frame) => {
-      this.inbound = this.inbound.then(() => this.onAuthenticated(frame));
+      this.inbound = this.inbound.then(() => this.onAuthenticated(frame)).catch((err) => this.inboundFailed(err));
     });
     c.on('frame', (frame) => {
-      this.inbound = this.inbound.then(() => this.onFrame(frame));
+      // one frame's failure must not reject the chain: every later frame would be dropped unseen
+      this.inbound = this.inbound.then(() => this.onFrame(frame)).catch((err) => this.inboundFailed(err));
     });
     c.on('invalid', (raw, reason) => this.rejectFrame(ErrorCode.INVALID_MESSAGE, `${reason}: ${raw.slice(0, 200)}`));
     c.on('fatal', (error) => void this.fail(error));
     c.on('drain', () => {
       if (c.outbox.pendingBytes < OUTBOX_LOW_WATER) this.scheduler.setPaused(false);
     });
+    // offline, output spills to disk: tasks keep running rather than block on a full pipe
+    c.on('phase', (phase) => {
+      if (phase !== 'online') this.scheduler.setPaused(false);
+    });
+  }
+
+  private inboundFailed(err: unknown): void {
+    this.log.error(`internal error while handling a frame from the platform (the agent goes on): ${(err as Error)?.stack ?? String(err)}`);
+    this.state.count('invalidFrames');
   }
 
   private async onAuthenticated(frame: AuthSuccessFrame): Promise<void> {
@@ -292,7 +307,8 @@ export class Agent {
 
   private deliver(frame: TaskLogFrame | TaskResultFrame, onConfirmed?: () => void): void {
     this.connection.sendReliable(frame, onConfirmed);
-    if (this.connection.outbox.pendingBytes > OUTBOX_HIGH_WATER) this.scheduler.setPaused(true);
+    // online but behind: stop reading task output until the platform catches up
+    if (this.connection.online && this.connection.outbox.pendingBytes > OUTBOX_HIGH_WATER) this.scheduler.setPaused(true);
   }
 
   private startHeartbeat(): void {

@@ -23,6 +23,23 @@ export const ConfigSchema = z
         url: wsUrl.default('ws://localhost:8000/ws/agent'),
         /** extension: extra CA (PEM) trusted for wss:// */
         ca_file: z.string().optional(),
+        /**
+         * extension: HTTP CONNECT proxy URL for the WebSocket (http://[user:pass@]host:port); wins over
+         * HTTPS_PROXY (wss://) and HTTP_PROXY (ws://). See connection/proxy.ts.
+         */
+        proxy: z
+          .string()
+          .min(1)
+          .refine((u) => {
+            try {
+              return ['http:', 'https:'].includes(new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(u) ? u : `http://${u}`).protocol);
+            } catch {
+              return false;
+            }
+          }, 'must be an http:// or https:// proxy URL (an HTTP CONNECT proxy)')
+          .optional(),
+        /** extension: hosts that bypass the proxy (NO_PROXY syntax); wins over NO_PROXY */
+        no_proxy: z.array(z.string()).optional(),
         /** extension: give up after this many failed connection attempts in a row (0 = never) */
         max_retries: z.number().int().min(0).default(0),
       })
@@ -46,6 +63,26 @@ export const ConfigSchema = z
         result_max_bytes: z.number().int().min(1024).default(64 * 1024),
         /** extension: shell argv prefix; the command is appended */
         shell: z.array(z.string()).min(1).optional(),
+        /**
+         * extension: when the agent runs as root, tasks run as this user (a name or a uid) with its
+         * HOME, USER and LOGNAME; when it does not, tasks are refused while this is set.
+         */
+        run_as: z.union([z.string().min(1), z.number().int().min(0)]).optional(),
+        /**
+         * extension: JavaScript regular expressions; a task whose command matches one is refused
+         * (TASK_DENIED) and nothing runs. A guardrail against mistakes, not a sandbox.
+         */
+        deny_patterns: z
+          .array(
+            z.string().min(1).superRefine((pattern, ctx) => {
+              try {
+                new RegExp(pattern);
+              } catch (err) {
+                ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` });
+              }
+            }),
+          )
+          .default([]),
         cleanup: z
           .object({
             keep_tasks: z.number().int().min(0).default(10),
@@ -55,7 +92,7 @@ export const ConfigSchema = z
           .default({ keep_tasks: 10, keep_days: 7 }),
       })
       .strict()
-      .default({ max_concurrent: 1, timeout: 3600, kill_grace: 10, result_max_bytes: 64 * 1024, cleanup: { keep_tasks: 10, keep_days: 7 } }),
+      .default({ max_concurrent: 1, timeout: 3600, kill_grace: 10, result_max_bytes: 64 * 1024, deny_patterns: [], cleanup: { keep_tasks: 10, keep_days: 7 } }),
     monitor: z
       .object({ interval: z.number().min(0.5).max(3600).default(5) })
       .strict()

@@ -14,9 +14,14 @@ import { ErrorCode, ExitCode, FatalError } from '../protocol/codes.js';
 import { AuthSuccessFrame, type AgentInfo, type HeartbeatFrame, type ErrorFrame } from '../protocol/frames.js';
 import { Backoff } from './backoff.js';
 import { Outbox } from './outbox.js';
+import { proxyAgent, proxyFor, redactProxy } from './proxy.js';
 
 const AUTH_CLOSE_CODES = new Set([4001, 4003, 1008]);
-/** Inbound frames can carry large env vars; past this ws closes the socket with 1009. */
+/**
+ * Inbound frames can carry large env vars; past this ws closes the socket with 1009 (message too
+ * big), the agent logs the frame's size as an error and reconnects (the platform learns from the
+ * 1009 close why).
+ */
 export const MAX_INBOUND_BYTES = 64 * 1024 * 1024;
 
 export interface ConnectionOptions {
@@ -25,6 +30,14 @@ export interface ConnectionOptions {
   token: () => string;
   agentInfo: AgentInfo;
   caFile?: string;
+  /** config `server.proxy`: wins over HTTPS_PROXY / HTTP_PROXY (see proxy.ts) */
+  proxy?: string;
+  /** config `server.no_proxy`: wins over NO_PROXY */
+  noProxy?: string[];
+  /** where HTTPS_PROXY, HTTP_PROXY and NO_PROXY are read; process.env by default */
+  env?: NodeJS.ProcessEnv;
+  /** the outbox's spill file: frames past its memory limit wait there during long outages */
+  spillPath?: string;
   maxRetries: number;
   connectTimeoutMs?: number;
   pingIntervalMs?: number;
@@ -46,7 +59,7 @@ export interface ConnectionEvents {
 }
 
 export class PlatformConnection extends EventEmitter<ConnectionEvents> {
-  readonly outbox = new Outbox();
+  readonly outbox: Outbox;
   private socket: WebSocket | null = null;
   private authenticated = false;
   private stopped = false;
@@ -62,6 +75,7 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
   constructor(private readonly opts: ConnectionOptions) {
     super();
     this.backoff = opts.backoff ?? new Backoff();
+    this.outbox = new Outbox({ spillPath: opts.spillPath });
     this.log = opts.log;
   }
 
@@ -87,7 +101,7 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
 
   /** task_log and task_result: kept until the platform has them. */
   sendReliable(frame: object, onConfirmed?: () => void): void {
-    this.outbox.push(JSON.stringify(frame), onConfirmed);
+    this.outbox.push(Buffer.from(JSON.stringify(frame)), onConfirmed);
     if (this.authenticated) this.flush();
   }
 
@@ -122,16 +136,35 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     const url = new URL(this.opts.url);
     url.searchParams.set('token', token);
     this.emit('phase', 'connecting', {});
-    this.log.info(`connecting to ${redactUrl(url.toString())}`);
+    let ca: string[] | undefined;
+    let proxy: URL | null;
+    try {
+      ca = this.opts.caFile ? [...rootCertificates, readCaFile(this.opts.caFile)] : undefined;
+      proxy = proxyFor(url, { proxy: this.opts.proxy, noProxy: this.opts.noProxy, env: this.opts.env ?? process.env });
+    } catch (err) {
+      this.scheduleRetry({ code: ErrorCode.CONNECTION_FAILED, message: (err as Error).message });
+      return;
+    }
+    const via = proxy ? ` via proxy ${redactProxy(proxy)}` : '';
+    this.log.info(`connecting to ${redactUrl(url.toString())}${via}`);
+    const agent = proxy ? proxyAgent(proxy) : undefined;
+    let failure: { code: string; message: string } | null = null;
+    /** the proxy answered CONNECT with something else than 200: its answer is not the platform's */
+    let proxyRefused = false;
+    agent?.once('proxyConnect', ({ statusCode, statusText }: { statusCode: number; statusText: string }) => {
+      if (statusCode === 200) return;
+      proxyRefused = true;
+      failure = { code: ErrorCode.CONNECTION_FAILED, message: `the proxy ${redactProxy(proxy!)} refused the tunnel to ${url.host} (HTTP ${statusCode}${statusText ? ` ${statusText}` : ''})` };
+    });
     const socket = new WebSocket(url, {
       headers: { Authorization: `Bearer ${token}` },
       handshakeTimeout: this.opts.connectTimeoutMs ?? 30_000,
       maxPayload: MAX_INBOUND_BYTES,
       perMessageDeflate: false,
-      ca: this.opts.caFile ? [...rootCertificates, readFileSync(this.opts.caFile, 'utf8')] : undefined,
+      ca,
+      agent,
     });
     this.socket = socket;
-    let failure: { code: string; message: string } | null = null;
     const authTimer = setTimeout(() => {
       failure = { code: ErrorCode.CONNECTION_FAILED, message: 'no auth_success within the connect timeout' };
       socket.terminate();
@@ -140,7 +173,9 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     socket.on('unexpected-response', (_req, res) => {
       const status = res.statusCode ?? 0;
       res.resume();
-      if (status === 401 || status === 403) {
+      if (proxyRefused) {
+        // failure already says so; a proxy's 403 must not pass for the platform refusing the token
+      } else if (status === 401 || status === 403) {
         this.fail(new FatalError(ErrorCode.AUTH_FAILED, `the platform refused the token (HTTP ${status})`, ExitCode.AUTH_FAILED));
       } else {
         failure = { code: ErrorCode.CONNECTION_FAILED, message: `the platform answered HTTP ${status} to the upgrade` };
@@ -156,8 +191,17 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
       this.onMessage(text, socket, authTimer);
     });
     socket.on('pong', (payload) => this.onPong(payload));
-    socket.on('error', (err) => {
-      failure ??= { code: ErrorCode.CONNECTION_FAILED, message: describeSocketError(err) };
+    socket.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        // ws closes with 1009; its receiver knows how long the frame said it was
+        const size = (socket as unknown as { _receiver?: { _totalPayloadLength?: unknown } })._receiver?._totalPayloadLength;
+        const what = typeof size === 'number' && size > 0 ? `frame of ${size} bytes` : 'frame';
+        const message = `the platform sent a ${what}, which exceeds the ${MAX_INBOUND_BYTES / 1048576} MiB limit; closing with 1009 and reconnecting`;
+        this.log.error(message);
+        failure ??= { code: ErrorCode.CONNECTION_FAILED, message };
+        return;
+      }
+      failure ??= { code: ErrorCode.CONNECTION_FAILED, message: `${describeSocketError(err)}${via}` };
     });
     socket.on('close', (code, reasonBuffer) => {
       clearTimeout(authTimer);
@@ -195,6 +239,11 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
       return;
     }
     if (type === 'auth_success') {
+      if (this.authenticated) {
+        // once is enough: a second one must not switch the work dir or restart the session
+        this.emit('invalid', text, 'auth_success after the connection was already authenticated');
+        return;
+      }
       const parsed = AuthSuccessFrame.safeParse(frame);
       if (!parsed.success) {
         this.emit('invalid', text, `auth_success: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
@@ -220,7 +269,7 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
   private flush(): void {
     const socket = this.socket;
     if (!socket || !this.authenticated) return;
-    for (const data of this.outbox.takeUnsent(this.epoch)) socket.send(data);
+    for (const data of this.outbox.takeUnsent(this.epoch)) socket.send(data, { binary: false });
     this.requestConfirmation();
   }
 
@@ -253,7 +302,8 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     this.pingOutstanding = false;
     if (this.pongTimer) clearTimeout(this.pongTimer);
     this.outbox.confirm(epoch);
-    if (this.outbox.awaitingConfirmation) this.requestConfirmation();
+    if (this.outbox.hasUnsent) this.flush();
+    else if (this.outbox.awaitingConfirmation) this.requestConfirmation();
     this.emit('drain');
   }
 
@@ -296,10 +346,28 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
   }
 }
 
-function describeSocketError(err: Error & { code?: string }): string {
+const TLS_CERT_CODES = /^(ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET_ISSUER_CERT(_LOCALLY)?|VERIFY_LEAF_SIGNATURE)|CERT_[A-Z_]+)$/;
+
+export function describeSocketError(err: Error & { code?: string }): string {
   if (err.code === 'ECONNREFUSED') return 'connection refused';
   if (err.code === 'ENOTFOUND') return 'host not found';
   if (err.code === 'ETIMEDOUT' || /timed out/i.test(err.message)) return 'connection timed out';
-  if (/certificate|self.signed|unable to verify/i.test(err.message)) return `TLS certificate rejected: ${err.message}`;
+  if ((err.code && TLS_CERT_CODES.test(err.code)) || /certificate|self.signed|unable to verify/i.test(err.message)) {
+    return `TLS certificate rejected: ${err.message}${err.code ? ` (${err.code})` : ''}; trust the platform's CA with --ca-file or server.ca_file`;
+  }
+  if (err.code === 'EPROTO' || /wrong version number|ssl3_get_record|packet length too long/i.test(err.message)) {
+    return `TLS handshake failed: ${err.message} (is the server really speaking wss://?)`;
+  }
   return err.message;
+}
+
+function readCaFile(file: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read the CA file ${file} (server.ca_file / --ca-file): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`the CA file ${file} (server.ca_file / --ca-file) holds no PEM certificate`);
+  return pem;
 }

@@ -11,6 +11,8 @@ export const ErrorCode = {
   INVALID_TASK: 'INVALID_TASK',
   AGENT_RESTARTED: 'AGENT_RESTARTED',
   AGENT_SHUTDOWN: 'AGENT_SHUTDOWN',
+  /** the command matched one of task.deny_patterns; nothing ran */
+  TASK_DENIED: 'TASK_DENIED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -4,7 +4,7 @@
  * (a background server holding the pipes, a daemon that left the group) is ended too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
+import { chownSync, createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -12,6 +12,8 @@ import { ErrorCode } from '../protocol/codes.js';
 import type { TaskStatus } from '../protocol/frames.js';
 import { OutputBatcher, type ChildStream, type OutputBatch } from './output-batcher.js';
 import { stopTree } from './process-tree.js';
+import { SecretMasker } from './secret-masker.js';
+import type { RunAsUser } from './task-policy.js';
 
 export interface RunSpec {
   taskId: string;
@@ -27,6 +29,10 @@ export interface RunSpec {
   logFile: string;
   /** bytes of each stream's tail kept in the outcome */
   resultMaxBytes: number;
+  /** values replaced by *** in the output: task_log, the log file and the result's tails */
+  secrets?: string[];
+  /** run the task as this user (the agent is root): uid/gid, HOME/USER/LOGNAME, cwd chowned to it */
+  runAs?: RunAsUser | null;
 }
 
 export interface RunHooks {
@@ -97,6 +103,7 @@ class TaskRun implements RunningTask {
   private readonly startedAt = new Date();
   private readonly batcher: OutputBatcher;
   private readonly tails: Record<ChildStream, ByteTail>;
+  private readonly maskers: Record<ChildStream, SecretMasker>;
   private readonly log: TaskLogFile;
   private readonly child: ChildProcess | null = null;
   private pipesClosed: Promise<void> = Promise.resolve();
@@ -113,14 +120,19 @@ class TaskRun implements RunningTask {
     this.done = new Promise((resolve) => (this.settle = resolve));
     this.batcher = new OutputBatcher(hooks.onOutput);
     this.tails = { stdout: new ByteTail(spec.resultMaxBytes), stderr: new ByteTail(spec.resultMaxBytes) };
+    this.maskers = { stdout: new SecretMasker(spec.secrets ?? []), stderr: new SecretMasker(spec.secrets ?? []) };
     this.log = new TaskLogFile(spec.logFile, (message) => this.batcher.note(message), () => this.updateFlow());
 
     const { file, args, verbatim } = shellInvocation(spec.shell, spec.command);
+    const runAs = spec.runAs ?? null;
     let child: ChildProcess;
     try {
+      // the task owns its directory; only the directory itself: what is inside may be another task's
+      if (runAs) chownSync(spec.cwd, runAs.uid, runAs.gid);
       child = spawn(file, args, {
         cwd: spec.cwd,
-        env: spec.env,
+        env: runAs ? { ...spec.env, HOME: runAs.home, USER: runAs.name, LOGNAME: runAs.name } : spec.env,
+        ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
         // its own process group (and session), so that one signal reaches everything it starts
         detached: process.platform !== 'win32',
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -189,10 +201,15 @@ class TaskRun implements RunningTask {
   private readPipe(stream: ChildStream): void {
     const pipe = this.child![stream]!;
     for (let chunk: Buffer | null; this.reading && (chunk = pipe.read()) !== null; ) {
-      this.log.write(chunk);
-      this.tails[stream].push(chunk);
-      this.batcher.write(stream, chunk);
+      this.output(stream, this.maskers[stream].push(chunk));
     }
+  }
+
+  private output(stream: ChildStream, chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.log.write(chunk);
+    this.tails[stream].push(chunk);
+    this.batcher.write(stream, chunk);
   }
 
   private async finish(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
@@ -208,6 +225,9 @@ class TaskRun implements RunningTask {
     await this.waitForPipes();
     child.stdout!.destroy();
     child.stderr!.destroy();
+    // what the maskers held back was not a whole secret
+    this.output('stdout', this.maskers.stdout.end());
+    this.output('stderr', this.maskers.stderr.end());
 
     const stopped = this.stopReason ? STOPPED[this.stopReason] : null;
     await this.complete({
@@ -273,6 +293,14 @@ function startFailure(err: Error, spec: RunSpec): string {
   }
   // a missing cwd makes spawn fail with "spawn /bin/sh ENOENT", which blames the shell
   if (!cwdIsDir) return `cannot start the task: its working directory ${spec.cwd} does not exist or is not a directory`;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'E2BIG') {
+    const envBytes = Object.entries(spec.env).reduce((n, [k, v]) => n + k.length + v.length + 2, 0);
+    return `cannot start the task: its command (${spec.command.length} bytes) and environment (${envBytes} bytes) are too large for the operating system (E2BIG; on Linux one variable or argument may hold at most 128 KiB)`;
+  }
+  if (spec.runAs && (code === 'EACCES' || code === 'EPERM')) {
+    return `cannot start the task as ${spec.runAs.name} (uid ${spec.runAs.uid}): ${err.message}; that user must be able to reach ${spec.cwd} (check the permissions of its parent directories)`;
+  }
   return `cannot start the task with ${spec.shell.join(' ')}: ${err.message}`;
 }
 

@@ -14,6 +14,8 @@ import { processStartTime, type JournalEntry, type TaskJournal } from './journal
 import { stopTree } from './process-tree.js';
 import type { OutputBatch } from './output-batcher.js';
 import { startTask, type RunningTask, type RunOutcome } from './runner.js';
+import { maskText, secretEnvValues } from './secret-masker.js';
+import type { TaskPolicy } from './task-policy.js';
 
 export interface SchedulerOptions {
   maxConcurrent: number;
@@ -24,6 +26,8 @@ export interface SchedulerOptions {
   /** variables and values that must never reach a task (the agent's token) */
   secretNames: string[];
   secretValues: () => string[];
+  /** deny_patterns and run_as (task-policy.ts) */
+  policy?: TaskPolicy;
   layout: () => WorkLayout;
   journal: TaskJournal;
   deliver: (frame: TaskLogFrame | TaskResultFrame, onConfirmed?: () => void) => void;
@@ -118,6 +122,8 @@ export class TaskScheduler {
       this.reject(frame, frame.work_dir ?? '', ErrorCode.WORK_DIR_ERROR, message);
       return;
     }
+    const refusal = this.opts.policy?.check(frame.command);
+    if (refusal) return this.reject(frame, workDir, refusal.code, refusal.message);
     this.opts.state.upsertTask(taskView(frame, workDir, receivedAt));
     this.queue.push({ frame, workDir });
     this.opts.log.info(`task ${id} queued (${this.queue.length} waiting, ${this.running.size} running)`);
@@ -199,6 +205,7 @@ export class TaskScheduler {
       workDir: layout.root,
     });
     const timeoutS = frame.timeout ?? this.opts.defaultTimeoutS;
+    const secrets = [...secretEnvValues(frame.env_vars), ...this.opts.secretValues()];
     const task = startTask(
       {
         taskId: id,
@@ -210,6 +217,9 @@ export class TaskScheduler {
         shell: this.opts.shell,
         logFile: layout.taskLogFile(id),
         resultMaxBytes: this.opts.resultMaxBytes,
+        // masked in the output: the task's secret-looking env_vars and the agent's token
+        secrets,
+        runAs: this.opts.policy?.runAs,
       },
       {
         onSpawn: (pid) => {
@@ -223,7 +233,7 @@ export class TaskScheduler {
     this.running.set(id, task);
     if (this.paused) task.pause();
     this.opts.state.updateTask(id, { phase: 'running', startedAt: new Date().toISOString() });
-    this.opts.log.info(`task ${id} started (timeout ${timeoutS} s): ${frame.command}`);
+    this.opts.log.info(`task ${id} started (timeout ${timeoutS} s): ${maskText(frame.command, secrets)}`);
     const outcome = await task.done;
     this.running.delete(id);
     this.finish(frame, outcome);
@@ -282,8 +292,8 @@ export class TaskScheduler {
     const seq = (this.seqs.get(taskId) ?? 0) + 1;
     this.seqs.set(taskId, seq);
     const timestamp = new Date().toISOString();
-    this.opts.deliver({ type: 'task_log', task_id: taskId, level: levelOf[batch.stream], message: batch.text, timestamp, stream: batch.stream, seq });
-    this.opts.state.appendOutput(taskId, { seq, stream: batch.stream, text: batch.text, at: timestamp });
+    this.opts.deliver({ type: 'task_log', task_id: taskId, level: levelOf[batch.stream], message: batch.text, timestamp, stream: batch.stream, seq, ...(batch.partial ? { partial: true } : {}) });
+    this.opts.state.appendOutput(taskId, { seq, stream: batch.stream, text: batch.text, at: timestamp, ...(batch.partial ? { partial: true } : {}) });
   }
 
   private reject(frame: TaskFrame, workDir: string, code: ErrorCode, message: string): void {

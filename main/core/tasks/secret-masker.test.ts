@@ -1,0 +1,100 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isSecretName, MASK, maskableSecrets, maskText, SecretMasker, secretEnvValues } from './secret-masker.js';
+
+/** What a whole-text masking gives: leftmost match, longest secret first at one position. */
+function reference(text: string, secrets: string[]): string {
+  const usable = maskableSecrets(secrets).sort((a, b) => b.length - a.length);
+  if (usable.length === 0) return text;
+  const re = new RegExp(usable.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  return text.replace(re, MASK);
+}
+
+/** Feed `text` cut at `cuts` (byte offsets) and collect what comes out, checking the holdback. */
+function streamed(text: string, secrets: string[], cuts: number[]): string {
+  const masker = new SecretMasker(secrets);
+  const longest = Math.max(0, ...maskableSecrets(secrets).map((s) => Buffer.byteLength(s)));
+  const bytes = Buffer.from(text, 'utf8');
+  const out: Buffer[] = [];
+  let start = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    out.push(masker.push(bytes.subarray(start, cut)));
+    expect(masker.held).toBeLessThanOrEqual(Math.max(0, longest - 1));
+    start = cut;
+  }
+  out.push(masker.end());
+  return Buffer.concat(out).toString('utf8');
+}
+
+describe('secret names', () => {
+  it('recognises secret-looking names, case-insensitively', () => {
+    for (const name of ['API_TOKEN', 'token', 'db_password', 'MYSQL_PASSWD', 'aws_secret_access_key', 'SSH_KEY', 'GOOGLE_CREDENTIALS', 'x-Secret-y']) {
+      expect(isSecretName(name), name).toBe(true);
+    }
+    for (const name of ['PATH', 'HOME', 'USER', 'BUILD_NUMBER', 'PASSWORLD'.slice(0, 4)]) expect(isSecretName(name), name).toBe(false);
+  });
+
+  it('takes values of secret names only, and not those shorter than 4 characters', () => {
+    expect(secretEnvValues({ API_TOKEN: 'abcdef', PATH: '/usr/bin', DB_PASSWORD: 'pw' })).toEqual(['abcdef', 'pw']);
+    expect(maskableSecrets(['abcdef', 'pw', '', 'abc', 'abcd'])).toEqual(['abcdef', 'abcd']);
+  });
+});
+
+describe('SecretMasker', () => {
+  const text = 'start abcdef middle abcdefabcdef x-abcde-x tail abcdef';
+  const secrets = ['abcdef'];
+
+  it('masks whole values', () => {
+    expect(maskText(text, secrets)).toBe('start *** middle ****** x-abcde-x tail ***');
+  });
+
+  it('gives the same output for a split at every position', () => {
+    const expected = reference(text, secrets);
+    for (let i = 0; i <= Buffer.byteLength(text); i++) expect(streamed(text, secrets, [i]), `cut at ${i}`).toBe(expected);
+  });
+
+  it('gives the same output for every pair of split positions, with overlapping secrets', () => {
+    const t = 'xxabcdefgh-cdefg-abc-abcdefgh-defgh';
+    const s = ['abcdefgh', 'cdefg', 'defgh', 'efg'].filter((v) => v.length >= 4);
+    const expected = reference(t, s);
+    for (let i = 0; i <= t.length; i++) for (let j = i; j <= t.length; j++) expect(streamed(t, s, [i, j]), `cuts ${i},${j}`).toBe(expected);
+  });
+
+  it('one byte at a time, multi-byte characters in secret and text', () => {
+    const t = 'héllo ключ-секрет! 🔑ключ-секрет🔑 ключ-';
+    const s = ['ключ-секрет'];
+    const cuts = Array.from({ length: Buffer.byteLength(t) - 1 }, (_, i) => i + 1);
+    expect(streamed(t, s, cuts)).toBe('héllo ***! 🔑***🔑 ключ-');
+  });
+
+  it('holds back a possible start of a secret until it knows, and releases it at the end', () => {
+    const m = new SecretMasker(['abcdef']);
+    expect(m.push(Buffer.from('output abc')).toString()).toBe('output ');
+    expect(m.held).toBe(3);
+    expect(m.push(Buffer.from('xyz')).toString()).toBe('abcxyz');
+    expect(m.push(Buffer.from('ab')).toString()).toBe('');
+    expect(m.end().toString()).toBe('ab');
+  });
+
+  it('passes output through untouched when there is nothing to mask', () => {
+    const m = new SecretMasker(['ab', '']);
+    const chunk = Buffer.from('abc');
+    expect(m.active).toBe(false);
+    expect(m.push(chunk)).toBe(chunk);
+  });
+
+  it('property: any text, any secrets, any chunking = whole-text masking', () => {
+    const alphabet = fc.constantFrom('a', 'b', 'c', 'd', 'é', '\n');
+    const str = (min: number, max: number) => fc.array(alphabet, { minLength: min, maxLength: max }).map((a) => a.join(''));
+    fc.assert(
+      // text made of noise and (pieces of) the secrets, so that matches and near-matches are common
+      fc.property(fc.array(str(1, 7), { minLength: 1, maxLength: 4 }), fc.array(fc.oneof(str(0, 4), fc.nat(3), fc.tuple(fc.nat(3), fc.nat(6))), { maxLength: 14 }), fc.array(fc.nat(200), { maxLength: 8 }), (s, parts, rawCuts) => {
+        const t = parts.map((p) => (typeof p === 'string' ? p : typeof p === 'number' ? s[p % s.length]! : s[p[0] % s.length]!.slice(0, p[1]))).join('');
+        const n = Buffer.byteLength(t);
+        const cuts = [...new Set(rawCuts.map((c) => c % (n + 1)))].sort((a, b) => a - b);
+        expect(streamed(t, s, cuts)).toBe(reference(t, s));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * What the agent lets a task do before it runs: `task.deny_patterns` refuses commands that match
+ * (TASK_DENIED), and `task.run_as` picks the user tasks run as when the agent is root. An agent that
+ * is not root cannot switch users: with run_as set it refuses every task rather than run it as
+ * itself, which is not what the config asked for.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Logger } from '../logging/logger.js';
+import { ErrorCode } from '../protocol/codes.js';
+
+export interface RunAsUser {
+  uid: number;
+  gid: number;
+  name: string;
+  home: string;
+}
+
+export interface TaskRefusal {
+  code: ErrorCode;
+  message: string;
+}
+
+export interface TaskPolicyConfig {
+  run_as?: string | number;
+  deny_patterns?: string[];
+}
+
+export class TaskPolicy {
+  /** who tasks run as; null: as the agent */
+  readonly runAs: RunAsUser | null = null;
+  private readonly deny: Array<{ source: string; re: RegExp }>;
+  /** set when run_as cannot be honoured: every task is refused with it */
+  private readonly runAsProblem: string | null = null;
+
+  constructor(
+    config: TaskPolicyConfig,
+    log: Logger,
+    isRoot = process.getuid?.() === 0,
+    lookup: (who: string | number) => RunAsUser | null = lookupUser,
+  ) {
+    // validated at config load; compiled once here
+    this.deny = (config.deny_patterns ?? []).map((source) => ({ source, re: new RegExp(source) }));
+    if (config.run_as === undefined) return;
+    const who = config.run_as;
+    if (!isRoot) {
+      this.runAsProblem = `task.run_as is ${JSON.stringify(who)} but the agent does not run as root, so it cannot switch to that user; tasks are refused until the agent runs as root or task.run_as is removed`;
+      log.error(this.runAsProblem);
+      return;
+    }
+    const user = lookup(who);
+    if (!user) {
+      this.runAsProblem = `task.run_as: no such user ${JSON.stringify(who)} on this machine; tasks are refused`;
+      log.error(this.runAsProblem);
+      return;
+    }
+    if (user.uid === 0) log.warn(`task.run_as ${JSON.stringify(who)} is root: tasks run with full privileges`);
+    this.runAs = user;
+    log.info(`tasks run as ${user.name} (uid ${user.uid}, gid ${user.gid}, home ${user.home})`);
+  }
+
+  /** Why the task must not run, or null. */
+  check(command: string): TaskRefusal | null {
+    if (this.runAsProblem) return { code: ErrorCode.TASK_EXECUTION_FAILED, message: this.runAsProblem };
+    for (const { source, re } of this.deny) {
+      re.lastIndex = 0;
+      if (re.test(command)) {
+        return { code: ErrorCode.TASK_DENIED, message: `the command matches the deny pattern ${JSON.stringify(source)} (task.deny_patterns); it was not run` };
+      }
+    }
+    return null;
+  }
+}
+
+/** A user by name or uid: getent (NSS: LDAP, sssd…) first, /etc/passwd if getent is missing. */
+export function lookupUser(who: string | number): RunAsUser | null {
+  const key = String(who).trim();
+  if (!key || key.includes(':') || key.includes('\n')) return null;
+  const numeric = /^\d+$/.test(key);
+  let line: string | undefined;
+  const getent = spawnSync('getent', ['passwd', key], { encoding: 'utf8', timeout: 5_000 });
+  if (getent.status === 0 && getent.stdout) {
+    line = getent.stdout.split('\n')[0];
+  } else if (getent.error) {
+    try {
+      line = readFileSync('/etc/passwd', 'utf8')
+        .split('\n')
+        .find((l) => {
+          const f = l.split(':');
+          return numeric ? f[2] === key : f[0] === key;
+        });
+    } catch {
+      line = undefined;
+    }
+  }
+  if (line) {
+    const [name, , uid, gid, , home] = line.split(':');
+    if (name && uid && gid && /^\d+$/.test(uid) && /^\d+$/.test(gid)) return { name, uid: Number(uid), gid: Number(gid), home: home || '/' };
+  }
+  // a uid with no passwd entry (containers): its own group, home at /
+  if (numeric) return { name: key, uid: Number(key), gid: Number(key), home: '/' };
+  return null;
+}
