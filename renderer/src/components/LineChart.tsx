@@ -5,16 +5,21 @@ const W = 300;
 const H = 80;
 /** a missed heartbeat or two is drawn as a line; a longer silence as a gap */
 const MAX_GAP_MS = 16_000;
+/** the narrowest span drawn: a young agent's first minute fills the chart instead of a sliver */
+const MIN_SPAN_MS = 60_000;
 
 export type MetricKey = 'cpu' | 'memory' | 'disk';
 
 /**
- * A percentage over the last 10 minutes as a small SVG line chart. The x axis ends at `end` (the
- * latest heartbeat), y is 0–100 %. Points without a value (null) break the line.
+ * A percentage over the last 10 minutes (less while the agent is younger, at least a minute) as a
+ * small SVG line chart. The x axis ends at `end` (the latest heartbeat), y is 0–100 %. Points
+ * without a value (null) break the line.
  */
 export function LineChart({ points, metric, end, label, testId }: { points: MetricsPoint[]; metric: MetricKey; end: number; label: string; testId: string }) {
-  const start = end - METRICS_WINDOW_MS;
-  const x = (t: number) => ((t - start) / METRICS_WINDOW_MS) * W;
+  const first = points.length ? Date.parse(points[0]!.at) : end;
+  const span = Math.min(METRICS_WINDOW_MS, Math.max(MIN_SPAN_MS, end - first));
+  const start = end - span;
+  const x = (t: number) => ((t - start) / span) * W;
   const y = (v: number) => H - (Math.min(100, Math.max(0, v)) / 100) * H;
 
   const runs: Array<Array<[number, number]>> = [];
