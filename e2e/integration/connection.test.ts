@@ -78,6 +78,33 @@ describe('reconnect', () => {
   });
 });
 
+describe('token rotation', () => {
+  it('reads --token-file again before a reconnect: a rotated token takes effect without a restart', async () => {
+    const sim = await startPlatform({ tokens: [TOKEN, 'tok-ROTATED-77aa'] });
+    const file = path.join(tempDir(), 'token');
+    writeFileSync(file, `${TOKEN}\n`, { mode: 0o600 });
+    const agent = await connectedAgent(sim, { token: null, args: ['--token-file', file] });
+    expect(agent.stderr()).not.toMatch(/can be read by other users/);
+    writeFileSync(file, 'tok-ROTATED-77aa\n');
+    sim.dropConnections();
+    await sim.waitFor(() => sim.authCount >= 2, 15_000, 'the reconnect');
+    expect(sim.authFrames[1].token).toBe('tok-ROTATED-77aa');
+    expect(sim.lastUpgradeHeaders!.authorization).toBe('Bearer tok-ROTATED-77aa');
+    await agent.stop();
+    const log = readFileSync(path.join(agent.workDir, 'logs', 'agent.log'), 'utf8');
+    expect(log).not.toContain('tok-ROTATED-77aa');
+    expect(log).not.toContain(TOKEN);
+  });
+
+  it('warns when the token file can be read by other users', async () => {
+    const sim = await startPlatform();
+    const file = path.join(tempDir(), 'token');
+    writeFileSync(file, TOKEN, { mode: 0o644 });
+    const agent = await connectedAgent(sim, { token: null, args: ['--token-file', file] });
+    expect(agent.stderr()).toMatch(/token file .* can be read by other users; chmod 600 it/);
+  });
+});
+
 describe('heartbeat', () => {
   it('sends the whole system_info every monitor.interval, the first right after auth', async () => {
     const sim = await startPlatform();

@@ -64,6 +64,8 @@ export class Agent {
   private cleanupPolicy: AgentConfig['task']['cleanup'];
   private authCount = 0;
   private recovered: Promise<void> = Promise.resolve();
+  /** the token of the latest connection attempt: what tasks must never see */
+  private lastToken: string;
 
   private constructor(
     private readonly opts: AgentOptions,
@@ -75,6 +77,7 @@ export class Agent {
     agentId: string,
   ) {
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    this.lastToken = opts.token();
     const { config } = opts;
     this.cleanupPolicy = { ...config.task.cleanup };
     this.sampler = new SystemSampler(info, () => this.layout.root);
@@ -113,7 +116,7 @@ export class Agent {
       resultMaxBytes: config.task.result_max_bytes,
       shell: config.task.shell ?? defaultShell(),
       secretNames: SECRET_ENV_NAMES,
-      secretValues: () => [this.currentToken()],
+      secretValues: () => [this.lastToken],
       policy: new TaskPolicy(config.task, logging.scope('tasks'), runningAsRoot),
       layout: () => this.layout,
       journal,
@@ -197,9 +200,11 @@ export class Agent {
     return this.stopping;
   }
 
+  /** Read before each connection attempt (a token file may have been rotated). */
   private currentToken(): string {
     const token = this.opts.token();
     this.redactor.add(token);
+    this.lastToken = token;
     return token;
   }
 

@@ -132,13 +132,15 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
 
   private connect(): void {
     if (this.stopped) return;
-    const token = this.opts.token();
     const url = new URL(this.opts.url);
-    url.searchParams.set('token', token);
     this.emit('phase', 'connecting', {});
+    let token: string;
     let ca: string[] | undefined;
     let proxy: URL | null;
     try {
+      // a token file mid-rotation or a CA file being renewed: retry rather than give up
+      token = this.opts.token();
+      url.searchParams.set('token', token);
       ca = this.opts.caFile ? [...rootCertificates, readCaFile(this.opts.caFile)] : undefined;
       proxy = proxyFor(url, { proxy: this.opts.proxy, noProxy: this.opts.noProxy, env: this.opts.env ?? process.env });
     } catch (err) {
