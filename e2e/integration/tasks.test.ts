@@ -129,6 +129,9 @@ describe('tasks', () => {
     await sim.waitFor(() => readdirSync(path.join(agent.workDir, 'tasks')).length === 2, 10_000, 'cleanup');
     expect(readdirSync(path.join(agent.workDir, 'tasks')).sort()).toEqual(['old-3', 'old-4']);
     expect(readdirSync(path.join(agent.workDir, 'logs', 'tasks')).sort()).toEqual(['old-3.log', 'old-4.log']);
+    // their confirmed journal entries go with them
+    await sim.waitFor(() => readdirSync(path.join(agent.workDir, 'state', 'tasks')).length === 2, 10_000, 'journal pruning');
+    expect(readdirSync(path.join(agent.workDir, 'state', 'tasks')).sort()).toEqual(['old-3.json', 'old-4.json']);
   });
 
   it('batches heavy output into few frames and loses no line', async () => {

@@ -358,6 +358,7 @@ export class Agent {
         this.cleanupAgain = false;
         const removed = await cleanupTasks(this.layout, this.cleanupPolicy, this.scheduler.activeIds());
         if (removed.length) this.log.info(`cleanup removed ${removed.length} old task(s): ${removed.join(', ')}`);
+        await this.journal.forgetDelivered(removed);
       } while (this.cleanupAgain);
     })()
       .catch((err) => this.log.warn(`cleanup failed: ${(err as Error).message}`))

@@ -54,6 +54,15 @@ export class TaskJournal {
     return { entries, skipped };
   }
 
+  /** One task's entry, if the journal has a readable one. */
+  read(taskId: string): JournalEntry | undefined {
+    try {
+      return JSON.parse(readFileSync(this.fileOf(taskId), 'utf8')) as JournalEntry;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Durable before it resolves; later writes for the same task land after earlier ones. */
   write(entry: JournalEntry): Promise<void> {
     const id = entry.task_id;
@@ -78,9 +87,13 @@ export class TaskJournal {
     renameSync(`${file}.tmp`, file);
   }
 
-  async remove(taskId: string): Promise<void> {
-    await (this.pending.get(taskId) ?? Promise.resolve());
-    await rm(this.fileOf(taskId), { force: true });
+  /** Forgets tasks whose results the platform has confirmed (their folders went to the cleanup policy). */
+  async forgetDelivered(taskIds: Iterable<string>): Promise<void> {
+    for (const id of taskIds) {
+      await (this.pending.get(id) ?? Promise.resolve());
+      const entry = this.read(id);
+      if (entry?.phase === 'finished' && entry.delivered) await rm(this.fileOf(id), { force: true });
+    }
   }
 
   /** Resolves once every write issued so far is on disk. */

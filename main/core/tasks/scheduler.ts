@@ -60,7 +60,7 @@ export class TaskScheduler {
   private readonly seqs = new Map<string, number>();
   /** every task_id ever received: a redelivered task is never run again */
   private readonly seen = new Set<string>();
-  /** the latest results, sent again when their task is redelivered */
+  /** the latest results, sent again when their task is redelivered (older ones come from the journal) */
   private readonly results = new Map<string, TaskResultFrame>();
   /** journal entries of tasks not finished yet */
   private readonly entries = new Map<string, JournalEntry>();
@@ -97,12 +97,12 @@ export class TaskScheduler {
   submit(frame: TaskFrame): void {
     const id = frame.task_id;
     if (this.seen.has(id)) {
-      const result = this.results.get(id);
+      const result = this.results.get(id) ?? this.opts.journal.read(id)?.result;
       if (result) {
         this.opts.log.info(`task ${id} was delivered again; it already finished, sending its result again`);
         this.opts.deliver(result);
       } else {
-        this.opts.log.info(`task ${id} was delivered again; it is queued, running or long finished, so it is not run again`);
+        this.opts.log.info(`task ${id} was delivered again while queued or running; it is not run twice`);
       }
       return;
     }
