@@ -1,0 +1,89 @@
+/**
+ * 5. Burst: 200 short tasks (`echo $i`) sent at once to an agent with task.max_concurrent 4: the
+ * time to the last task_result, against `xargs -P4 -n1 sh -c` running the same 200 commands here
+ * with their output piped into Node. Agent and xargs runs alternate.
+ */
+import { spawn } from 'node:child_process';
+import { PlatformSimulator } from '../../platform/simulator.js';
+import { startAgent, TOKEN, track } from '../lib/agent.js';
+import { atMost, fromRuns } from '../lib/figures.js';
+import { sleep } from '../lib/stats.js';
+import { nodeSpawnBurst } from '../lib/node-direct.js';
+import { TaskTracker } from '../lib/tracker.js';
+import type { Bench, BenchContext, Figure } from '../lib/types.js';
+
+const TASKS = 200;
+const CONCURRENCY = 4;
+
+function xargsRun(commands: string[]): Promise<{ ms: number; lines: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = track(
+      spawn('xargs', ['-d', '\n', `-P${CONCURRENCY}`, '-n1', 'sh', '-c'], { stdio: ['pipe', 'pipe', 'inherit'] }),
+    );
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code !== 0) reject(new Error(`xargs exited ${code}`));
+      else resolve({ ms: performance.now() - t0, lines: out.split('\n').filter(Boolean).length });
+    });
+    child.stdin!.end(commands.join('\n') + '\n');
+  });
+}
+
+export const burst: Bench = {
+  name: 'burst',
+  estimateS: (quick) => (quick ? 3 : 5) * 5 + 3,
+  async run(ctx: BenchContext): Promise<Figure[]> {
+    const runs = ctx.quick ? 3 : 5;
+    const sim = new PlatformSimulator({ tokens: [TOKEN] });
+    await sim.start();
+    const tracker = new TaskTracker(sim);
+    const agent = await startAgent(sim, { label: 'burst', config: { task: { max_concurrent: CONCURRENCY } }, nodeArgs: ctx.agentNodeArgs('burst') });
+    const commands = Array.from({ length: TASKS }, (_, i) => `echo ${i}`);
+    try {
+      for (let i = 0; i < CONCURRENCY; i++) tracker.dispatch(`warm-${i}`, 'echo hi');
+      await tracker.results(CONCURRENCY, 10_000);
+      await sleep(500);
+      const agentMs: number[] = [];
+      const xargsMs: number[] = [];
+      const nodeMs: number[] = [];
+      const problems: string[] = [];
+      for (let r = 0; r < runs; r++) {
+        const before = tracker.resultCount;
+        const ids = commands.map((_, i) => `burst-${r}-${i}`);
+        const t0 = performance.now();
+        ids.forEach((id, i) => tracker.dispatch(id, commands[i]!));
+        await tracker.results(before + TASKS, 120_000);
+        const times = ids.map((id) => tracker.times(id)!);
+        agentMs.push(Math.max(...times.map((t) => t.resultAt!)) - t0);
+        const wrong = ids.filter((id, i) => {
+          const t = tracker.times(id)!;
+          return t.result?.status !== 'success' || sim.output(id) !== String(i);
+        });
+        if (wrong.length) problems.push(`run ${r + 1}: ${wrong.length} tasks without status success / their output`);
+        await sleep(300); // let the agent finish its after-task cleanup before the baseline runs
+        const x = await xargsRun(commands);
+        if (x.lines !== TASKS) problems.push(`xargs run ${r + 1}: ${x.lines} lines`);
+        xargsMs.push(x.ms);
+        nodeMs.push(await nodeSpawnBurst(TASKS, CONCURRENCY));
+        ctx.log(`run ${r + 1}: agent ${agentMs.at(-1)!.toFixed(0)} ms, xargs ${x.ms.toFixed(0)} ms, bare node ${nodeMs.at(-1)!.toFixed(0)} ms`);
+        await sleep(300);
+      }
+      const ratio = agentMs.map((a, i) => a / xargsMs[i]!);
+      const note = problems.length ? `NOT VERIFIED: ${problems.join('; ')}` : `all ${TASKS} results success with their output, each run`;
+      return [
+        fromRuns('burst', `${TASKS} × echo, max_concurrent ${CONCURRENCY}: sent → last task_result`, agentMs, 'ms', undefined, note),
+        fromRuns('burst', `xargs -P${CONCURRENCY} -n1 sh -c, same commands`, xargsMs, 'ms'),
+        fromRuns('burst', 'agent ÷ xargs (per run pair)', ratio, '×', atMost(1.3, '×')),
+        fromRuns('burst', `limit: bare node spawning the same, ${CONCURRENCY} at a time`, nodeMs, 'ms', undefined, `÷ xargs: ${nodeMs.map((x, i) => (x / xargsMs[i]!).toFixed(1)).join(', ')}`),
+        fromRuns('burst', 'agent: tasks per second', agentMs.map((ms) => TASKS / (ms / 1000)), '/s'),
+      ];
+    } finally {
+      tracker.detach();
+      await agent.stop();
+      await sim.stop();
+    }
+  },
+};

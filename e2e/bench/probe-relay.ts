@@ -1,0 +1,41 @@
+/**
+ * One heavy-output task through one agent started with extra node flags, for profiling the log
+ * relay outside the full benchmark. The agent's stdout/stderr go to <out>/agent.out.
+ *
+ *   node --import tsx e2e/bench/probe-relay.ts <out-dir> [node flags for the agent…]
+ *   e.g. … /tmp/probe --trace-gc     or     … /tmp/probe --cpu-prof --cpu-prof-dir=/tmp/probe
+ * PROBE_COMMAND replaces the task's command, PROBE_CLI the agent's entry (e.g. a patched copy).
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PlatformSimulator } from '../platform/simulator.js';
+import { CLI, TOKEN } from './lib/agent.js';
+import { peakRssKb } from './lib/proc.js';
+
+const [out = '/tmp/ats-probe', ...flags] = process.argv.slice(2);
+mkdirSync(out, { recursive: true });
+const command = process.env.PROBE_COMMAND ?? `yes ${'0123456789abcdef'.repeat(7).slice(0, 99)} | head -c 200000000`;
+const sim = new PlatformSimulator({ tokens: [TOKEN] });
+await sim.start();
+const log = createWriteStream(path.join(out, 'agent.out'));
+const cli = process.env.PROBE_CLI ?? CLI;
+const child = spawn(process.execPath, [...flags, cli, '--server-url', sim.url, '--work-dir', path.join(out, 'work')], {
+  env: { ...process.env, ATS_AGENT_TOKEN: TOKEN },
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+child.stdout.pipe(log);
+child.stderr.pipe(log);
+try {
+  await sim.waitFor(() => sim.heartbeats.length > 0, 20_000, 'the agent');
+  const id = `probe-${Date.now()}`;
+  const t0 = performance.now();
+  sim.dispatch({ task_id: id, command });
+  await sim.waitFor(() => sim.result(id), 300_000, 'the result');
+  const ms = performance.now() - t0;
+  console.log(`${command}: ${ms.toFixed(0)} ms, ${sim.logs(id).length} frames, agent VmHWM ${(peakRssKb(child.pid!) / 1024).toFixed(0)} MB`);
+} finally {
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  await sim.stop();
+}
