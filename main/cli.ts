@@ -7,7 +7,6 @@ import { Agent } from './core/agent.js';
 import type { TokenStorage } from './core/api.js';
 import { readToken, tokenFileIsExposed, type TokenSource } from './core/config/load.js';
 import { ExitCode, FatalError } from './core/protocol/codes.js';
-import { startHeadlessDashboard } from './cli/dashboard.js';
 import { CliExit, parseCli } from './cli/options.js';
 
 // The token may have come as a flag: take it out of what `ps` shows for this process.
@@ -37,7 +36,11 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   agent.start();
-  const dashboard = settings.dashboardPort === null ? null : await startHeadlessDashboard(agent, settings.dashboardPort, tokenStorageOf(tokenSource));
+  // the dashboard (an HTTP server, prom-client) is loaded only by the agents that serve it
+  const dashboard =
+    settings.dashboardPort === null
+      ? null
+      : await (await import('./cli/dashboard.js')).startHeadlessDashboard(agent, settings.dashboardPort, tokenStorageOf(tokenSource));
   if (dashboard) process.stdout.write(`dashboard: ${dashboard.url}\n`);
   const exit = await agent.finished;
   await dashboard?.close();

@@ -32,6 +32,7 @@ export const SECRET_ENV_NAMES = ['ATS_AGENT_TOKEN', 'ATS_AGENT_TOKEN_FILE', 'ELE
 const OUTBOX_HIGH_WATER = 8 * 1024 * 1024;
 const OUTBOX_LOW_WATER = 2 * 1024 * 1024;
 const SHUTDOWN_FLUSH_MS = 5_000;
+const CLEANUP_DELAY_MS = 1_000;
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -61,6 +62,7 @@ export class Agent {
   private stopping: Promise<void> | null = null;
   private cleanupRunning: Promise<void> | null = null;
   private cleanupAgain = false;
+  private cleanupTimer: NodeJS.Timeout | null = null;
   private cleanupPolicy: AgentConfig['task']['cleanup'];
   private authCount = 0;
   private recovered: Promise<void> = Promise.resolve();
@@ -123,7 +125,7 @@ export class Agent {
       deliver: (frame, onConfirmed) => this.deliver(frame, onConfirmed),
       state: this.state,
       log: logging.scope('tasks'),
-      onTaskFinished: () => this.cleanup(),
+      onTaskFinished: () => this.cleanupSoon(),
     });
     this.state.setOutboxProbe(() => ({ frames: this.connection.outbox.size, bytes: this.connection.outbox.pendingBytes }));
     this.wireConnection();
@@ -187,7 +189,7 @@ export class Agent {
     this.stopping ??= (async () => {
       this.log.info('shutting down');
       this.state.updateConnection({ phase: 'stopping' });
-      this.stopHeartbeat();
+      this.stopTimers();
       await this.recovered;
       await this.scheduler.shutdown();
       await this.connection.close(SHUTDOWN_FLUSH_MS);
@@ -317,14 +319,17 @@ export class Agent {
   }
 
   private startHeartbeat(): void {
-    this.stopHeartbeat();
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     void this.heartbeat();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.config.monitor.interval * 1000);
   }
 
-  private stopHeartbeat(): void {
+  /** Nothing periodic outlives a stopping agent. */
+  private stopTimers(): void {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
+    if (this.cleanupTimer) clearTimeout(this.cleanupTimer);
+    this.cleanupTimer = null;
   }
 
   private async heartbeat(): Promise<void> {
@@ -345,6 +350,14 @@ export class Agent {
       this.state.recordHeartbeat(system, now);
       this.state.count('heartbeatsSent');
     }
+  }
+
+  /** After a task: once a burst of tasks has settled, not after each of them. */
+  private cleanupSoon(): void {
+    this.cleanupTimer ??= setTimeout(() => {
+      this.cleanupTimer = null;
+      this.cleanup();
+    }, CLEANUP_DELAY_MS);
   }
 
   /** Cleanup runs one at a time; a request during a run schedules one more. */
@@ -369,7 +382,7 @@ export class Agent {
     if (this.stopping) return;
     this.stopping = (async () => {
       this.log.error(`${error.code}: ${error.message}`);
-      this.stopHeartbeat();
+      this.stopTimers();
       await this.recovered;
       await this.scheduler.shutdown();
       await this.connection.close(0);

@@ -1,11 +1,11 @@
 /**
- * Facts about the machine that don't change while the agent runs, read once at start.
- * systeminformation names things well but spawns helpers (and can hang on odd systems): it gets a
- * few seconds, then plain `os` and /etc/os-release answer instead.
+ * Facts about the machine that don't change while the agent runs, read once at start. On Linux
+ * /proc and /etc/os-release say it all, cheaply. Elsewhere systeminformation names things well but
+ * spawns helpers (and can hang on odd systems): it gets a few seconds, then plain `os` answers.
+ * It is loaded only there: a resident agent should not carry the library (~11 MB) for one call.
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
-import si from 'systeminformation';
 
 export interface StaticInfo {
   cpuModel: string;
@@ -22,6 +22,24 @@ export interface StaticInfo {
 const SI_TIMEOUT_MS = 3000;
 
 export async function readStaticInfo(): Promise<StaticInfo> {
+  return process.platform === 'linux' ? readLinuxInfo() : readWithSystemInformation();
+}
+
+async function readLinuxInfo(): Promise<StaticInfo> {
+  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+  const cpus = os.cpus();
+  return {
+    cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() || cpus[0]?.model.trim() || 'unknown',
+    cores: cpus.length || os.availableParallelism(),
+    osType: 'Linux',
+    osVersion: await fallbackOsVersion(),
+    kernel: os.release(),
+    nominalMhz: procCpuMhz(cpuinfo),
+  };
+}
+
+async function readWithSystemInformation(): Promise<StaticInfo> {
+  const { default: si } = await import('systeminformation');
   const [osInfo, cpu] = await Promise.all([withTimeout(si.osInfo()), withTimeout(si.cpu())]);
   const cpus = os.cpus();
 
@@ -35,7 +53,7 @@ export async function readStaticInfo(): Promise<StaticInfo> {
     osType: osTypeName(),
     osVersion: siVersion ? withCodename(siVersion, osInfo?.codename) : await fallbackOsVersion(),
     kernel: osInfo?.kernel || os.release(),
-    nominalMhz: siSpeedGhz > 0 ? Math.round(siSpeedGhz * 1000) : await procCpuMhz(),
+    nominalMhz: siSpeedGhz > 0 ? Math.round(siSpeedGhz * 1000) : null,
   };
 }
 
@@ -66,10 +84,7 @@ async function fallbackOsVersion(): Promise<string> {
   return os.version() || os.release();
 }
 
-/** Linux only; elsewhere the nominal clock comes from systeminformation or stays unknown. */
-async function procCpuMhz(): Promise<number | null> {
-  if (process.platform !== 'linux') return null;
-  const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+function procCpuMhz(cpuinfo: string): number | null {
   const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(cpuinfo)?.[1]);
   return mhz > 0 ? Math.round(mhz) : null;
 }

@@ -17,7 +17,7 @@ export interface JournalEntry {
   received_at: string;
   /** the task's process group leader, and its start time so that a reused pid is never killed */
   pid?: number;
-  pid_start?: string;
+  pid_start?: number;
   result?: TaskResultFrame;
   /** the platform confirmed the result (ping/pong after it) */
   delivered?: boolean;
@@ -115,16 +115,5 @@ export class TaskJournal {
 
   private fileOf(taskId: string): string {
     return path.join(this.dir, `${taskId}.json`);
-  }
-}
-
-/** A process's start time (clock ticks since boot) on Linux: with the pid, it names one process for good. */
-export function processStartTime(pid: number): string | undefined {
-  if (process.platform !== 'linux') return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
   }
 }

@@ -21,14 +21,18 @@ interface ProcEntry {
   ppid: number;
   pgid: number;
   zombie: boolean;
+  /** clock ticks after boot */
+  start: number;
 }
 
 /**
  * The live processes of a task's tree (Linux; elsewhere the group leader while its group lives).
  * `rootPid` undefined means the root is unknown (e.g. a previous agent run's): only the cookie
  * counts then, because a pid from the past may belong to an unrelated process by now.
+ * `bornAfter` (the root's start, see processStartTime) limits the cookie search to processes started
+ * since: reading every process's environment after every task would cost more than the task.
  */
-export function listTreeProcesses(rootPid: number | undefined, taskId: string): number[] {
+export function listTreeProcesses(rootPid: number | undefined, taskId: string, bornAfter?: number): number[] {
   rootPid = usableRoot(rootPid);
   if (!HAS_PROC) return rootPid !== undefined && groupAlive(rootPid) ? [rootPid] : [];
   const entries = readProcTable();
@@ -50,7 +54,7 @@ export function listTreeProcesses(rootPid: number | undefined, taskId: string): 
   }
   const cookie = Buffer.from(`ATS_TASK_ID=${taskId}\0`);
   for (const e of entries) {
-    if (!found.has(e.pid) && hasCookie(e.pid, cookie)) found.add(e.pid);
+    if (!found.has(e.pid) && (bornAfter === undefined || e.start >= bornAfter) && hasCookie(e.pid, cookie)) found.add(e.pid);
   }
   // zombies are already dead (only waiting to be reaped) and cannot be signalled away
   const alive = new Set(entries.filter((e) => !e.zombie && e.pid !== process.pid).map((e) => e.pid));
@@ -58,32 +62,34 @@ export function listTreeProcesses(rootPid: number | undefined, taskId: string): 
 }
 
 /** Sends `signal` to the task's group and to every other process of its tree; one already gone is no error. */
-export function signalTree(rootPid: number | undefined, taskId: string, signal: NodeJS.Signals): void {
+export function signalTree(rootPid: number | undefined, taskId: string, signal: NodeJS.Signals, bornAfter?: number): void {
   rootPid = usableRoot(rootPid);
   if (IS_WINDOWS) {
     if (rootPid !== undefined) void taskkill(rootPid);
     return;
   }
   if (rootPid !== undefined) sendSignal(-rootPid, signal);
-  for (const pid of listTreeProcesses(rootPid, taskId)) sendSignal(pid, signal);
+  for (const pid of listTreeProcesses(rootPid, taskId, bornAfter)) sendSignal(pid, signal);
 }
 
 /**
  * SIGTERM to the tree, then SIGKILL to whatever is left after `graceMs`. Resolves as soon as
  * nothing is left (or, for a tree that cannot be killed, after a bounded wait).
  */
-export async function stopTree(rootPid: number | undefined, taskId: string, graceMs: number): Promise<void> {
+export async function stopTree(rootPid: number | undefined, taskId: string, graceMs: number, bornAfter?: number): Promise<void> {
   rootPid = usableRoot(rootPid);
   if (IS_WINDOWS) {
     if (rootPid !== undefined) await taskkill(rootPid);
     return;
   }
-  signalTree(rootPid, taskId, 'SIGTERM');
-  if (await waitUntilGone(rootPid, taskId, graceMs)) return;
+  // after a normal exit there is usually nothing left: one look, no signals
+  if (listTreeProcesses(rootPid, taskId, bornAfter).length === 0) return;
+  signalTree(rootPid, taskId, 'SIGTERM', bornAfter);
+  if (await waitUntilGone(rootPid, taskId, graceMs, bornAfter)) return;
   const giveUpAt = Date.now() + KILL_PATIENCE_MS;
   do {
-    signalTree(rootPid, taskId, 'SIGKILL');
-    if (await waitUntilGone(rootPid, taskId, POLL_MS)) return;
+    signalTree(rootPid, taskId, 'SIGKILL', bornAfter);
+    if (await waitUntilGone(rootPid, taskId, POLL_MS, bornAfter)) return;
   } while (Date.now() < giveUpAt);
 }
 
@@ -92,13 +98,24 @@ function usableRoot(rootPid: number | undefined): number | undefined {
   return rootPid !== undefined && rootPid > 1 ? rootPid : undefined;
 }
 
-async function waitUntilGone(rootPid: number | undefined, taskId: string, withinMs: number): Promise<boolean> {
+async function waitUntilGone(rootPid: number | undefined, taskId: string, withinMs: number, bornAfter?: number): Promise<boolean> {
   const deadline = Date.now() + withinMs;
   for (;;) {
-    if (listTreeProcesses(rootPid, taskId).length === 0) return true;
+    if (listTreeProcesses(rootPid, taskId, bornAfter).length === 0) return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
     await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, left)));
+  }
+}
+
+/** A process's start time (clock ticks after boot, Linux): with its pid, it names one process for good. */
+export function processStartTime(pid: number): number | undefined {
+  if (!HAS_PROC) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ', 20)[19]);
+  } catch {
+    return undefined;
   }
 }
 
@@ -114,8 +131,8 @@ function readProcTable(): ProcEntry[] {
       continue; // exited while we listed
     }
     // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so parse after the last ')'
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
-    entries.push({ pid, ppid: Number(fields[1]), pgid: Number(fields[2]), zombie: fields[0] === 'Z' || fields[0] === 'X' });
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 20);
+    entries.push({ pid, ppid: Number(fields[1]), pgid: Number(fields[2]), zombie: fields[0] === 'Z' || fields[0] === 'X', start: Number(fields[19]) });
   }
   return entries;
 }

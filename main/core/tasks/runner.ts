@@ -11,7 +11,7 @@ import { finished } from 'node:stream/promises';
 import { ErrorCode } from '../protocol/codes.js';
 import type { TaskStatus } from '../protocol/frames.js';
 import { OutputBatcher, type ChildStream, type OutputBatch } from './output-batcher.js';
-import { stopTree } from './process-tree.js';
+import { processStartTime, stopTree } from './process-tree.js';
 import { SecretMasker } from './secret-masker.js';
 import type { RunAsUser } from './task-policy.js';
 
@@ -36,7 +36,8 @@ export interface RunSpec {
 }
 
 export interface RunHooks {
-  onSpawn?(pid: number): void;
+  /** `start`: the process's start time (Linux), which with the pid names it for good */
+  onSpawn?(pid: number, start: number | undefined): void;
   onOutput(batch: OutputBatch): void;
 }
 
@@ -115,6 +116,8 @@ class TaskRun implements RunningTask {
   /** the task is over: its pipes are read to the end whatever the caller asked */
   private draining = false;
   private cutLinger: () => void = () => {};
+  /** the root's start time: what started before it cannot belong to the task */
+  private rootStart: number | undefined;
 
   constructor(private readonly spec: RunSpec, hooks: RunHooks) {
     this.done = new Promise((resolve) => (this.settle = resolve));
@@ -144,13 +147,14 @@ class TaskRun implements RunningTask {
       return;
     }
     this.child = child;
+    this.rootStart = child.pid === undefined ? undefined : processStartTime(child.pid);
     const stdout = child.stdout!;
     const stderr = child.stderr!;
     this.pipesClosed = Promise.all([closed(stdout), closed(stderr)]).then(() => undefined);
     child.once('error', (err) => {
       if (child.pid === undefined) void this.failToStart(err);
     });
-    child.once('spawn', () => hooks.onSpawn?.(child.pid!));
+    child.once('spawn', () => hooks.onSpawn?.(child.pid!, this.rootStart));
     child.once('exit', (code, signal) => void this.finish(code, signal));
     // pulled with 'readable' rather than 'data': Node resumes flowing stdio when the child exits,
     // which would defeat pause(); and the readable state's buffer limit is the backpressure
@@ -175,7 +179,7 @@ class TaskRun implements RunningTask {
     const graceS = this.spec.killGraceMs / 1000;
     const why = reason === 'timeout' ? `timed out after ${this.spec.timeoutMs / 1000} s` : STOPPED[reason].note;
     this.batcher.note(`${why}: ending the task's processes (SIGTERM, SIGKILL after ${graceS} s)`);
-    this.stopping = stopTree(this.child.pid, this.spec.taskId, this.spec.killGraceMs);
+    this.stopping = stopTree(this.child.pid, this.spec.taskId, this.spec.killGraceMs, this.rootStart);
   }
 
   pause(): void {
@@ -219,7 +223,7 @@ class TaskRun implements RunningTask {
     await this.waitForPipes();
     await this.stopping;
     // a task never leaves processes behind, even those that closed their stdio or left the group
-    await stopTree(child.pid, this.spec.taskId, this.spec.killGraceMs);
+    await stopTree(child.pid, this.spec.taskId, this.spec.killGraceMs, this.rootStart);
     this.draining = true;
     this.updateFlow();
     await this.waitForPipes();

@@ -2,7 +2,7 @@
  * The task queue: FIFO, at most `maxConcurrent` running, a task_id never runs twice, every task ends
  * in exactly one task_result. Output batches become task_log frames with a per-task `seq`.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import type { TaskView } from '../api.js';
 import type { Logger } from '../logging/logger.js';
 import { ErrorCode } from '../protocol/codes.js';
@@ -10,8 +10,8 @@ import { levelOf, type TaskFrame, type TaskLogFrame, type TaskResultFrame, type 
 import type { AgentState } from '../state/agent-state.js';
 import { resolveTaskWorkDir, TaskRefusedError, type WorkLayout } from '../workspace/layout.js';
 import { buildTaskEnv } from './environment.js';
-import { processStartTime, type JournalEntry, type TaskJournal } from './journal.js';
-import { stopTree } from './process-tree.js';
+import type { JournalEntry, TaskJournal } from './journal.js';
+import { processStartTime, stopTree } from './process-tree.js';
 import type { OutputBatch } from './output-batcher.js';
 import { startTask, type RunningTask, type RunOutcome } from './runner.js';
 import { maskText, secretEnvValues } from './secret-masker.js';
@@ -190,7 +190,8 @@ export class TaskScheduler {
     const id = frame.task_id;
     const layout = this.opts.layout();
     try {
-      await mkdir(workDir, { recursive: true });
+      // a few microseconds: not worth a trip to the thread pool, where journal fsyncs may be queued
+      mkdirSync(workDir, { recursive: true });
     } catch (err) {
       this.reject(frame, workDir, ErrorCode.WORK_DIR_ERROR, `cannot create the task's work dir ${workDir}: ${(err as Error).message}`);
       return;
@@ -222,10 +223,10 @@ export class TaskScheduler {
         runAs: this.opts.policy?.runAs,
       },
       {
-        onSpawn: (pid) => {
+        onSpawn: (pid, start) => {
           this.opts.state.updateTask(id, { pid });
           const entry = this.entries.get(id);
-          if (entry) this.journal({ ...entry, phase: 'running', pid, pid_start: processStartTime(pid) });
+          if (entry) this.journal({ ...entry, phase: 'running', pid, pid_start: start });
         },
         onOutput: (batch) => this.emitOutput(id, batch),
       },
@@ -257,7 +258,7 @@ export class TaskScheduler {
       }
       // a pid is trusted only while it still names the same process
       const trusted = entry.pid !== undefined && entry.pid_start !== undefined && processStartTime(entry.pid) === entry.pid_start;
-      await stopTree(trusted ? entry.pid : undefined, entry.task_id, this.opts.killGraceS * 1000);
+      await stopTree(trusted ? entry.pid : undefined, entry.task_id, this.opts.killGraceS * 1000, trusted ? entry.pid_start : undefined);
       this.opts.log.warn(`task ${entry.task_id} was ${entry.phase} when the agent stopped unexpectedly; its processes are ended and it is reported as an error`);
       const frame = { type: 'task' as const, task_id: entry.task_id, command: entry.command };
       this.entries.set(entry.task_id, entry);
