@@ -22,7 +22,6 @@ import type {
   AgentSnapshot,
   CommandResult,
   ConnectionView,
-  Counters,
   PathTarget,
   SettingsPatch,
   SettingsView,
@@ -32,6 +31,7 @@ import type { AgentConfig } from '../core/config/schema.js';
 import { redactUrl } from '../core/logging/redact.js';
 import { prepareWorkDir, workLayout } from '../core/workspace/layout.js';
 import { agentConfigOf, applySettingsPatch, settingsViewOf, type GuiSettings, type StoredSettings, type StoredToken } from './settings-schema.js';
+import { ZERO_COUNTERS } from '../core/state/agent-state.js';
 
 /** Where the desktop keeps its settings; settings-store.ts implements it with electron-store + safeStorage. */
 export interface SettingsBackend {
@@ -63,17 +63,6 @@ export interface AgentHostOptions {
   console?: boolean;
 }
 
-const ZERO_COUNTERS: Counters = {
-  tasksReceived: 0,
-  tasksSucceeded: 0,
-  tasksFailed: 0,
-  tasksErrored: 0,
-  tasksTimedOut: 0,
-  tasksCancelled: 0,
-  heartbeatsSent: 0,
-  reconnects: 0,
-  invalidFrames: 0,
-};
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
 export const DEFAULT_PROBE_MAX_ATTEMPTS = 3;

@@ -24,7 +24,7 @@ const OUTPUT_CHARS_KEPT = 256 * 1024;
 const FINISHED_TASKS_WITH_OUTPUT = 20;
 const LOG_ENTRIES_KEPT = 500;
 
-const ZERO_COUNTERS: Counters = {
+export const ZERO_COUNTERS: Readonly<Counters> = {
   tasksReceived: 0,
   tasksSucceeded: 0,
   tasksFailed: 0,

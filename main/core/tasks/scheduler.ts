@@ -135,18 +135,7 @@ export class TaskScheduler {
     if (index >= 0) {
       const [queued] = this.queue.splice(index, 1);
       this.opts.log.info(`task ${taskId} cancelled while queued`);
-      this.finish(queued!.frame, {
-        status: 'cancelled',
-        exitCode: -1,
-        signal: null,
-        output: '',
-        outputTruncated: false,
-        error: 'cancelled before it started',
-        errorTruncated: false,
-        errorCode: ErrorCode.TASK_CANCELLED,
-        startedAt: new Date(),
-        finishedAt: new Date(),
-      });
+      this.finish(queued!.frame, unrun('cancelled', ErrorCode.TASK_CANCELLED, 'cancelled before it started'));
       return true;
     }
     const task = this.running.get(taskId);
@@ -263,19 +252,8 @@ export class TaskScheduler {
       const frame = { type: 'task' as const, task_id: entry.task_id, command: entry.command };
       this.entries.set(entry.task_id, entry);
       this.opts.state.upsertTask(taskView(frame, '', new Date(entry.received_at)));
-      const now = new Date();
-      this.finish(frame, {
-        status: 'error',
-        exitCode: -1,
-        signal: null,
-        output: '',
-        outputTruncated: false,
-        error: `the agent restarted while the task was ${entry.phase}; its processes were ended`,
-        errorTruncated: false,
-        errorCode: ErrorCode.AGENT_RESTARTED,
-        startedAt: new Date(entry.received_at),
-        finishedAt: now,
-      });
+      const error = `the agent restarted while the task was ${entry.phase}; its processes were ended`;
+      this.finish(frame, unrun('error', ErrorCode.AGENT_RESTARTED, error, new Date(entry.received_at)));
     }
   }
 
@@ -301,19 +279,7 @@ export class TaskScheduler {
     this.opts.log.warn(`task ${frame.task_id} refused: ${message}`);
     if (!this.opts.state.task(frame.task_id)) this.opts.state.upsertTask(taskView(frame, workDir, new Date()));
     this.emitOutput(frame.task_id, { stream: 'agent', text: message });
-    const now = new Date();
-    this.finish(frame, {
-      status: 'error',
-      exitCode: -1,
-      signal: null,
-      output: '',
-      outputTruncated: false,
-      error: message,
-      errorTruncated: false,
-      errorCode: code,
-      startedAt: now,
-      finishedAt: now,
-    });
+    this.finish(frame, unrun('error', code, message));
   }
 
   private finish(frame: TaskFrame, outcome: RunOutcome): void {
@@ -362,6 +328,11 @@ export class TaskScheduler {
     this.opts.log[level](`task ${id} ${outcome.status} (exit ${outcome.exitCode}${outcome.signal ? `, ${outcome.signal}` : ''}) in ${duration} s`);
     this.opts.onTaskFinished();
   }
+}
+
+/** The outcome of a task that never ran, or whose run the agent lost. */
+function unrun(status: 'cancelled' | 'error', errorCode: ErrorCode, error: string, startedAt = new Date()): RunOutcome {
+  return { status, exitCode: -1, signal: null, output: '', outputTruncated: false, error, errorTruncated: false, errorCode, startedAt, finishedAt: new Date() };
 }
 
 function taskView(frame: TaskFrame, workDir: string, receivedAt: Date): TaskView {
