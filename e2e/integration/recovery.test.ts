@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive, connectedAgent, sleep, startPlatform, waitForResult } from './harness.js';
+import { alive, connectedAgent, sleep, startPlatform, TOKEN, waitForResult } from './harness.js';
 
 describe('restart recovery', () => {
   it('ends the orphaned tree of a task running at kill -9 and reports it AGENT_RESTARTED', async () => {
@@ -39,5 +39,22 @@ describe('restart recovery', () => {
     await sim.waitFor(() => sim.results('crash-result').length >= 2, 10_000, 'the result sent again');
     expect(readFileSync(path.join(second.workDir, 'marker'), 'utf8')).toBe('ran\n');
     expect(existsSync(path.join(second.workDir, 'state', 'tasks', 'crash-result.json'))).toBe(true);
+  });
+
+  it('a revoked token: running tasks are stopped and journaled, exit 3, and the next start reports them', async () => {
+    const sim = await startPlatform({ tokens: [TOKEN, 'tok-NEW-after-revoke'] });
+    const first = await connectedAgent(sim, { config: { task: { kill_grace: 1 } } });
+    sim.dispatch({ task_id: 'revoked-run', command: 'sleep 60 & echo child=$!; wait' });
+    await sim.waitFor(() => sim.output('revoked-run').includes('child='), 10_000, 'the child pid');
+    const child = Number(/child=(\d+)/.exec(sim.output('revoked-run'))![1]);
+    sim.revokeToken(TOKEN, true);
+    expect((await first.exited).code).toBe(3);
+    expect(first.stderr()).toMatch(/AUTH_FAILED/);
+    expect(alive(child)).toBe(false);
+    // its result could not be delivered; the next start (with a new token) sends it
+    const second = await connectedAgent(sim, { workDir: first.workDir, token: 'tok-NEW-after-revoke' });
+    const result = await waitForResult(sim, 'revoked-run');
+    expect(result).toMatchObject({ status: 'error', error_code: 'AGENT_SHUTDOWN' });
+    await second.stop();
   });
 });
