@@ -35,17 +35,23 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  agent.start();
+  // before the agent starts, so that a taken port is a usage error with no task running yet;
   // the dashboard (an HTTP server, prom-client) is loaded only by the agents that serve it
-  const dashboard =
-    settings.dashboardPort === null
-      ? null
-      : await (await import('./cli/dashboard.js')).startHeadlessDashboard(agent, settings.dashboardPort, tokenStorageOf(tokenSource));
+  const dashboard = settings.dashboardPort === null ? null : await startDashboard(agent, settings.dashboardPort, tokenStorageOf(tokenSource));
+  agent.start();
   if (dashboard) process.stdout.write(`dashboard: ${dashboard.url}\n`);
   const exit = await agent.finished;
   await dashboard?.close();
   if (exit.error) process.stderr.write(`ats-agent: ${exit.error.code}: ${exit.error.message}\n`);
   return exit.exitCode;
+}
+
+async function startDashboard(agent: Agent, port: number, tokenStorage: TokenStorage) {
+  try {
+    return await (await import('./cli/dashboard.js')).startHeadlessDashboard(agent, port, tokenStorage);
+  } catch (err) {
+    throw new FatalError('USAGE', `cannot serve the dashboard on 127.0.0.1:${port}: ${(err as Error).message}`, ExitCode.USAGE);
+  }
 }
 
 function tokenStorageOf(source: TokenSource): TokenStorage {

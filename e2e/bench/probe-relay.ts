@@ -14,6 +14,10 @@ import { CLI, TOKEN } from './lib/agent.js';
 import { peakRssKb } from './lib/proc.js';
 
 const [out = '/tmp/ats-probe', ...flags] = process.argv.slice(2);
+if (out.startsWith('-')) {
+  console.error('usage: node --import tsx e2e/bench/probe-relay.ts <out-dir> [node flags for the agent…]');
+  process.exit(2);
+}
 mkdirSync(out, { recursive: true });
 const command = process.env.PROBE_COMMAND ?? `yes ${'0123456789abcdef'.repeat(7).slice(0, 99)} | head -c 200000000`;
 const sim = new PlatformSimulator({ tokens: [TOKEN] });
@@ -35,7 +39,12 @@ try {
   const ms = performance.now() - t0;
   console.log(`${command}: ${ms.toFixed(0)} ms, ${sim.logs(id).length} frames, agent VmHWM ${(peakRssKb(child.pid!) / 1024).toFixed(0)} MB`);
 } finally {
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const forced = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(forced);
+  }
   await sim.stop();
 }

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { CLI, tempDir } from './harness.js';
 
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) => {
-  const clean = { ...process.env, ...env };
-  if (!('ATS_AGENT_TOKEN' in env)) delete clean.ATS_AGENT_TOKEN;
+  // only the test's own ATS_AGENT_* settings, not the developer's
+  const clean = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ATS_AGENT_'))), ...env };
   return spawnSync(process.execPath, [CLI, ...args], { env: clean, encoding: 'utf8', timeout: 15_000 });
 };
 

@@ -3,12 +3,12 @@
  * talking over loopback. Every agent and simulator a test starts is stopped after it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { afterEach } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 import { PlatformSimulator, type SimulatorOptions } from '../platform/simulator.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -22,8 +22,16 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** removed when the test file ends: a suite may make one in beforeAll and share it */
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'ats-it-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
 }
 
 export async function startPlatform(opts: Partial<SimulatorOptions> = {}): Promise<PlatformSimulator> {
@@ -64,8 +72,9 @@ export function spawnAgent(opts: AgentSpawnOptions = {}): AgentRun {
     args.push('--config', file);
   }
   args.push(...(opts.args ?? []));
-  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
-  delete env.ATS_AGENT_TOKEN;
+  // the developer's own ATS_AGENT_* settings must not reach the agent under test
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ATS_AGENT_')));
+  Object.assign(env, opts.env);
   if (opts.token !== null) env.ATS_AGENT_TOKEN = opts.token ?? TOKEN;
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid });
   let out = '';

@@ -1,17 +1,26 @@
 /** Nothing lost over kill -9: orphans ended, results reported, a task_id never run twice across restarts. */
 import { existsSync, readFileSync } from 'node:fs';
+import type { PlatformSimulator } from '../platform/simulator.js';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alive, connectedAgent, sleep, startPlatform, TOKEN, waitForResult } from './harness.js';
 
+/** Waits until the agent's journal says the task reached `phase` (re-checked on every frame: heartbeats every 0.5 s). */
+function journalPhase(sim: PlatformSimulator, workDir: string, taskId: string, phase: string): Promise<unknown> {
+  const file = path.join(workDir, 'state', 'tasks', `${taskId}.json`);
+  return sim.waitFor(() => existsSync(file) && JSON.parse(readFileSync(file, 'utf8')).phase === phase, 10_000, `${taskId} ${phase} in the journal`);
+}
+
+const FAST_HEARTBEATS = { monitor: { interval: 0.5 } };
+
 describe('restart recovery', () => {
   it('ends the orphaned tree of a task running at kill -9 and reports it AGENT_RESTARTED', async () => {
     const sim = await startPlatform();
-    const first = await connectedAgent(sim);
+    const first = await connectedAgent(sim, { config: FAST_HEARTBEATS });
     sim.dispatch({ task_id: 'crash-run', command: 'sleep 60 & echo child=$!; wait' });
     await sim.waitFor(() => sim.output('crash-run').includes('child='), 10_000, 'the child pid');
     const child = Number(/child=(\d+)/.exec(sim.output('crash-run'))![1]);
-    await sleep(200); // let the journal record the running task
+    await journalPhase(sim, first.workDir, 'crash-run', 'running');
     await first.stop('SIGKILL');
     expect(alive(child)).toBe(true); // its own process group: kill -9 of the agent leaves it behind
     await connectedAgent(sim, { workDir: first.workDir });
@@ -22,11 +31,15 @@ describe('restart recovery', () => {
 
   it('sends a result that was never confirmed again after a kill -9, and never runs the task again', async () => {
     const sim = await startPlatform();
-    const first = await connectedAgent(sim);
+    const first = await connectedAgent(sim, { config: FAST_HEARTBEATS });
     sim.dispatch({ task_id: 'crash-result', command: 'sleep 0.5; echo ran >> ../../marker; echo finished' });
-    await sleep(100);
+    await journalPhase(sim, first.workDir, 'crash-result', 'running');
     await sim.stop(); // the platform is gone while the task finishes
-    await sleep(1_500);
+    const file = path.join(first.workDir, 'state', 'tasks', 'crash-result.json');
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(50)) {
+      if (JSON.parse(readFileSync(file, 'utf8')).phase === 'finished') break;
+    }
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ phase: 'finished', delivered: false });
     await first.stop('SIGKILL');
     expect(readFileSync(path.join(first.workDir, 'marker'), 'utf8')).toBe('ran\n');
     expect(sim.result('crash-result')).toBeUndefined();

@@ -11,7 +11,6 @@ import { ExitCode, FatalError } from '../core/protocol/codes.js';
 export interface CliSettings {
   config: AgentConfig;
   token: TokenSource;
-  configPath?: string;
   /** serve the UI, /healthz and /metrics on 127.0.0.1 at this port (0 = any free port) */
   dashboardPort: number | null;
 }
@@ -91,7 +90,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliSettings {
   ];
   const config = resolveConfig(layers);
   const dashboardPort = flags.dashboard === undefined ? null : flags.dashboard === true ? 0 : flags.dashboard;
-  return { config, token: tokenSource(flags, env), configPath, dashboardPort };
+  return { config, token: tokenSource(flags, env), dashboardPort };
 }
 
 function tokenSource(flags: { token?: string; tokenFile?: string }, env: NodeJS.ProcessEnv): TokenSource {

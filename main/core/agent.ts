@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { AgentStateSource, CommandResult, SettingsView, TokenStorage } from './api.js';
+import type { CommandResult, SettingsView, TokenStorage } from './api.js';
 import type { AgentConfig } from './config/schema.js';
 import { PlatformConnection } from './connection/platform-connection.js';
 import { createAgentLogging, type AgentLogging, type Logger } from './logging/logger.js';
@@ -33,6 +33,8 @@ const OUTBOX_HIGH_WATER = 8 * 1024 * 1024;
 const OUTBOX_LOW_WATER = 2 * 1024 * 1024;
 const SHUTDOWN_FLUSH_MS = 5_000;
 const CLEANUP_DELAY_MS = 1_000;
+/** confirmed results kept in the journal across restarts, to answer redeliveries */
+const JOURNAL_RESULTS_KEPT = 1_000;
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -146,25 +148,23 @@ export class Agent {
     });
     const [info, agentId] = await Promise.all([readStaticInfo(), readAgentId(layout.root)]);
     // the journal stays in the local work dir: it must be found before the platform names its own
-    const journal = new TaskJournal(path.join(layout.root, 'state'));
+    const journal = new TaskJournal(path.join(layout.root, 'state'), (taskId, err) =>
+      logging.scope('tasks').error(`journal write for task ${taskId} failed: ${err.message}`),
+    );
     return new Agent(opts, logging, redactor, layout, journal, info, agentId);
-  }
-
-  get source(): AgentStateSource {
-    return this.state;
   }
 
   start(): void {
     this.log.info(`ATS Agent ${AGENT_VERSION} (${this.opts.mode}, Node ${process.versions.node}) starting; work dir ${this.layout.root}`);
     const { entries, skipped } = this.journal.load();
     if (skipped.length) this.log.warn(`journal: ignored unreadable entries ${skipped.join(', ')}`);
-    this.recovered = this.scheduler.recover(entries).catch((err) => this.log.error(`journal recovery failed: ${(err as Error).message}`));
+    this.recovered = this.scheduler.recover(this.journal.prune(entries, JOURNAL_RESULTS_KEPT)).catch((err) => this.log.error(`journal recovery failed: ${(err as Error).message}`));
     this.cleanup();
     this.connection.start();
   }
 
   /** The settings in force, for a UI; a headless agent cannot change them at run time. */
-  settingsView(tokenStorage: TokenStorage, editable = false): SettingsView {
+  settingsView(tokenStorage: TokenStorage): SettingsView {
     const { config } = this.opts;
     return {
       serverUrl: redactUrl(config.server.url),
@@ -176,7 +176,7 @@ export class Agent {
       notifyOnFailure: null,
       startAtLogin: null,
       tokenStorage,
-      editable,
+      editable: false,
     };
   }
 
@@ -186,20 +186,11 @@ export class Agent {
 
   /** Graceful: accept nothing new, stop running tasks, report them, flush, close with 1000. */
   shutdown(): Promise<void> {
-    this.stopping ??= (async () => {
+    if (!this.stopping) {
       this.log.info('shutting down');
       this.state.updateConnection({ phase: 'stopping' });
-      this.stopTimers();
-      await this.recovered;
-      await this.scheduler.shutdown();
-      await this.connection.close(SHUTDOWN_FLUSH_MS);
-      await this.journal.flush();
-      this.state.updateConnection({ phase: 'stopped' });
-      this.log.info('stopped');
-      await this.logging.close();
-      this.resolveFinished({ exitCode: ExitCode.OK });
-    })();
-    return this.stopping;
+    }
+    return this.stop({ exitCode: ExitCode.OK }, SHUTDOWN_FLUSH_MS);
   }
 
   /** Read before each connection attempt (a token file may have been rotated). */
@@ -216,10 +207,12 @@ export class Agent {
       this.state.updateConnection({
         phase,
         nextAttemptAt: detail.nextAttemptAt?.toISOString() ?? null,
-        attempt: phase === 'online' ? 0 : phase === 'reconnecting' ? this.state.snapshot().connection.attempt + 1 : this.state.snapshot().connection.attempt,
+        ...(phase === 'online' ? { attempt: 0 } : detail.attempt !== undefined ? { attempt: detail.attempt } : {}),
         ...(phase !== 'online' ? { connectedSince: null } : {}),
         ...(detail.error ? { lastError: { ...detail.error, at: new Date().toISOString() } } : {}),
       });
+      // offline, output spills to disk: tasks keep running rather than block on a full pipe
+      if (phase !== 'online') this.scheduler.setPaused(false);
     });
     c.on('authenticated', (frame) => {
       this.inbound = this.inbound.then(() => this.onAuthenticated(frame)).catch((err) => this.inboundFailed(err));
@@ -232,10 +225,6 @@ export class Agent {
     c.on('fatal', (error) => void this.fail(error));
     c.on('drain', () => {
       if (c.outbox.pendingBytes < OUTBOX_LOW_WATER) this.scheduler.setPaused(false);
-    });
-    // offline, output spills to disk: tasks keep running rather than block on a full pipe
-    c.on('phase', (phase) => {
-      if (phase !== 'online') this.scheduler.setPaused(false);
     });
   }
 
@@ -267,7 +256,7 @@ export class Agent {
     const inbound = parseInbound(raw);
     if (!inbound.ok) {
       this.rejectFrame(inbound.code, inbound.message, inbound.taskId);
-      if (inbound.rejectedTask && inbound.taskId) this.deliverInvalidTask(inbound.taskId, inbound.message);
+      if (inbound.rejectedTask && inbound.taskId) this.scheduler.refuseInvalid(inbound.taskId, inbound.message);
       return;
     }
     const frame = inbound.frame;
@@ -299,11 +288,6 @@ export class Agent {
     }
   }
 
-  /** A `task` frame that names a task but cannot run: the platform still gets one result for it. */
-  private deliverInvalidTask(taskId: string, message: string): void {
-    const now = new Date().toISOString();
-    this.deliver({ type: 'task_result', task_id: taskId, status: 'error', exit_code: -1, output: '', error: message, duration: 0, timestamp: now, error_code: ErrorCode.INVALID_TASK });
-  }
 
   private rejectFrame(code: string, message: string, taskId?: string): void {
     this.log.warn(`unusable frame from the platform: ${message}`);
@@ -319,6 +303,7 @@ export class Agent {
   }
 
   private startHeartbeat(): void {
+    if (this.stopping) return;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     void this.heartbeat();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.config.monitor.interval * 1000);
@@ -354,6 +339,7 @@ export class Agent {
 
   /** After a task: once a burst of tasks has settled, not after each of them. */
   private cleanupSoon(): void {
+    if (this.stopping) return;
     this.cleanupTimer ??= setTimeout(() => {
       this.cleanupTimer = null;
       this.cleanup();
@@ -378,19 +364,30 @@ export class Agent {
       .finally(() => (this.cleanupRunning = null));
   }
 
-  private async fail(error: FatalError): Promise<void> {
-    if (this.stopping) return;
-    this.stopping = (async () => {
-      this.log.error(`${error.code}: ${error.message}`);
-      this.stopTimers();
-      await this.recovered;
-      await this.scheduler.shutdown();
-      await this.connection.close(0);
-      await this.journal.flush();
-      await this.logging.close();
-      this.resolveFinished({ exitCode: error.exitCode, error });
+  private fail(error: FatalError): Promise<void> {
+    if (!this.stopping) this.log.error(`${error.code}: ${error.message}`);
+    return this.stop({ exitCode: error.exitCode, error }, 0);
+  }
+
+  /** One way out: whatever fails on it, `finished` settles and the host can exit. */
+  private stop(exit: AgentExit, flushMs: number): Promise<void> {
+    this.stopping ??= (async () => {
+      try {
+        this.stopTimers();
+        await this.recovered;
+        await this.scheduler.shutdown();
+        await this.connection.close(flushMs);
+        await this.journal.flush();
+        if (exit.exitCode === ExitCode.OK) this.state.updateConnection({ phase: 'stopped' });
+        this.log.info('stopped');
+      } catch (err) {
+        this.log.error(`stopping failed: ${(err as Error)?.stack ?? err}`);
+      } finally {
+        await this.logging.close().catch(() => undefined);
+        this.resolveFinished(exit);
+      }
     })();
-    await this.stopping;
+    return this.stopping;
   }
 }
 

@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BrowserWindow, Notification, app, shell } from 'electron';
+import { BrowserWindow, Notification, app, dialog, shell } from 'electron';
 import type { AgentEvent, CommandResult, TaskView } from '../core/api.js';
 import { AgentHost } from './agent-host.js';
 import { HIDDEN_ARG, getStartAtLogin, launchedHidden, refreshStartAtLogin, setStartAtLogin } from './autostart.js';
@@ -115,10 +115,14 @@ function startGui(args: readonly string[]): void {
   const FAILED: ReadonlySet<TaskView['phase']> = new Set(['failed', 'error', 'timeout']);
   const onEvent = (event: AgentEvent) => {
     if (event.type === 'reset') {
-      void host.api.getSnapshot().then((s) => {
-        trayModel.reset(s);
-        tray?.update(trayModel.state());
-      });
+      // a snapshot that fails (the agent mid-replacement) leaves the tray as it was until the next event
+      void host.api
+        .getSnapshot()
+        .then((s) => {
+          trayModel.reset(s);
+          tray?.update(trayModel.state());
+        })
+        .catch(() => undefined);
       return;
     }
     if (trayModel.apply(event)) tray?.update(trayModel.state());
@@ -185,9 +189,10 @@ function startGui(args: readonly string[]): void {
       },
       trayModel.state(),
     );
-    // First run always shows the window: the setup form is in it.
+    // First run always shows the window: the setup form is in it. A second launch during start-up
+    // may have opened it already.
     const show = !startHidden || !host.configured;
-    mainWindow = makeWindow(show);
+    if (!mainWindow || mainWindow.isDestroyed()) mainWindow = makeWindow(show);
     if (process.env.ATS_AGENT_E2E === '1') {
       // Playwright's electronApp.evaluate() reaches main-process state through this, in tests only.
       Object.assign(globalThis, {
@@ -199,6 +204,10 @@ function startGui(args: readonly string[]): void {
         },
       });
     }
+  }).catch((err: unknown) => {
+    // without a tray or a window nobody could quit it: say why and leave
+    dialog.showErrorBox('ATS Agent cannot start', (err as Error)?.stack ?? String(err));
+    app.exit(1);
   });
 }
 

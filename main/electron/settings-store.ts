@@ -7,7 +7,9 @@
  * gnome-libsecret / kwallet) Chromium falls back to 'basic_text': a hard-coded key, i.e. plain text
  * in effect; the UI is told `tokenStorage: 'plaintext'` so that it can warn.
  */
-import { safeStorage } from 'electron';
+import { renameSync } from 'node:fs';
+import path from 'node:path';
+import { app, safeStorage } from 'electron';
 import Store from 'electron-store';
 import type { TokenStorage } from '../core/api.js';
 import type { SettingsBackend } from './agent-host.js';
@@ -15,17 +17,28 @@ import { readStoredSettings, type StoredSettings, type StoredToken } from './set
 
 export class ElectronSettingsBackend implements SettingsBackend {
   private readonly store: Store<Record<string, unknown>>;
-  private warned = new Set<string>();
+  private readonly warned = new Set<string>();
 
   constructor(opts: { cwd?: string } = {}) {
-    this.store = new Store<Record<string, unknown>>({
-      name: 'settings',
-      ...(opts.cwd ? { cwd: opts.cwd } : {}),
-      configFileMode: 0o600,
-      // a broken file is reported and read part by part (readStoredSettings), never silently wiped
-      clearInvalidConfig: false,
-      accessPropertiesByDotNotation: false,
-    });
+    const open = () =>
+      new Store<Record<string, unknown>>({
+        name: 'settings',
+        ...(opts.cwd ? { cwd: opts.cwd } : {}),
+        configFileMode: 0o600,
+        // a broken file is kept aside and reported, never silently wiped (see below)
+        clearInvalidConfig: false,
+        accessPropertiesByDotNotation: false,
+      });
+    try {
+      this.store = open();
+    } catch (err) {
+      // not JSON at all (a crash mid-write, a hand edit): the app must still start, on the setup form
+      const file = path.join(opts.cwd ?? app.getPath('userData'), 'settings.json');
+      const aside = `${file}.broken-${Date.now()}`;
+      renameSync(file, aside);
+      this.warnOnce(`settings file unreadable (${(err as Error).message}); kept as ${aside}, starting from defaults`);
+      this.store = open();
+    }
   }
 
   get path(): string {

@@ -104,7 +104,3 @@ export const ConfigSchema = z
 
 export type AgentConfig = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
-
-export function defaultConfig(): AgentConfig {
-  return ConfigSchema.parse({});
-}

@@ -12,6 +12,8 @@ export interface OutboxOptions {
   spillPath?: string;
   /** bytes of frames held in memory before new ones spill */
   memoryLimit?: number;
+  /** the spill file could not be written (disk full): frames stay in memory rather than being lost */
+  onSpillError?: (err: Error) => void;
 }
 
 export interface OutboxEntry {
@@ -23,6 +25,8 @@ export interface OutboxEntry {
   epoch: number;
 }
 
+const RELEASED: OutboxEntry = { data: Buffer.alloc(0), epoch: -1 };
+
 export class Outbox {
   private entries: OutboxEntry[] = [];
   private head = 0;
@@ -30,10 +34,12 @@ export class Outbox {
   private bytes = 0;
   private readonly spill: SpillFile | null;
   private readonly memoryLimit: number;
+  private readonly onSpillError: (err: Error) => void;
 
   constructor(opts: OutboxOptions = {}) {
     this.spill = opts.spillPath ? new SpillFile(opts.spillPath) : null;
     this.memoryLimit = opts.memoryLimit ?? 16 * 1024 * 1024;
+    this.onSpillError = opts.onSpillError ?? (() => undefined);
   }
 
   /** Frames not yet confirmed (sent or not, in memory or spilled). */
@@ -53,8 +59,12 @@ export class Outbox {
 
   push(data: Buffer, onConfirmed?: () => void): void {
     if (this.spill && (this.spill.frames > 0 || this.bytes + data.byteLength > this.memoryLimit)) {
-      this.spill.append(data, onConfirmed);
-      return;
+      try {
+        this.spill.append(data, onConfirmed);
+        return;
+      } catch (err) {
+        this.onSpillError(err as Error);
+      }
     }
     this.keep(data, onConfirmed);
   }
@@ -92,6 +102,7 @@ export class Outbox {
     while (this.head < firstUnsent && this.entries[this.head]!.epoch <= epoch) {
       const entry = this.entries[this.head]!;
       this.bytes -= entry.data.byteLength;
+      this.entries[this.head] = RELEASED; // the Buffer goes now, not at the next compaction
       this.head += 1;
       entry.onConfirmed?.();
       confirmed += 1;
@@ -106,6 +117,10 @@ export class Outbox {
   /** The connection ended: whatever was sent but not confirmed goes out again on the next one. */
   requeueUnconfirmed(): void {
     this.unsent = this.entries.length - this.head;
+  }
+
+  close(): void {
+    this.spill?.close();
   }
 
   /** True when something was sent and awaits a pong. */

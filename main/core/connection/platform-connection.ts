@@ -11,7 +11,7 @@ import type { ConnectionPhase } from '../api.js';
 import type { Logger } from '../logging/logger.js';
 import { redactUrl } from '../logging/redact.js';
 import { ErrorCode, ExitCode, FatalError } from '../protocol/codes.js';
-import { AuthSuccessFrame, type AgentInfo, type HeartbeatFrame, type ErrorFrame } from '../protocol/frames.js';
+import { AuthSuccessFrame, type AgentInfo, type AuthFrame, type ErrorFrame, type HeartbeatFrame } from '../protocol/frames.js';
 import { Backoff } from './backoff.js';
 import { Outbox } from './outbox.js';
 import { proxyAgent, proxyFor, redactProxy } from './proxy.js';
@@ -23,6 +23,8 @@ const AUTH_CLOSE_CODES = new Set([4001, 4003, 1008]);
  * 1009 close why).
  */
 export const MAX_INBOUND_BYTES = 64 * 1024 * 1024;
+/** the slowest uplink the pong deadline allows for when the socket has a backlog (64 KB/s) */
+const SLOWEST_LINK_BYTES_PER_S = 64 * 1024;
 
 export interface ConnectionOptions {
   url: string;
@@ -47,7 +49,8 @@ export interface ConnectionOptions {
 }
 
 export interface ConnectionEvents {
-  phase: [phase: ConnectionPhase, detail: { nextAttemptAt?: Date; error?: { code: string; message: string } }];
+  /** `attempt`: failed attempts in a row, when it changes */
+  phase: [phase: ConnectionPhase, detail: { nextAttemptAt?: Date; error?: { code: string; message: string }; attempt?: number }];
   authenticated: [frame: AuthSuccessFrame];
   /** a parsed inbound frame other than the auth ones; unusable text arrives as `invalid` */
   frame: [frame: unknown];
@@ -75,17 +78,19 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
   constructor(private readonly opts: ConnectionOptions) {
     super();
     this.backoff = opts.backoff ?? new Backoff();
-    this.outbox = new Outbox({ spillPath: opts.spillPath });
+    let warned = false;
+    this.outbox = new Outbox({
+      spillPath: opts.spillPath,
+      onSpillError: (err) => {
+        if (!warned) this.log.error(`cannot write the outbox spill file (${err.message}): keeping frames in memory`);
+        warned = true;
+      },
+    });
     this.log = opts.log;
   }
 
   get online(): boolean {
     return this.authenticated;
-  }
-
-  /** Bytes written to the socket that the kernel has not taken yet. */
-  get socketBacklog(): number {
-    return this.socket?.bufferedAmount ?? 0;
   }
 
   start(): void {
@@ -109,6 +114,14 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
   async close(flushMs: number): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    try {
+      await this.closeSocket(flushMs);
+    } finally {
+      this.outbox.close(); // what is still spilled stays on disk for the next start
+    }
+  }
+
+  private async closeSocket(flushMs: number): Promise<void> {
     const socket = this.socket;
     if (!socket) return;
     const deadline = Date.now() + flushMs;
@@ -186,7 +199,8 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     });
     socket.on('open', () => {
       this.emit('phase', 'authenticating', {});
-      socket.send(JSON.stringify({ type: 'auth', token, agent_info: this.opts.agentInfo }));
+      const auth: AuthFrame = { type: 'auth', token, agent_info: this.opts.agentInfo };
+      socket.send(JSON.stringify(auth));
     });
     socket.on('message', (data, isBinary) => {
       const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
@@ -292,15 +306,18 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     this.epoch += 1;
     this.pingOutstanding = true;
     socket.ping(payload);
+    // the ping queues behind what the socket still has to send: a slow link is not a dead one
+    const backlogMs = (socket.bufferedAmount / SLOWEST_LINK_BYTES_PER_S) * 1000;
     this.pongTimer = setTimeout(() => {
       this.log.warn('no pong from the platform in time; the link is dead, reconnecting');
       socket.terminate();
-    }, this.opts.pongTimeoutMs ?? 10_000);
+    }, (this.opts.pongTimeoutMs ?? 10_000) + backlogMs);
   }
 
   private onPong(payload: Buffer): void {
-    const epoch = Number(payload.toString());
-    if (!Number.isInteger(epoch)) return;
+    // only the answer to our outstanding ping confirms anything (an unsolicited pong is ignored)
+    if (!this.pingOutstanding || payload.toString() !== String(this.epoch - 1)) return;
+    const epoch = this.epoch - 1;
     this.pingOutstanding = false;
     if (this.pongTimer) clearTimeout(this.pongTimer);
     this.outbox.confirm(epoch);
@@ -335,7 +352,7 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     const delay = this.backoff.next();
     const nextAttemptAt = new Date(Date.now() + delay);
     this.log.warn(`${error.message}; next attempt in ${(delay / 1000).toFixed(1)} s`);
-    this.emit('phase', 'reconnecting', { nextAttemptAt, error });
+    this.emit('phase', 'reconnecting', { nextAttemptAt, error, attempt: this.backoff.attempts });
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 

@@ -146,6 +146,4 @@ export interface ErrorFrame {
   task_id?: string;
 }
 
-export type OutboundFrame = AuthFrame | HeartbeatFrame | TaskLogFrame | TaskResultFrame | ErrorFrame;
-
 export const levelOf: Record<LogStream, TaskLogFrame['level']> = { stdout: 'info', stderr: 'warning', agent: 'error' };

@@ -5,7 +5,7 @@
  * AGENT_RESTARTED), which results the platform never confirmed (sent again), and which task_ids
  * were ever seen (a redelivered task is answered from here, never run twice).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TASK_ID_PATTERN, type TaskResultFrame } from '../protocol/frames.js';
@@ -28,7 +28,11 @@ export class TaskJournal {
   /** one write at a time per task, in order */
   private readonly pending = new Map<string, Promise<void>>();
 
-  constructor(stateDir: string) {
+  constructor(
+    stateDir: string,
+    /** a write that failed: crash safety for that task is gone, which a person must hear about */
+    private readonly onError: (taskId: string, err: Error) => void = () => undefined,
+  ) {
     this.dir = path.join(stateDir, 'tasks');
     mkdirSync(this.dir, { recursive: true });
   }
@@ -66,7 +70,9 @@ export class TaskJournal {
   /** Durable before it resolves; later writes for the same task land after earlier ones. */
   write(entry: JournalEntry): Promise<void> {
     const id = entry.task_id;
-    const next = (this.pending.get(id) ?? Promise.resolve()).then(() => this.writeFile(entry)).catch(() => undefined);
+    // an id that failed validation never names a file (its result still goes out, unjournaled)
+    if (!TASK_ID_PATTERN.test(id)) return Promise.resolve();
+    const next = (this.pending.get(id) ?? Promise.resolve()).then(() => this.writeFile(entry)).catch((err: Error) => this.onError(id, err));
     this.pending.set(id, next);
     void next.then(() => {
       if (this.pending.get(id) === next) this.pending.delete(id);
@@ -74,17 +80,16 @@ export class TaskJournal {
     return next;
   }
 
-  /** The synchronous form, for the last words of a dying agent. */
-  writeSync(entry: JournalEntry): void {
-    const file = this.fileOf(entry.task_id);
-    const fd = openSync(`${file}.tmp`, 'w');
-    try {
-      writeSync(fd, JSON.stringify(entry));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(`${file}.tmp`, file);
+
+  /**
+   * Keeps the newest `keep` confirmed results (a redelivery of those is answered from here) and
+   * forgets older ones, so that the journal does not grow for ever; returns what is kept.
+   */
+  prune(entries: JournalEntry[], keep: number): JournalEntry[] {
+    const confirmed = entries.filter((e) => e.phase === 'finished' && e.delivered);
+    const old = new Set(confirmed.slice(0, Math.max(0, confirmed.length - keep)));
+    for (const entry of old) rmSync(this.fileOf(entry.task_id), { force: true });
+    return entries.filter((e) => !old.has(e));
   }
 
   /** Forgets tasks whose results the platform has confirmed (their folders went to the cleanup policy). */

@@ -146,6 +146,12 @@ class TaskRun implements RunningTask {
       void this.failToStart(err as Error);
       return;
     }
+    if (!child.stdout || !child.stderr) {
+      // Node gives a child without pipes when the agent is out of file descriptors (EMFILE)
+      child.once('error', () => undefined);
+      void this.failToStart(new Error('no pipes could be opened for the task (too many open files?)'));
+      return;
+    }
     this.child = child;
     this.rootStart = child.pid === undefined ? undefined : processStartTime(child.pid);
     const stdout = child.stdout!;
@@ -217,6 +223,23 @@ class TaskRun implements RunningTask {
   }
 
   private async finish(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    try {
+      await this.collect(code, signal);
+    } catch (err) {
+      await this.complete({
+        status: 'error',
+        exitCode: code ?? -1,
+        signal,
+        output: this.tails.stdout.text(),
+        outputTruncated: this.tails.stdout.truncated,
+        error: `the agent failed while collecting the task's end: ${(err as Error).message}`,
+        errorTruncated: false,
+        errorCode: ErrorCode.TASK_EXECUTION_FAILED,
+      });
+    }
+  }
+
+  private async collect(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     this.exited = true;
     if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
     const child = this.child!;
@@ -261,11 +284,15 @@ class TaskRun implements RunningTask {
     });
   }
 
+  /** Settles `done` whatever happens on the way: a task must always end with a result. */
   private async complete(outcome: Omit<RunOutcome, 'startedAt' | 'finishedAt'>): Promise<void> {
     if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
-    this.batcher.end();
-    await this.log.close();
-    this.settle({ ...outcome, startedAt: this.startedAt, finishedAt: new Date() });
+    try {
+      this.batcher.end();
+      await this.log.close();
+    } finally {
+      this.settle({ ...outcome, startedAt: this.startedAt, finishedAt: new Date() });
+    }
   }
 
   /** Until both pipes closed, at most STDIO_LINGER_MS; a stop() cuts the wait short. */

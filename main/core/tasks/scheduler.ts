@@ -118,8 +118,8 @@ export class TaskScheduler {
     try {
       workDir = resolveTaskWorkDir(this.opts.layout(), id, frame.work_dir);
     } catch (err) {
-      const message = err instanceof TaskRefusedError ? err.message : String(err);
-      this.reject(frame, frame.work_dir ?? '', ErrorCode.WORK_DIR_ERROR, message);
+      const refused = err instanceof TaskRefusedError ? err : null;
+      this.reject(frame, frame.work_dir ?? '', refused?.code ?? ErrorCode.WORK_DIR_ERROR, refused?.message ?? String(err));
       return;
     }
     const refusal = this.opts.policy?.check(frame.command);
@@ -128,6 +128,20 @@ export class TaskScheduler {
     this.queue.push({ frame, workDir });
     this.opts.log.info(`task ${id} queued (${this.queue.length} waiting, ${this.running.size} running)`);
     this.pump();
+  }
+
+  /**
+   * A task frame that names its task but cannot run (it failed validation): one `error` result,
+   * through the same path as every other, and never a second one for a task_id already seen.
+   */
+  refuseInvalid(taskId: string, message: string): void {
+    if (this.seen.has(taskId)) {
+      this.opts.log.warn(`an invalid task frame for ${taskId.slice(0, 128)}, a task_id already seen: ignored`);
+      return;
+    }
+    this.seen.add(taskId);
+    this.opts.state.count('tasksReceived');
+    this.reject({ type: 'task', task_id: taskId, command: '' }, '', ErrorCode.INVALID_TASK, message);
   }
 
   cancel(taskId: string): boolean {
@@ -175,7 +189,21 @@ export class TaskScheduler {
     }
   }
 
-  private async run({ frame, workDir }: Queued): Promise<void> {
+  /** Whatever goes wrong inside the agent, the task still gets its one result. */
+  private async run(queued: Queued): Promise<void> {
+    const { frame } = queued;
+    try {
+      await this.execute(queued);
+    } catch (err) {
+      this.running.delete(frame.task_id);
+      this.opts.log.error(`task ${frame.task_id}: internal error: ${(err as Error)?.stack ?? err}`);
+      if (!this.results.has(frame.task_id)) {
+        this.finish(frame, unrun('error', ErrorCode.TASK_EXECUTION_FAILED, `the agent failed running the task: ${(err as Error)?.message ?? err}`));
+      }
+    }
+  }
+
+  private async execute({ frame, workDir }: Queued): Promise<void> {
     const id = frame.task_id;
     const layout = this.opts.layout();
     try {
