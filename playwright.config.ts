@@ -30,7 +30,7 @@ export default defineConfig({
     browserName: 'chromium',
     headless: true,
     viewport: { width: 1280, height: 900 },
-    launchOptions: { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS },
+    launchOptions: { executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS },
     // the specs save their own screenshots under e2e/screenshots/; these are for failures
     screenshot: 'only-on-failure',
     // traces on demand: `npx playwright test --trace on`

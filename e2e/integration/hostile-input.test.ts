@@ -41,6 +41,11 @@ describe('bad frames', () => {
     expect(sim.authCount).toBe(1);
     sim.dispatch({ task_id: 'still-works', command: 'echo fine' });
     expect(await waitForResult(sim, 'still-works')).toMatchObject({ status: 'success', output: 'fine\n' });
+    // a broken frame naming a task that already ran gets an error frame, never a second result
+    const errorsBefore = sim.errors.length;
+    sim.sendRaw(JSON.stringify({ type: 'task', task_id: 'still-works', command: 42 }));
+    await sim.waitFor(() => sim.errors.length > errorsBefore, 10_000, 'the error frame');
+    expect(sim.results('still-works')).toHaveLength(1);
     expect(existsSync(path.join(outside, 'pwned'))).toBe(false);
     expect(agent.child.exitCode).toBeNull();
     expect((await agent.stop()).code).toBe(0);

@@ -92,19 +92,28 @@ function send<C extends keyof MainToRendererChannels>(contents: WebContents, cha
  * nothing, which keeps an idle tray app cheap; when it is shown again it gets `{type:'reset'}` and
  * fetches a fresh snapshot.
  */
+/** Windows that were skipped while hidden or loading: they need a fresh snapshot when shown. */
+const missedEvents = new WeakSet<BrowserWindow>();
+
 export function forwardAgentEvents(api: AgentApi, windows: () => BrowserWindow[]): () => void {
   const unsubscribe = api.subscribe((event: AgentEvent) => {
     for (const win of windows()) {
-      if (win.isDestroyed() || !win.isVisible() || win.webContents.isLoading()) continue;
-      send(win.webContents, AGENT_EVENT_CHANNEL, event);
+      if (win.isDestroyed()) continue;
+      if (!win.isVisible() || win.webContents.isLoading()) missedEvents.add(win);
+      else send(win.webContents, AGENT_EVENT_CHANNEL, event);
     }
   });
   return unsubscribe;
 }
 
-/** Call for every window: on show, a reset for what it missed while hidden. */
+/**
+ * Call for every window: on show, a reset only if it missed events while hidden, so that reopening
+ * from the tray neither refetches for nothing nor throws away a settings form being edited.
+ */
 export function resetOnShow(win: BrowserWindow): void {
   win.on('show', () => {
-    if (!win.isDestroyed()) send(win.webContents, AGENT_EVENT_CHANNEL, { type: 'reset' });
+    if (win.isDestroyed() || !missedEvents.has(win)) return;
+    missedEvents.delete(win);
+    send(win.webContents, AGENT_EVENT_CHANNEL, { type: 'reset' });
   });
 }

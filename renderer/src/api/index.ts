@@ -41,7 +41,3 @@ export function getAgentConnection(): AgentConnection {
   }
   return connection;
 }
-
-export function getAgentApi(): AgentApi {
-  return getAgentConnection().api;
-}

@@ -1,4 +1,4 @@
-import { useEffect, useId, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { PathTarget, SettingsPatch, SettingsView } from '../../../main/core/api.js';
 import { useI18n, type DictKey } from '../i18n/index.js';
 import { errorText } from '../state/agent-store.js';
@@ -19,6 +19,8 @@ export function SettingsPanel({ desktop, reloadKey }: { desktop: boolean; reload
   const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
   const [reload, setReload] = useState(0);
   const ids = useId();
+  /** edits not saved yet survive a refetch (the window shown again, the agent replaced) */
+  const edited = useRef(false);
 
   useEffect(() => {
     let live = true;
@@ -26,7 +28,7 @@ export function SettingsPanel({ desktop, reloadKey }: { desktop: boolean; reload
       (s) => {
         if (!live) return;
         setSettings(s);
-        setDraft({ ...s, token: '' });
+        if (!edited.current) setDraft({ ...s, token: '' });
         setLoadError(null);
       },
       (err: unknown) => live && setLoadError(errorText(err)),
@@ -57,6 +59,7 @@ export function SettingsPanel({ desktop, reloadKey }: { desktop: boolean; reload
   const ro = !settings.editable;
   const set = <K extends keyof Draft>(k: K, v: Draft[K]) => {
     setDraft({ ...draft, [k]: v });
+    edited.current = true;
     setResult(null);
   };
 
@@ -76,6 +79,7 @@ export function SettingsPanel({ desktop, reloadKey }: { desktop: boolean; reload
       const r = await store.api.updateSettings(patch);
       if (r.ok) {
         setResult({ ok: true, text: r.message || t('settings.saved') });
+        edited.current = false;
         setReload((n) => n + 1);
       } else {
         setResult({ ok: false, text: t('settings.saveFailed', { message: r.message ?? '' }) });
