@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Agent } from '../core/agent.js';
 import { createAgentApi } from '../core/agent-api.js';
-import type { AgentLogLevel, TokenStorage } from '../core/api.js';
+import type { TokenStorage } from '../core/api.js';
 import { DashboardMetrics } from '../core/dashboard/metrics.js';
 import { startDashboard } from '../core/dashboard/server.js';
 
@@ -26,12 +26,8 @@ export function uiDir(moduleUrl: string = import.meta.url): { dir: string; built
 export async function startHeadlessDashboard(agent: Agent, port: number, tokenStorage: TokenStorage): Promise<{ url: string; close(): Promise<void> }> {
   const api = createAgentApi(() => agent, { settings: () => agent.settingsView(tokenStorage) });
   const metrics = new DashboardMetrics(agent.state);
-  // stdout carries the one `dashboard: URL` line; our own messages go to stderr and the agent log
-  const say = (level: AgentLogLevel, message: string) => {
-    process.stderr.write(`${message}\n`);
-    agent.state.addLog({ at: new Date().toISOString(), level, scope: 'dashboard', message });
-  };
-  const log = { info: (m: string) => say('info', m), warn: (m: string) => say('warn', m) };
+  // the agent's own log: agent.log, the console (stderr) and the UI, redacted like every line
+  const log = agent.logger('dashboard');
   const ui = uiDir();
   if (!ui.built) log.warn(`dashboard: the UI is not built (no ${path.join(ui.dir, 'index.html')}); /healthz, /metrics and the API still work`);
   let dashboard;

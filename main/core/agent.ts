@@ -163,6 +163,11 @@ export class Agent {
     this.connection.start();
   }
 
+  /** A logger for a host's own parts (the dashboard): same file, console, UI tail and redaction. */
+  logger(scope: string): Logger {
+    return this.logging.scope(scope);
+  }
+
   /** The settings in force, for a UI; a headless agent cannot change them at run time. */
   settingsView(tokenStorage: TokenStorage): SettingsView {
     const { config } = this.opts;

@@ -4,7 +4,8 @@
  * time; the task duration histogram is fed from the state's events.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AgentEvent, AgentStateSource, ConnectionPhase, Counters, TaskPhase, TaskStatus } from '../api.js';
+import type { AgentEvent, AgentSnapshot, AgentStateSource, ConnectionPhase, TaskPhase, TaskStatus } from '../api.js';
+import { COUNTER_OF } from '../state/agent-state.js';
 
 export const CONNECTION_PHASES: readonly ConnectionPhase[] = [
   'unconfigured',
@@ -19,13 +20,6 @@ export const CONNECTION_PHASES: readonly ConnectionPhase[] = [
 ];
 export const TASK_STATUSES: readonly TaskStatus[] = ['success', 'failed', 'error', 'timeout', 'cancelled'];
 const TASK_PHASES: readonly TaskPhase[] = ['queued', 'running', ...TASK_STATUSES];
-const STATUS_COUNTER: Record<TaskStatus, keyof Counters> = {
-  success: 'tasksSucceeded',
-  failed: 'tasksFailed',
-  error: 'tasksErrored',
-  timeout: 'tasksTimedOut',
-  cancelled: 'tasksCancelled',
-};
 /** task ids whose duration was observed, so that a repeated `task` event counts once */
 const OBSERVED_KEPT = 1000;
 
@@ -35,10 +29,11 @@ export class DashboardMetrics {
   private readonly observed = new Set<string>();
   /** counter values already added to the Prometheus counters (the state's counters only grow) */
   private readonly counted = new Map<string, number>();
+  private scrape: AgentSnapshot | null = null;
 
   constructor(private readonly source: AgentStateSource) {
     const registers = [this.registry];
-    const snapshot = () => this.source.snapshot();
+    const snapshot = () => this.scrape ?? this.source.snapshot();
     const self = this;
 
     new Gauge({
@@ -115,7 +110,7 @@ export class DashboardMetrics {
       collect() {
         const { counters } = snapshot();
         for (const status of TASK_STATUSES) {
-          const delta = self.delta(`tasks:${status}`, counters[STATUS_COUNTER[status]]);
+          const delta = self.delta(`tasks:${status}`, counters[COUNTER_OF[status]]);
           this.inc({ status }, delta);
         }
       },
@@ -154,8 +149,14 @@ export class DashboardMetrics {
     return this.registry.contentType;
   }
 
-  render(): Promise<string> {
-    return this.registry.metrics();
+  /** One snapshot per scrape, shared by every collector. */
+  async render(): Promise<string> {
+    this.scrape = this.source.snapshot();
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.scrape = null;
+    }
   }
 
   /** Stops following the state. */

@@ -14,6 +14,7 @@ import type {
   MetricsPoint,
   OutputChunk,
   SystemInfo,
+  TaskStatus,
   TaskView,
 } from '../api.js';
 
@@ -34,6 +35,15 @@ export const ZERO_COUNTERS: Readonly<Counters> = {
   heartbeatsSent: 0,
   reconnects: 0,
   invalidFrames: 0,
+};
+
+/** the state counter each final status adds to */
+export const COUNTER_OF: Record<TaskStatus, 'tasksSucceeded' | 'tasksFailed' | 'tasksErrored' | 'tasksTimedOut' | 'tasksCancelled'> = {
+  success: 'tasksSucceeded',
+  failed: 'tasksFailed',
+  error: 'tasksErrored',
+  timeout: 'tasksTimedOut',
+  cancelled: 'tasksCancelled',
 };
 
 export class AgentState implements AgentStateSource {

@@ -6,8 +6,8 @@ import { mkdirSync } from 'node:fs';
 import type { TaskView } from '../api.js';
 import type { Logger } from '../logging/logger.js';
 import { ErrorCode } from '../protocol/codes.js';
-import { levelOf, type TaskFrame, type TaskLogFrame, type TaskResultFrame, type TaskStatus } from '../protocol/frames.js';
-import type { AgentState } from '../state/agent-state.js';
+import { levelOf, type TaskFrame, type TaskLogFrame, type TaskResultFrame } from '../protocol/frames.js';
+import { COUNTER_OF, type AgentState } from '../state/agent-state.js';
 import { resolveTaskWorkDir, TaskRefusedError, type WorkLayout } from '../workspace/layout.js';
 import { buildTaskEnv } from './environment.js';
 import type { JournalEntry, TaskJournal } from './journal.js';
@@ -44,13 +44,6 @@ interface Queued {
 
 const RESULTS_KEPT = 500;
 
-const COUNTER_OF: Record<TaskStatus, 'tasksSucceeded' | 'tasksFailed' | 'tasksErrored' | 'tasksTimedOut' | 'tasksCancelled'> = {
-  success: 'tasksSucceeded',
-  failed: 'tasksFailed',
-  error: 'tasksErrored',
-  timeout: 'tasksTimedOut',
-  cancelled: 'tasksCancelled',
-};
 
 export class TaskScheduler {
   private readonly queue: Queued[] = [];
