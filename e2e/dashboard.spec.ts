@@ -6,7 +6,8 @@ import path from 'node:path';
 import { WebSocket } from 'ws';
 import type { Page } from '@playwright/test';
 import type { AgentSnapshot, TaskView } from '../main/core/api.js';
-import { ENVIRONMENT_ID, SCREENSHOTS, expect, freePort, launchAgent, processAlive, test } from './fixtures/agent.js';
+import { ENVIRONMENT_ID, SCREENSHOTS, expect, freePort, launchAgent, test } from './fixtures/agent.js';
+import { alive } from './lib/proc.js';
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
@@ -65,14 +66,14 @@ test('streams a task live, then cancels it from the UI and the process ends', as
   const printed = Number(/pid (\d+)/.exec(sim.output(taskId))?.[1]);
   const pids = [view.pid, printed].filter((p): p is number => typeof p === 'number' && p > 0);
   expect(pids.length).toBeGreaterThan(0);
-  for (const pid of pids) expect(processAlive(pid), `pid ${pid} runs before the cancel`).toBe(true);
+  for (const pid of pids) expect(alive(pid), `pid ${pid} runs before the cancel`).toBe(true);
 
   await page.getByTestId(`cancel-${taskId}`).click();
   const result = await sim.waitFor(() => sim.result(taskId), 15_000, `the result of ${taskId}`);
   expect(result.status).toBe('cancelled');
   await expect(row).toHaveAttribute('data-phase', 'cancelled');
   await expect(page.getByTestId(`cancel-${taskId}`)).toHaveCount(0);
-  for (const pid of pids) await expect.poll(() => processAlive(pid), { message: `pid ${pid} is gone`, timeout: 5_000 }).toBe(false);
+  for (const pid of pids) await expect.poll(() => alive(pid), { message: `pid ${pid} is gone`, timeout: 5_000 }).toBe(false);
   // nothing more streams after the end
   const last = Math.max(...(await shownLineNumbers(page)));
   await page.waitForTimeout(600);

@@ -1,13 +1,10 @@
 /** At least once: every task_log line and a result arrive across drops and a long outage. */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { rssMb } from '../lib/proc.js';
 import { describe, expect, it } from 'vitest';
 import { connectedAgent, sleep, startPlatform, waitForResult } from './harness.js';
 
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
-}
 
 describe('delivery', () => {
   it('loses no line of a 2 000-line task over three dropped connections', async () => {

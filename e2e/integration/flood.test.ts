@@ -1,6 +1,7 @@
 /** A task that writes as fast as it can: the agent's memory stays bounded, heartbeats stay on time, nothing is lost. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { rssMb } from '../lib/proc.js';
 import { describe, expect, it } from 'vitest';
 import { connectedAgent, sleep, startPlatform, waitForResult } from './harness.js';
 
@@ -8,9 +9,6 @@ import { connectedAgent, sleep, startPlatform, waitForResult } from './harness.j
 const RSS_BOUND_MB = 256;
 const FLOOD_SECONDS = Number(process.env.FLOOD_SECONDS ?? 12);
 
-function rssMb(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-}
 
 function countNewlines(file: string): number {
   const data = readFileSync(file);

@@ -7,9 +7,10 @@
  * FUZZ_RUNS=n sets the number of frames (default 3000), FUZZ_SEED=n replays a run.
  * Also: the inbound frame size limit (64 MiB; a 65 MB frame) and a 16 MB task frame.
  */
-import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
+import { rssMb } from '../lib/proc.js';
 import { describe, expect, it } from 'vitest';
 import { connectedAgent, startPlatform, tempDir, waitForResult } from './harness.js';
 
@@ -23,10 +24,6 @@ function snapshot(dir: string): Set<string> {
   return new Set(readdirSync(dir, { recursive: true, withFileTypes: true }).map((e) => path.join(e.parentPath, e.name)));
 }
 
-function rssMb(pid: number): number {
-  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Number(kb) / 1024;
-}
 
 /** The frames: each one a string, ready for sim.sendRaw. */
 function frameArbitrary(outsideAbs: string): fc.Arbitrary<string> {

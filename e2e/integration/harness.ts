@@ -3,7 +3,7 @@
  * talking over loopback. Every agent and simulator a test starts is stopped after it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,15 +147,7 @@ export function waitForResult(sim: PlatformSimulator, taskId: string, timeoutMs 
   return sim.waitFor(() => sim.result(taskId), timeoutMs, `a task_result for ${taskId}`);
 }
 
-/** Is a process alive (and not a zombie)? */
-export function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
+export { alive } from '../lib/proc.js';
 
 /** Every file below dir, relative paths. */
 export function listFiles(dir: string): string[] {
