@@ -18,7 +18,6 @@ process.on('unhandledRejection', (err) => process.stderr.write(`ats-agent: inter
 async function main(): Promise<number> {
   const settings = parseCli(process.argv.slice(2), process.env);
   const tokenSource = settings.token;
-  readToken(tokenSource); // fail now, with exit 2, rather than at the first connection attempt
   const agent = await Agent.create({ config: settings.config, token: () => readToken(tokenSource), mode: 'headless', console: true });
   if (tokenSource.kind === 'file' && tokenFileIsExposed(tokenSource.path)) {
     process.stderr.write(`warning: the token file ${tokenSource.path} can be read by other users; chmod 600 it\n`);

@@ -73,6 +73,7 @@ export class Agent {
 
   private constructor(
     private readonly opts: AgentOptions,
+    token: string,
     private readonly logging: AgentLogging,
     private readonly redactor: Redactor,
     private layout: WorkLayout,
@@ -81,7 +82,7 @@ export class Agent {
     agentId: string,
   ) {
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
-    this.lastToken = opts.token();
+    this.lastToken = token;
     const { config } = opts;
     this.cleanupPolicy = { ...config.task.cleanup };
     this.sampler = new SystemSampler(info, () => this.layout.root);
@@ -133,11 +134,15 @@ export class Agent {
     this.wireConnection();
   }
 
-  /** Prepares the local work dir and logging; fails with WORK_DIR_ERROR when it cannot write there. */
+  /**
+   * Reads the token (a bad token source fails here, before anything is created), prepares the local
+   * work dir and logging; fails with WORK_DIR_ERROR when it cannot write there.
+   */
   static async create(opts: AgentOptions): Promise<Agent> {
+    const token = opts.token();
     const layout = await prepareWorkDir(opts.config.work_dir);
     const redactor = new Redactor();
-    redactor.add(opts.token());
+    redactor.add(token);
     const logging = createAgentLogging({
       logsDir: layout.logsDir,
       level: opts.config.logging.level,
@@ -151,7 +156,7 @@ export class Agent {
     const journal = new TaskJournal(path.join(layout.root, 'state'), (taskId, err) =>
       logging.scope('tasks').error(`journal write for task ${taskId} failed: ${err.message}`),
     );
-    return new Agent(opts, logging, redactor, layout, journal, info, agentId);
+    return new Agent(opts, token, logging, redactor, layout, journal, info, agentId);
   }
 
   start(): void {
