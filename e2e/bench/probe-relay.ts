@@ -12,6 +12,7 @@ import path from 'node:path';
 import { PlatformSimulator } from '../platform/simulator.js';
 import { CLI, TOKEN } from './lib/agent.js';
 import { peakRssKb } from './lib/proc.js';
+import { agentEnv } from '../lib/agent-env.js';
 
 const [out = '/tmp/ats-probe', ...flags] = process.argv.slice(2);
 if (out.startsWith('-')) {
@@ -25,7 +26,7 @@ await sim.start();
 const log = createWriteStream(path.join(out, 'agent.out'));
 const cli = process.env.PROBE_CLI ?? CLI;
 const child = spawn(process.execPath, [...flags, cli, '--server-url', sim.url, '--work-dir', path.join(out, 'work')], {
-  env: { ...process.env, ATS_AGENT_TOKEN: TOKEN },
+  env: agentEnv(TOKEN),
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 child.stdout.pipe(log);

@@ -4,10 +4,10 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, tempDir } from './harness.js';
+import { agentEnv } from '../lib/agent-env.js';
 
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) => {
-  // only the test's own ATS_AGENT_* settings, not the developer's
-  const clean = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ATS_AGENT_'))), ...env };
+  const clean = agentEnv(null, env);
   return spawnSync(process.execPath, [CLI, ...args], { env: clean, encoding: 'utf8', timeout: 15_000 });
 };
 

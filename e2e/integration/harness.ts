@@ -6,13 +6,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { afterAll, afterEach } from 'vitest';
 import { PlatformSimulator, type SimulatorOptions } from '../platform/simulator.js';
+import { BUILT_CLI, agentEnv } from '../lib/agent-env.js';
 
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(REPO, 'dist-electron', 'cli.js');
+export const CLI = BUILT_CLI;
 export const TOKEN = 'tok-SECRET-4f9a2c7e1b';
 
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
@@ -72,10 +71,7 @@ export function spawnAgent(opts: AgentSpawnOptions = {}): AgentRun {
     args.push('--config', file);
   }
   args.push(...(opts.args ?? []));
-  // the developer's own ATS_AGENT_* settings must not reach the agent under test
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ATS_AGENT_')));
-  Object.assign(env, opts.env);
-  if (opts.token !== null) env.ATS_AGENT_TOKEN = opts.token ?? TOKEN;
+  const env = agentEnv(opts.token === null ? null : (opts.token ?? TOKEN), opts.env);
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid });
   let out = '';
   let err = '';

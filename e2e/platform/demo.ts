@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import type { SystemInfo, TaskLogFrame, TaskResultFrame, TaskStatus } from '../../main/core/protocol/frames.js';
 import { PlatformSimulator, type DispatchedTask } from './simulator.js';
+import { BUILT_CLI, agentEnv } from '../lib/agent-env.js';
 
 const verbose = process.argv.includes('--verbose');
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -50,7 +50,7 @@ const samples: Sample[] = [
 ];
 
 const RESULT_TIMEOUT_MS = 30_000;
-const cli = fileURLToPath(new URL('../../dist-electron/cli.js', import.meta.url));
+const cli = BUILT_CLI;
 const problems: string[] = [];
 const agentTail: string[] = [];
 
@@ -68,7 +68,7 @@ console.log(bold(`platform simulator on ${url}, work dir ${workDir}`));
 
 // The token goes through the environment: a command line is visible to every user of the machine.
 const agent = spawn(process.execPath, [cli, '--server-url', url, '--work-dir', workDir, '--log-level', 'INFO'], {
-  env: { ...process.env, ATS_AGENT_TOKEN: token },
+  env: agentEnv(token),
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 for (const stream of [agent.stdout, agent.stderr]) {

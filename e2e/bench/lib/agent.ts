@@ -6,13 +6,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { PlatformSimulator } from '../../platform/simulator.js';
+import { BUILT_CLI, REPO, agentEnv } from '../../lib/agent-env.js';
 
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export { REPO };
 /** ATS_BENCH_CLI: measure another build of the agent (e.g. a patched copy, for an A/B comparison) */
-export const CLI = process.env.ATS_BENCH_CLI ? path.resolve(process.env.ATS_BENCH_CLI) : path.join(REPO, 'dist-electron', 'cli.js');
+export const CLI = process.env.ATS_BENCH_CLI ? path.resolve(process.env.ATS_BENCH_CLI) : BUILT_CLI;
 export const TOKEN = 'tok-bench-7d1e93b0c2';
 
 const children = new Set<ChildProcess>();
@@ -86,9 +86,7 @@ export async function startAgent(sim: PlatformSimulator, opts: AgentOptions): Pr
     writeFileSync(file, stringify(opts.config));
     args.push('--config', file);
   }
-  const env: NodeJS.ProcessEnv = { ...process.env, ATS_AGENT_TOKEN: TOKEN };
-  delete env.ATS_AGENT_TOKEN_FILE;
-  delete env.ATS_AGENT_CONFIG;
+  const env = agentEnv(TOKEN);
   delete env.NODE_OPTIONS; // the bench runs under tsx; the agent must not
   const child = track(spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
