@@ -1,21 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listTreeProcesses, signalTree, stopTree } from './process-tree.js';
+import { alive } from '../../../e2e/lib/proc.js';
 
 const linux = process.platform === 'linux';
 const started: number[] = [];
 
-/** alive = exists and is not a zombie waiting to be reaped */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** Starts `script` like the runner does and returns it with the pids it printed, one per line. */
 async function startScript(script: string, taskId: string, expectedPids: number): Promise<{ child: ChildProcess; pids: number[] }> {
@@ -88,9 +79,9 @@ describe.runIf(linux)('process tree (Linux /proc)', () => {
     await stopTree(child.pid!, taskId, 5_000);
     // everything dies on SIGTERM: no waiting for the grace period
     expect(Date.now() - began).toBeLessThan(2_000);
-    for (const pid of [child.pid!, ...pids]) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+    for (const pid of [child.pid!, ...pids]) expect(alive(pid), `pid ${pid}`).toBe(false);
     expect(listTreeProcesses(child.pid!, taskId)).toEqual([]);
-    expect(isAlive(other.pids[0]!)).toBe(true);
+    expect(alive(other.pids[0]!)).toBe(true);
   });
 
   it('SIGKILLs what ignores SIGTERM once the grace period is over', async () => {
@@ -102,7 +93,7 @@ describe.runIf(linux)('process tree (Linux /proc)', () => {
     const took = Date.now() - began;
     expect(took).toBeGreaterThanOrEqual(290);
     expect(took).toBeLessThan(2_000);
-    for (const pid of [child.pid!, ...pids]) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+    for (const pid of [child.pid!, ...pids]) expect(alive(pid), `pid ${pid}`).toBe(false);
   });
 
   it('without a root pid, finds the tree by its cookie alone', async () => {
@@ -110,7 +101,7 @@ describe.runIf(linux)('process tree (Linux /proc)', () => {
     const { child, pids } = await startScript('sleep 100 & echo $!; wait', taskId, 1);
     expect(listTreeProcesses(undefined, taskId)).toEqual(expect.arrayContaining([child.pid!, ...pids]));
     await stopTree(undefined, taskId, 300);
-    for (const pid of [child.pid!, ...pids]) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+    for (const pid of [child.pid!, ...pids]) expect(alive(pid), `pid ${pid}`).toBe(false);
   });
 
   it('a cookie only matches the whole variable: not a longer task id, not a longer variable name', async () => {

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildTaskEnv } from './environment.js';
 import type { OutputBatch } from './output-batcher.js';
 import { defaultShell, shellInvocation, startTask, type RunningTask, type RunSpec } from './runner.js';
+import { alive } from '../../../e2e/lib/proc.js';
 
 const posix = process.platform !== 'win32';
 const tmp = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'ats-runner-')));
@@ -36,14 +37,6 @@ function run(command: string, overrides: Partial<RunSpec> = {}) {
   return { task, batches, spec, spawned };
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** The pids a task printed (one `echo $!` per line) once `count` of them are out. */
 async function printedPids(batches: OutputBatch[], count: number): Promise<number[]> {
@@ -152,7 +145,7 @@ describe.runIf(posix)('startTask', () => {
     const pids = await printedPids(batches, 2);
     const outcome = await task.done;
     expect(outcome).toMatchObject({ status: 'timeout', errorCode: 'TASK_TIMEOUT', exitCode: -1, signal: 'SIGTERM' });
-    for (const pid of [task.pid!, ...pids]) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+    for (const pid of [task.pid!, ...pids]) expect(alive(pid), `pid ${pid}`).toBe(false);
     expect(batches.at(-1)).toMatchObject({ stream: 'agent', text: expect.stringContaining('timed out after 0.5 s') });
   });
 
@@ -164,7 +157,7 @@ describe.runIf(posix)('startTask', () => {
     const outcome = await task.done;
     expect(Date.now() - began).toBeGreaterThanOrEqual(290);
     expect(outcome).toMatchObject({ status: 'cancelled', errorCode: 'TASK_CANCELLED', exitCode: -1, signal: 'SIGKILL' });
-    for (const pid of [task.pid!, ...pids]) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+    for (const pid of [task.pid!, ...pids]) expect(alive(pid), `pid ${pid}`).toBe(false);
   });
 
   it('a shutdown stops the task as an error with AGENT_SHUTDOWN', async () => {
@@ -177,10 +170,10 @@ describe.runIf(posix)('startTask', () => {
   it('a setsid escapee (new session, re-parented, stdio closed) is still ended, by its cookie', async () => {
     const { task, batches } = run('(setsid sleep 100 >/dev/null 2>&1 & echo $!); sleep 100');
     const [escapee] = await printedPids(batches, 1);
-    expect(isAlive(escapee!)).toBe(true);
+    expect(alive(escapee!)).toBe(true);
     task.stop('cancelled');
     await task.done;
-    expect(isAlive(escapee!)).toBe(false);
+    expect(alive(escapee!)).toBe(false);
   });
 
   it('a task that exits normally leaves nothing behind, not even an escapee', async () => {
@@ -188,7 +181,7 @@ describe.runIf(posix)('startTask', () => {
     const outcome = await task.done;
     const [escapee] = await printedPids(batches, 1);
     expect(outcome.status).toBe('success');
-    expect(isAlive(escapee!)).toBe(false);
+    expect(alive(escapee!)).toBe(false);
   });
 
   it('settles soon after the main process exits when a background child keeps stdout open, and ends that child', async () => {
@@ -199,19 +192,19 @@ describe.runIf(posix)('startTask', () => {
     expect(Date.now() - began).toBeLessThan(2_500);
     expect(outcome).toMatchObject({ status: 'success', exitCode: 0 });
     expect(outcome.output).toBe(`${child}\nmain done\n`);
-    expect(isAlive(child!)).toBe(false);
+    expect(alive(child!)).toBe(false);
   });
 
   it('a stop after the main process exited keeps its status and ends the wait for the pipes early', async () => {
     const { task, batches } = run('sleep 100 & echo $!');
     const [child] = await printedPids(batches, 1);
-    while (isAlive(task.pid!)) await sleep(10);
+    while (alive(task.pid!)) await sleep(10);
     const began = Date.now();
     task.stop('cancelled');
     const outcome = await task.done;
     expect(Date.now() - began).toBeLessThan(600);
     expect(outcome).toMatchObject({ status: 'success', errorCode: null });
-    expect(isAlive(child!)).toBe(false);
+    expect(alive(child!)).toBe(false);
   });
 
   it('100,000 lines arrive complete and in order, in far fewer batches; the log file holds them all', async () => {
