@@ -41,13 +41,19 @@ function png(size, rgba) {
     for (let x = 0; x < size; x++) raw.set(rgba(x + 0.5, y + 0.5), row + 1 + x * 4);
   }
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    signature,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** Coverage of a pixel by a shape given as a signed distance (negative inside), 4x4 supersampled. */
 function coverage(x, y, distance) {
   let inside = 0;
-  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) if (distance(x - 0.5 + (i + 0.5) / 4, y - 0.5 + (j + 0.5) / 4) <= 0) inside++;
+  for (let i = 0; i < 4; i++)
+    for (let j = 0; j < 4; j++) if (distance(x - 0.5 + (i + 0.5) / 4, y - 0.5 + (j + 0.5) / 4) <= 0) inside++;
   return inside / 16;
 }
 const circle = (cx, cy, r) => (x, y) => Math.hypot(x - cx, y - cy) - r;

@@ -9,12 +9,16 @@ import type { AgentSnapshot, TaskView } from '../main/core/api.js';
 import { ENVIRONMENT_ID, SCREENSHOTS, expect, freePort, launchAgent, test } from './fixtures/agent.js';
 import { alive } from './lib/proc.js';
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
 /** The numbers N of the `line N` rows the task log shows right now. */
 async function shownLineNumbers(page: Page): Promise<number[]> {
   const texts = await page.getByTestId('task-log').getByTestId('log-line').allTextContents();
-  return texts.map((t) => /line (\d+)/.exec(t)?.[1]).filter((n): n is string => n !== undefined).map(Number);
+  return texts
+    .map((t) => /line (\d+)/.exec(t)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number);
 }
 
 async function openOnline(page: Page, url: string): Promise<void> {
@@ -25,7 +29,8 @@ async function openOnline(page: Page, url: string): Promise<void> {
 
 async function selectTask(page: Page, taskId: string): Promise<void> {
   const log = page.getByTestId('task-log');
-  if ((await log.getAttribute('data-task-id')) !== taskId) await page.getByTestId(`task-row-${taskId}`).click({ position: { x: 8, y: 8 } });
+  if ((await log.getAttribute('data-task-id')) !== taskId)
+    await page.getByTestId(`task-row-${taskId}`).click({ position: { x: 8, y: 8 } });
   await expect(log).toHaveAttribute('data-task-id', taskId);
 }
 
@@ -52,9 +57,13 @@ test('streams a task live, then cancels it from the UI and the process ends', as
   await selectTask(page, taskId);
 
   // lines arrive while it runs: the highest line number shown keeps growing
-  await expect.poll(async () => Math.max(0, ...(await shownLineNumbers(page))), { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+  await expect
+    .poll(async () => Math.max(0, ...(await shownLineNumbers(page))), { timeout: 10_000 })
+    .toBeGreaterThanOrEqual(3);
   const first = Math.max(...(await shownLineNumbers(page)));
-  await expect.poll(async () => Math.max(...(await shownLineNumbers(page))), { timeout: 10_000 }).toBeGreaterThanOrEqual(first + 5);
+  await expect
+    .poll(async () => Math.max(...(await shownLineNumbers(page))), { timeout: 10_000 })
+    .toBeGreaterThanOrEqual(first + 5);
   await expect(row).toHaveAttribute('data-phase', 'running');
   await expect(page.getByTestId('task-log').getByTestId('log-line').first()).toHaveAttribute('data-stream', 'stdout');
   await shot(page, 'task-running');
@@ -73,7 +82,8 @@ test('streams a task live, then cancels it from the UI and the process ends', as
   expect(result.status).toBe('cancelled');
   await expect(row).toHaveAttribute('data-phase', 'cancelled');
   await expect(page.getByTestId(`cancel-${taskId}`)).toHaveCount(0);
-  for (const pid of pids) await expect.poll(() => alive(pid), { message: `pid ${pid} is gone`, timeout: 5_000 }).toBe(false);
+  for (const pid of pids)
+    await expect.poll(() => alive(pid), { message: `pid ${pid} is gone`, timeout: 5_000 }).toBe(false);
   // nothing more streams after the end
   const last = Math.max(...(await shownLineNumbers(page)));
   await page.waitForTimeout(600);
@@ -148,7 +158,12 @@ test('a wrong access key is refused, by the page and by the socket', async ({ pa
   expect(inBrowser).toBe('closed 1006');
 });
 
-test('an open page whose key no longer fits (the agent restarted) shows access-denied', async ({ page, sim, tmp, agentConfig }) => {
+test('an open page whose key no longer fits (the agent restarted) shows access-denied', async ({
+  page,
+  sim,
+  tmp,
+  agentConfig,
+}) => {
   const port = await freePort();
   const first = await launchAgent(sim, tmp, agentConfig, port);
   try {

@@ -79,7 +79,11 @@ test.describe('desktop app (Electron)', () => {
       executablePath: electronBinaryPath()!,
       // as root (CI containers) Chromium refuses to start with its own sandbox
       args: [MAIN, ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])],
-      env: launchEnv({ ATS_AGENT_USER_DATA_DIR: userData, ATS_AGENT_E2E: '1', HOME: home /* default work dir, XDG autostart: never the real ones */ }),
+      env: launchEnv({
+        ATS_AGENT_USER_DATA_DIR: userData,
+        ATS_AGENT_E2E: '1',
+        HOME: home /* default work dir, XDG autostart: never the real ones */,
+      }),
       timeout: 30_000,
     });
     page = await app.firstWindow();
@@ -93,9 +97,17 @@ test.describe('desktop app (Electron)', () => {
   });
 
   test('the window opens with the secure webPreferences', async () => {
-    const prefs = await app.evaluate(() => (globalThis as unknown as { __atsAgentE2E: E2EHooks }).__atsAgentE2E.webPreferences());
+    const prefs = await app.evaluate(() =>
+      (globalThis as unknown as { __atsAgentE2E: E2EHooks }).__atsAgentE2E.webPreferences(),
+    );
     expect(prefs).toHaveLength(1);
-    expect(prefs[0]).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, webviewTag: false });
+    expect(prefs[0]).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      webviewTag: false,
+    });
     expect(String(prefs[0]!.preload)).toMatch(/dist-electron[\\/]preload\.cjs$/);
     // and from the page: no Node, only the bridge with exactly the AgentApi methods
     const page_ = await page.evaluate(() => ({
@@ -126,7 +138,8 @@ test.describe('desktop app (Electron)', () => {
       const h = (globalThis as unknown as { __atsAgentE2E: E2EHooks }).__atsAgentE2E;
       return { labels: h.trayMenuLabels(), icon: h.trayIcon() };
     });
-    for (const label of ['Open dashboard', 'Open work folder', 'Open logs', 'Start at login', 'Quit']) expect(hooks.labels).toContain(label);
+    for (const label of ['Open dashboard', 'Open work folder', 'Open logs', 'Start at login', 'Quit'])
+      expect(hooks.labels).toContain(label);
     expect(hooks.icon).toBe('offline'); // first run: not set up
   });
 

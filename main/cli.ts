@@ -12,13 +12,22 @@ import { CliExit, parseCli } from './cli/options.js';
 // The token may have come as a flag: take it out of what `ps` shows for this process.
 process.title = 'ats-agent';
 // A bug must not take running tasks down with it: report it and keep serving.
-process.on('uncaughtException', (err) => process.stderr.write(`ats-agent: internal error (continuing): ${err.stack ?? err}\n`));
-process.on('unhandledRejection', (err) => process.stderr.write(`ats-agent: internal error (continuing): ${(err as Error)?.stack ?? err}\n`));
+process.on('uncaughtException', (err) =>
+  process.stderr.write(`ats-agent: internal error (continuing): ${err.stack ?? err}\n`),
+);
+process.on('unhandledRejection', (err) =>
+  process.stderr.write(`ats-agent: internal error (continuing): ${(err as Error)?.stack ?? err}\n`),
+);
 
 async function main(): Promise<number> {
   const settings = parseCli(process.argv.slice(2), process.env);
   const tokenSource = settings.token;
-  const agent = await Agent.create({ config: settings.config, token: () => readToken(tokenSource), mode: 'headless', console: true });
+  const agent = await Agent.create({
+    config: settings.config,
+    token: () => readToken(tokenSource),
+    mode: 'headless',
+    console: true,
+  });
   if (tokenSource.kind === 'file' && tokenFileIsExposed(tokenSource.path)) {
     process.stderr.write(`warning: the token file ${tokenSource.path} can be read by other users; chmod 600 it\n`);
   }
@@ -36,7 +45,10 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
   // before the agent starts, so that a taken port is a usage error with no task running yet;
   // the dashboard (an HTTP server, prom-client) is loaded only by the agents that serve it
-  const dashboard = settings.dashboardPort === null ? null : await startDashboard(agent, settings.dashboardPort, tokenStorageOf(tokenSource));
+  const dashboard =
+    settings.dashboardPort === null
+      ? null
+      : await startDashboard(agent, settings.dashboardPort, tokenStorageOf(tokenSource));
   agent.start();
   if (dashboard) process.stdout.write(`dashboard: ${dashboard.url}\n`);
   const exit = await agent.finished;
@@ -49,7 +61,11 @@ async function startDashboard(agent: Agent, port: number, tokenStorage: TokenSto
   try {
     return await (await import('./cli/dashboard.js')).startHeadlessDashboard(agent, port, tokenStorage);
   } catch (err) {
-    throw new FatalError('USAGE', `cannot serve the dashboard on 127.0.0.1:${port}: ${(err as Error).message}`, ExitCode.USAGE);
+    throw new FatalError(
+      'USAGE',
+      `cannot serve the dashboard on 127.0.0.1:${port}: ${(err as Error).message}`,
+      ExitCode.USAGE,
+    );
   }
 }
 

@@ -12,7 +12,10 @@ import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { AgentApi, AgentEvent } from '../main/core/api.js';
 import { AGENT_CHANNELS, AGENT_EVENT_CHANNEL, type RequestResponseChannels } from '../main/electron/ipc-contract.js';
 
-function invoke<C extends keyof RequestResponseChannels>(channel: C, ...args: Parameters<RequestResponseChannels[C]>): ReturnType<RequestResponseChannels[C]> {
+function invoke<C extends keyof RequestResponseChannels>(
+  channel: C,
+  ...args: Parameters<RequestResponseChannels[C]>
+): ReturnType<RequestResponseChannels[C]> {
   return ipcRenderer.invoke(channel, ...args) as ReturnType<RequestResponseChannels[C]>;
 }
 

@@ -13,13 +13,18 @@ try {
   process.exit(0); // production install without devDependencies: headless only
 }
 if (process.env.ELECTRON_SKIP_BINARY_DOWNLOAD) {
-  console.log('ats-agent: ELECTRON_SKIP_BINARY_DOWNLOAD is set; the desktop app is unavailable, the headless agent works.');
+  console.log(
+    'ats-agent: ELECTRON_SKIP_BINARY_DOWNLOAD is set; the desktop app is unavailable, the headless agent works.',
+  );
   process.exit(0);
 }
 const run = spawnSync(process.execPath, [installer], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
 const binary = existsSync(new URL('../node_modules/electron/path.txt', import.meta.url));
 if (run.status !== 0 || !binary) {
-  const reason = String(run.stderr ?? '').split('\n').find((l) => l.trim()) ?? 'unknown error';
+  const reason =
+    String(run.stderr ?? '')
+      .split('\n')
+      .find((l) => l.trim()) ?? 'unknown error';
   console.warn(
     `ats-agent: Electron's binary could not be downloaded (${reason.trim()}).\n` +
       '  The headless agent works without it (npm run demo, npm start -- --token ...).\n' +

@@ -38,7 +38,9 @@ try {
   sim.dispatch({ task_id: id, command });
   await sim.waitFor(() => sim.result(id), 300_000, 'the result');
   const ms = performance.now() - t0;
-  console.log(`${command}: ${ms.toFixed(0)} ms, ${sim.logs(id).length} frames, agent VmHWM ${(peakRssKb(child.pid!) / 1024).toFixed(0)} MB`);
+  console.log(
+    `${command}: ${ms.toFixed(0)} ms, ${sim.logs(id).length} frames, agent VmHWM ${(peakRssKb(child.pid!) / 1024).toFixed(0)} MB`,
+  );
 } finally {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((r) => child.once('exit', r));

@@ -62,7 +62,9 @@ for (const file of files) {
   }
   const wallMs = (p.endTime - p.startTime) / 1000 - afterMs;
   const idleMs = (self.get('(idle)') ?? 0) / 1000;
-  console.log(`\n${file}\n  wall ${wallMs.toFixed(0)} ms, idle ${idleMs.toFixed(0)} ms, busy ${(wallMs - idleMs).toFixed(0)} ms`);
+  console.log(
+    `\n${file}\n  wall ${wallMs.toFixed(0)} ms, idle ${idleMs.toFixed(0)} ms, busy ${(wallMs - idleMs).toFixed(0)} ms`,
+  );
   const show = (title: string, m: Map<string, number>) => {
     console.log(`  ${title}`);
     [...m]

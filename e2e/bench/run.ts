@@ -28,7 +28,14 @@ import { taskStart } from './benches/task-start.js';
 const ALL: Bench[] = [idle, sampling, taskStart, logRelay, burst, reconnect];
 
 function parseArgs(argv: string[]) {
-  const opts = { quick: false, only: null as string[] | null, cpuProf: false, keepTmp: false, writeMd: false, agentFlags: [] as string[] };
+  const opts = {
+    quick: false,
+    only: null as string[] | null,
+    cpuProf: false,
+    keepTmp: false,
+    writeMd: false,
+    agentFlags: [] as string[],
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') opts.quick = true;
@@ -38,18 +45,23 @@ function parseArgs(argv: string[]) {
     else if (a === '--agent-flags' || a.startsWith('--agent-flags=')) {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       opts.agentFlags = (v ?? '').split(/\s+/).filter(Boolean);
-    }
-    else if (a === '--only' || a.startsWith('--only=')) {
+    } else if (a === '--only' || a.startsWith('--only=')) {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       if (!v) throw new Error('--only takes a comma-separated list');
-      opts.only = v.split(',').map((s) => s.trim()).filter(Boolean);
+      opts.only = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     } else if (a === '-h' || a === '--help') {
-      console.log(`usage: node --import tsx e2e/bench/run.ts [--quick] [--only ${ALL.map((b) => b.name).join(',')}] [--cpu-prof] [--agent-flags "…"] [--keep-tmp] [--write-md]; env ATS_BENCH_CLI=other/cli.js`);
+      console.log(
+        `usage: node --import tsx e2e/bench/run.ts [--quick] [--only ${ALL.map((b) => b.name).join(',')}] [--cpu-prof] [--agent-flags "…"] [--keep-tmp] [--write-md]; env ATS_BENCH_CLI=other/cli.js`,
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
   const unknown = opts.only?.filter((n) => !ALL.some((b) => b.name === n)) ?? [];
-  if (unknown.length) throw new Error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${ALL.map((b) => b.name).join(', ')}`);
+  if (unknown.length)
+    throw new Error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${ALL.map((b) => b.name).join(', ')}`);
   return opts;
 }
 
@@ -73,8 +85,12 @@ async function main(): Promise<number> {
     loadAverageAtStart: os.loadavg(),
   };
   const cliAge = (Date.now() - statSync(CLI).mtimeMs) / 60_000;
-  console.log(`ATS Agent benchmark (${machine.mode}): ${benches.map((b) => b.name).join(', ')}; est. ${benches.reduce((s, b) => s + b.estimateS(opts.quick), 0).toFixed(0)} s`);
-  console.log(`machine: ${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}, load ${machine.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `ATS Agent benchmark (${machine.mode}): ${benches.map((b) => b.name).join(', ')}; est. ${benches.reduce((s, b) => s + b.estimateS(opts.quick), 0).toFixed(0)} s`,
+  );
+  console.log(
+    `machine: ${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}, load ${machine.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')}`,
+  );
   console.log(`agent: ${path.relative(REPO, CLI)} (built ${cliAge.toFixed(0)} min ago); temp dir ${benchTmp()}\n`);
 
   const figures: Figure[] = [];
@@ -86,7 +102,9 @@ async function main(): Promise<number> {
       quick: opts.quick,
       agentNodeArgs: (label) => [
         ...opts.agentFlags,
-        ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.join(REPO, 'bench-results', 'profiles', label)}`] : []),
+        ...(opts.cpuProf
+          ? ['--cpu-prof', `--cpu-prof-dir=${path.join(REPO, 'bench-results', 'profiles', label)}`]
+          : []),
       ],
       log: (m) => console.log(`  [${bench.name}] ${m}`),
     };
@@ -107,9 +125,18 @@ async function main(): Promise<number> {
   const report: Report = { machine, durationS: (performance.now() - started) / 1000, figures, errors, loads };
   console.log(`\n${consoleTable(report)}\n`);
   // BENCHMARKS.md keeps the figures of a full run: a quick or partial run only updates it when asked
-  const toMd = opts.writeMd || (!opts.quick && !opts.only && !process.env.ATS_BENCH_CLI && !opts.agentFlags.length && !opts.cpuProf);
+  const toMd =
+    opts.writeMd ||
+    (!opts.quick && !opts.only && !process.env.ATS_BENCH_CLI && !opts.agentFlags.length && !opts.cpuProf);
   const written = writeReport(REPO, report, toMd);
-  console.log(`wrote ${[written.json, written.md].filter(Boolean).map((f) => path.relative(REPO, f!)).join(' and ')} (${report.durationS.toFixed(0)} s)${toMd ? '' : '; BENCHMARKS.md left as it is (not a plain full run; --write-md to update it)'}`);
+  console.log(
+    `wrote ${[written.json, written.md]
+      .filter(Boolean)
+      .map((f) => path.relative(REPO, f!))
+      .join(
+        ' and ',
+      )} (${report.durationS.toFixed(0)} s)${toMd ? '' : '; BENCHMARKS.md left as it is (not a plain full run; --write-md to update it)'}`,
+  );
   if (opts.keepTmp) console.log(`kept ${benchTmp()}`);
   cleanupAll(opts.keepTmp);
   return errors.length ? 1 : 0;

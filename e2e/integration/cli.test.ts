@@ -15,7 +15,17 @@ describe('cli', () => {
   it('prints help with every flag and exits 0', () => {
     const r = run(['--help']);
     expect(r.status).toBe(0);
-    for (const flag of ['--token', '--token-file', '--server-url', '--log-level', '--config', '--work-dir', '--no-gui', '--dashboard', '--version']) {
+    for (const flag of [
+      '--token',
+      '--token-file',
+      '--server-url',
+      '--log-level',
+      '--config',
+      '--work-dir',
+      '--no-gui',
+      '--dashboard',
+      '--version',
+    ]) {
       expect(r.stdout).toContain(flag);
     }
   });
@@ -49,7 +59,18 @@ describe('cli', () => {
   });
 
   it('accepts --no-gui and takes the token from ATS_AGENT_TOKEN', () => {
-    const r = run(['--no-gui', '--server-url', 'ws://127.0.0.1:9/ws/agent', '--work-dir', path.join(tempDir(), 'w'), '--config', writeRetries()], { ATS_AGENT_TOKEN: 'from-env' });
+    const r = run(
+      [
+        '--no-gui',
+        '--server-url',
+        'ws://127.0.0.1:9/ws/agent',
+        '--work-dir',
+        path.join(tempDir(), 'w'),
+        '--config',
+        writeRetries(),
+      ],
+      { ATS_AGENT_TOKEN: 'from-env' },
+    );
     expect(r.status).toBe(4);
   });
 });

@@ -11,7 +11,11 @@ describe('authentication', () => {
     expect(new URL(sim.lastUpgradeUrl!, 'ws://x').searchParams.get('token')).toBe(TOKEN);
     expect(sim.lastUpgradeHeaders!.authorization).toBe(`Bearer ${TOKEN}`);
     const auth = sim.authFrames[0];
-    expect(auth).toMatchObject({ type: 'auth', token: TOKEN, agent_info: { version: '1.0.0', platform: process.platform, mode: 'headless' } });
+    expect(auth).toMatchObject({
+      type: 'auth',
+      token: TOKEN,
+      agent_info: { version: '1.0.0', platform: process.platform, mode: 'headless' },
+    });
     expect(auth.agent_info.node_version).toBe(process.versions.node);
     expect(auth.agent_info.agent_id).toMatch(/^[0-9a-f-]{36}$/);
     // the agent id is stable across restarts
@@ -113,9 +117,13 @@ describe('heartbeat', () => {
     await sim.waitFor(() => sim.heartbeats.length >= 4, 10_000, '4 heartbeats');
     expect(sim.heartbeats[0]!.at - authAt).toBeLessThan(1_000);
     const gaps = sim.heartbeats.slice(1, 4).map((h, i) => h.at - sim.heartbeats[i]!.at);
-    for (const gap of gaps) expect(gap).toBeGreaterThan(700), expect(gap).toBeLessThan(1_400);
+    for (const gap of gaps) (expect(gap).toBeGreaterThan(700), expect(gap).toBeLessThan(1_400));
     const info = sim.heartbeats.at(-1)!.frame.system_info;
-    expect(info.cpu).toMatchObject({ cores: expect.any(Number), model: expect.any(String), frequency: expect.stringMatching(/GHz|unknown/) });
+    expect(info.cpu).toMatchObject({
+      cores: expect.any(Number),
+      model: expect.any(String),
+      frequency: expect.stringMatching(/GHz|unknown/),
+    });
     expect(info.cpu.usage_percent).toBeGreaterThanOrEqual(0);
     expect(info.memory).toMatchObject({ unit: 'MB', total: expect.any(Number) });
     expect(info.memory.used + info.memory.free).toBeLessThanOrEqual(info.memory.total + 1);
@@ -136,10 +144,13 @@ describe('work dir', () => {
     const local = path.join(tempDir(), 'a', 'b', 'local');
     const agent = await connectedAgent(sim, { workDir: local });
     for (const root of [local, platformDir]) {
-      for (const sub of ['tasks', 'logs', 'logs/tasks', 'cache']) expect(statSync(path.join(root, sub)).isDirectory()).toBe(true);
+      for (const sub of ['tasks', 'logs', 'logs/tasks', 'cache'])
+        expect(statSync(path.join(root, sub)).isDirectory()).toBe(true);
     }
     await sleep(300);
-    expect(readFileSync(path.join(platformDir, 'logs', 'agent.log'), 'utf8')).toMatch(/authenticated; environment env-simulator/);
+    expect(readFileSync(path.join(platformDir, 'logs', 'agent.log'), 'utf8')).toMatch(
+      /authenticated; environment env-simulator/,
+    );
     await agent.stop();
   });
 
@@ -156,7 +167,12 @@ describe('work dir', () => {
       mkdirSync(ro);
       chmodSync(ro, 0o555);
       chmodSync(base, 0o755);
-      const asNobody = spawnAgent({ url: 'ws://127.0.0.1:9/ws/agent', workDir: path.join(ro, 'work'), uid: 65534, gid: 65534 });
+      const asNobody = spawnAgent({
+        url: 'ws://127.0.0.1:9/ws/agent',
+        workDir: path.join(ro, 'work'),
+        uid: 65534,
+        gid: 65534,
+      });
       expect((await asNobody.exited).code).toBe(5);
       expect(asNobody.stderr()).toMatch(/WORK_DIR_ERROR.*EACCES/);
     }

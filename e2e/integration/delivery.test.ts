@@ -5,14 +5,21 @@ import { rssMb } from '../lib/proc.js';
 import { describe, expect, it } from 'vitest';
 import { connectedAgent, sleep, startPlatform, waitForResult } from './harness.js';
 
-
 describe('delivery', () => {
   it('loses no line of a 2 000-line task over three dropped connections', async () => {
     const sim = await startPlatform();
     await connectedAgent(sim);
-    sim.dispatch({ task_id: 'drops', command: 'i=0; while [ $i -lt 2000 ]; do i=$((i+1)); echo line $i; [ $((i % 100)) -eq 0 ] && sleep 0.4; done; echo done' });
+    sim.dispatch({
+      task_id: 'drops',
+      command:
+        'i=0; while [ $i -lt 2000 ]; do i=$((i+1)); echo line $i; [ $((i % 100)) -eq 0 ] && sleep 0.4; done; echo done',
+    });
     for (let drop = 0; drop < 3; drop++) {
-      await sim.waitFor(() => sim.authCount === drop + 1 && sim.logs('drops').length > 0, 15_000, 'streaming on a new connection');
+      await sim.waitFor(
+        () => sim.authCount === drop + 1 && sim.logs('drops').length > 0,
+        15_000,
+        'streaming on a new connection',
+      );
       await sleep(400);
       sim.dropConnections();
     }

@@ -24,7 +24,11 @@ describe('secret masking', () => {
     const sim = await startPlatform();
     const agent = await connectedAgent(sim);
     // 'abc' alone would be flushed as a partial line after 100 ms: the masker must hold it back
-    sim.dispatch({ task_id: 'mask-split', command: `printf 'abc'; sleep 0.3; printf 'def\\n'; printf 'x%sx\\n' "$API_TOKEN" >&2`, env_vars: { API_TOKEN: 'abcdef' } });
+    sim.dispatch({
+      task_id: 'mask-split',
+      command: `printf 'abc'; sleep 0.3; printf 'def\\n'; printf 'x%sx\\n' "$API_TOKEN" >&2`,
+      env_vars: { API_TOKEN: 'abcdef' },
+    });
     const result = await waitForResult(sim, 'mask-split');
     expect(result).toMatchObject({ status: 'success', output: '***\n', error: 'x***x\n' });
     expect(sim.output('mask-split', 'stdout')).toBe('***');
@@ -42,7 +46,15 @@ describe('secret masking', () => {
     sim.dispatch({
       task_id: 'mask-names',
       command: 'echo "$PLAIN_VALUE|$db_password|$Ssh_Key|$MY_CREDENTIALS|$X_PASSWD|$SHORT_SECRET|$BUILD_ID"',
-      env_vars: { PLAIN_VALUE: TOKEN, db_password: 'hunter22', Ssh_Key: 'k3y-material', MY_CREDENTIALS: 'c-r-e-d', X_PASSWD: 'pa55wd', SHORT_SECRET: 'abc', BUILD_ID: 'build-1234' },
+      env_vars: {
+        PLAIN_VALUE: TOKEN,
+        db_password: 'hunter22',
+        Ssh_Key: 'k3y-material',
+        MY_CREDENTIALS: 'c-r-e-d',
+        X_PASSWD: 'pa55wd',
+        SHORT_SECRET: 'abc',
+        BUILD_ID: 'build-1234',
+      },
     });
     const result = await waitForResult(sim, 'mask-names');
     expect(result.output).toBe('***|***|***|***|***|abc|build-1234\n');
@@ -53,7 +65,9 @@ describe('secret masking', () => {
 describe('task.deny_patterns', () => {
   it('refuses a matching command with TASK_DENIED naming the pattern; nothing runs; others still run', async () => {
     const sim = await startPlatform();
-    const agent = await connectedAgent(sim, { config: { task: { deny_patterns: ['\\brm\\s+-rf\\s+/', 'shut(down|off)'] } } });
+    const agent = await connectedAgent(sim, {
+      config: { task: { deny_patterns: ['\\brm\\s+-rf\\s+/', 'shut(down|off)'] } },
+    });
     sim.dispatch({ task_id: 'denied', command: 'echo shutdown > marker' });
     const result = await waitForResult(sim, 'denied');
     expect(result).toMatchObject({ status: 'error', error_code: 'TASK_DENIED', exit_code: -1 });
@@ -78,7 +92,11 @@ describe.skipIf(!isRoot)('task.run_as (the agent is root)', () => {
     const agent = await connectedAgent(sim, { workDir: openWorkDir(), config: { task: { run_as: 'nobody' } } });
     expect(agent.stdout() + agent.stderr()).toMatch(/tasks run as nobody \(uid 65534/);
     expect(agent.stdout() + agent.stderr()).not.toMatch(/running as root: tasks run as root too/);
-    sim.dispatch({ task_id: 'as-nobody', command: 'id -u; id -g; id -G; echo "$HOME $USER $LOGNAME"; touch made-here; cat /proc/1/environ >/dev/null 2>&1 || echo no-root-files' });
+    sim.dispatch({
+      task_id: 'as-nobody',
+      command:
+        'id -u; id -g; id -G; echo "$HOME $USER $LOGNAME"; touch made-here; cat /proc/1/environ >/dev/null 2>&1 || echo no-root-files',
+    });
     const result = await waitForResult(sim, 'as-nobody');
     expect(result.status).toBe('success');
     const [uid, gid, groups, envLine, probe] = result.output.trim().split('\n');
@@ -95,7 +113,8 @@ describe.skipIf(!isRoot)('task.run_as (the agent is root)', () => {
   it('as root without run_as it warns once and says how to set it', async () => {
     const sim = await startPlatform();
     const agent = await connectedAgent(sim);
-    const warnings = (agent.stdout() + agent.stderr()).match(/running as root: tasks run as root too; set task\.run_as/g) ?? [];
+    const warnings =
+      (agent.stdout() + agent.stderr()).match(/running as root: tasks run as root too; set task\.run_as/g) ?? [];
     expect(warnings).toHaveLength(1);
   });
 

@@ -9,7 +9,6 @@ import { connectedAgent, sleep, startPlatform, waitForResult } from './harness.j
 const RSS_BOUND_MB = 256;
 const FLOOD_SECONDS = Number(process.env.FLOOD_SECONDS ?? 12);
 
-
 function countNewlines(file: string): number {
   const data = readFileSync(file);
   let n = 0;
@@ -22,7 +21,11 @@ describe('output flood', () => {
     const sim = await startPlatform({ keepLogText: false });
     const agent = await connectedAgent(sim, { config: { monitor: { interval: 1 } } });
     const pid = agent.child.pid!;
-    sim.dispatch({ task_id: 'flood', command: `timeout ${FLOOD_SECONDS} yes ats-flood-line-0123456789; true`, timeout: FLOOD_SECONDS + 60 });
+    sim.dispatch({
+      task_id: 'flood',
+      command: `timeout ${FLOOD_SECONDS} yes ats-flood-line-0123456789; true`,
+      timeout: FLOOD_SECONDS + 60,
+    });
     const start = Date.now();
     let peak = 0;
     while (Date.now() - start < FLOOD_SECONDS * 1000) {
@@ -41,6 +44,8 @@ describe('output flood', () => {
     const linesInFile = countNewlines(logFile) + (readFileSync(logFile).at(-1) === 10 ? 0 : 1);
     expect(linesInFile).toBeGreaterThan(1_000_000);
     expect(sim.lineCount('flood')).toBe(linesInFile);
-    console.log(`flood: ${linesInFile} lines in ${FLOOD_SECONDS} s, peak RSS ${peak.toFixed(1)} MB, heartbeat gaps ${Math.min(...gaps)}–${Math.max(...gaps)} ms`);
+    console.log(
+      `flood: ${linesInFile} lines in ${FLOOD_SECONDS} s, peak RSS ${peak.toFixed(1)} MB, heartbeat gaps ${Math.min(...gaps)}–${Math.max(...gaps)} ms`,
+    );
   }, 120_000);
 });

@@ -30,7 +30,11 @@ describe('bad frames', () => {
       JSON.stringify({ type: 'auth_success', environment_id: 5 }),
     ];
     for (const frame of bad) sim.sendRaw(frame);
-    await sim.waitFor(() => sim.errors.filter((e) => e.type === 'error').length >= bad.length - 1, 10_000, 'an error reply per bad frame');
+    await sim.waitFor(
+      () => sim.errors.filter((e) => e.type === 'error').length >= bad.length - 1,
+      10_000,
+      'an error reply per bad frame',
+    );
     // a task frame that names its task still gets one error result for it
     expect(await waitForResult(sim, 'x2')).toMatchObject({ status: 'error', error_code: 'INVALID_TASK' });
     const traversal = sim.results(`../../${path.basename(outside)}/pwned`);
@@ -49,7 +53,10 @@ describe('bad frames', () => {
     expect(existsSync(path.join(outside, 'pwned'))).toBe(false);
     expect(agent.child.exitCode).toBeNull();
     expect((await agent.stop()).code).toBe(0);
-    for (const file of listFiles(agent.workDir)) expect(file).toMatch(/^(agent-id|logs\/agent\.log|logs\/tasks\/still-works\.log|tasks\/still-works\/?.*|state\/tasks\/[\w.-]+\.json|state\/outbox\.spill)$/);
+    for (const file of listFiles(agent.workDir))
+      expect(file).toMatch(
+        /^(agent-id|logs\/agent\.log|logs\/tasks\/still-works\.log|tasks\/still-works\/?.*|state\/tasks\/[\w.-]+\.json|state\/outbox\.spill)$/,
+      );
   });
 });
 
@@ -58,7 +65,10 @@ describe('the token stays secret', () => {
     const sim = await startPlatform();
     const agent = await connectedAgent(sim, { args: ['--log-level', 'DEBUG', '--token', TOKEN], token: null });
     expect(readFileSync(`/proc/${agent.child.pid}/cmdline`, 'utf8')).not.toContain(TOKEN);
-    sim.dispatch({ task_id: 'env-dump', command: 'env; cat /proc/$PPID/cmdline 2>/dev/null; ps -ef 2>/dev/null || true' });
+    sim.dispatch({
+      task_id: 'env-dump',
+      command: 'env; cat /proc/$PPID/cmdline 2>/dev/null; ps -ef 2>/dev/null || true',
+    });
     const result = await waitForResult(sim, 'env-dump');
     expect(result.output).not.toContain(TOKEN);
     sim.dropConnections();
@@ -75,7 +85,9 @@ describe('the token stays secret', () => {
 describe('agent.log rotation', () => {
   it('keeps logging.backup_count numbered backups of logging.max_size', async () => {
     const sim = await startPlatform();
-    const agent = await connectedAgent(sim, { config: { logging: { level: 'DEBUG', max_size: 2048, backup_count: 2 }, monitor: { interval: 0.5 } } });
+    const agent = await connectedAgent(sim, {
+      config: { logging: { level: 'DEBUG', max_size: 2048, backup_count: 2 }, monitor: { interval: 0.5 } },
+    });
     for (let i = 0; i < 25; i++) sim.dispatch({ task_id: `rot-${i}`, command: 'true' });
     await waitForResult(sim, 'rot-24');
     await sleep(200);

@@ -108,7 +108,10 @@ describe('HTTP CONNECT proxy', () => {
     const proxy = await startProxy();
     const sim = await startPlatform({ tls: { key: pki.key, cert: pki.cert } });
     // HTTP_PROXY points nowhere: a wss:// URL must use HTTPS_PROXY
-    await connectedAgent(sim, { args: ['--ca-file', pki.caFile], env: proxyEnv({ https: proxy.url, http: 'http://127.0.0.1:9', noProxy: '' }) });
+    await connectedAgent(sim, {
+      args: ['--ca-file', pki.caFile],
+      env: proxyEnv({ https: proxy.url, http: 'http://127.0.0.1:9', noProxy: '' }),
+    });
     expect(proxy.tunnels).toHaveLength(1);
 
     // through the same proxy without the CA: the tunnel opens, TLS then refuses the certificate
@@ -159,7 +162,10 @@ describe('HTTP CONNECT proxy', () => {
     const proxy = await startProxy({ refuse: 403 });
     const sim = await startPlatform();
     const agent = spawnAgent({ url: sim.url, env: proxyEnv({ http: proxy.url, noProxy: '' }) });
-    await agent.waitForOutput(/the proxy http:\/\/127\.0\.0\.1:\d+\/? refused the tunnel to 127\.0\.0\.1:\d+ \(HTTP 403/, 10_000);
+    await agent.waitForOutput(
+      /the proxy http:\/\/127\.0\.0\.1:\d+\/? refused the tunnel to 127\.0\.0\.1:\d+ \(HTTP 403/,
+      10_000,
+    );
     await sleep(2_000);
     expect(agent.child.exitCode).toBeNull();
     expect(agent.stdout() + agent.stderr()).not.toMatch(/AUTH_FAILED/);

@@ -8,7 +8,11 @@ import { alive, connectedAgent, sleep, startPlatform, TOKEN, waitForResult } fro
 /** Waits until the agent's journal says the task reached `phase` (re-checked on every frame: heartbeats every 0.5 s). */
 function journalPhase(sim: PlatformSimulator, workDir: string, taskId: string, phase: string): Promise<unknown> {
   const file = path.join(workDir, 'state', 'tasks', `${taskId}.json`);
-  return sim.waitFor(() => existsSync(file) && JSON.parse(readFileSync(file, 'utf8')).phase === phase, 10_000, `${taskId} ${phase} in the journal`);
+  return sim.waitFor(
+    () => existsSync(file) && JSON.parse(readFileSync(file, 'utf8')).phase === phase,
+    10_000,
+    `${taskId} ${phase} in the journal`,
+  );
 }
 
 const FAST_HEARTBEATS = { monitor: { interval: 0.5 } };

@@ -11,7 +11,7 @@ const TASKS = Number(process.env.SOAK_TASKS ?? 300);
 /** A small deterministic generator, so that a failure can be replayed with its seed. */
 function random(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 describe('soak', () => {
@@ -35,7 +35,10 @@ describe('soak', () => {
       const n = 1 + Math.floor(rand() * 40);
       const slow = rand() < 0.1;
       lines.set(id, n);
-      const frame = { task_id: id, command: `echo "pid $$"; for i in $(seq 1 ${n}); do echo ${id} line $i; done${slow ? '; sleep 5' : ''}` };
+      const frame = {
+        task_id: id,
+        command: `echo "pid $$"; for i in $(seq 1 ${n}); do echo ${id} line $i; done${slow ? '; sleep 5' : ''}`,
+      };
       frames.set(id, frame);
       await sim.waitFor(() => sim.connected, 15_000, 'a connection to dispatch on');
       sim.dispatch(frame);
@@ -47,9 +50,11 @@ describe('soak', () => {
       if (i % 20 === 0) await sleep(20);
     }
     const missing = () => [...lines.keys()].filter((id) => !sim.result(id));
-    await sim.waitFor(() => missing().length === 0, 120_000, 'every result').catch((err) => {
-      throw new Error(`${err.message}; missing: ${missing().slice(0, 10).join(', ')}`);
-    });
+    await sim
+      .waitFor(() => missing().length === 0, 120_000, 'every result')
+      .catch((err) => {
+        throw new Error(`${err.message}; missing: ${missing().slice(0, 10).join(', ')}`);
+      });
     const pids: number[] = [];
     for (const [id, n] of lines) {
       const results = sim.results(id);

@@ -15,7 +15,13 @@ describe('tasks', () => {
     });
     const result = await waitForResult(sim, 't-ok');
     const taskDir = path.join(agent.workDir, 'tasks', 't-ok');
-    expect(result).toMatchObject({ type: 'task_result', task_id: 't-ok', status: 'success', exit_code: 0, error: 'err-1\n' });
+    expect(result).toMatchObject({
+      type: 'task_result',
+      task_id: 't-ok',
+      status: 'success',
+      exit_code: 0,
+      error: 'err-1\n',
+    });
     expect(result.output).toContain('out-1\nenv=staging task=t-ok\n' + taskDir);
     expect(result.duration).toBeGreaterThanOrEqual(0);
     expect(Number.isNaN(Date.parse(result.timestamp))).toBe(false);
@@ -40,7 +46,11 @@ describe('tasks', () => {
     const sim = await startPlatform();
     await connectedAgent(sim);
     sim.dispatch({ task_id: 't-fail', command: 'echo about to fail; exit 7' });
-    expect(await waitForResult(sim, 't-fail')).toMatchObject({ status: 'failed', exit_code: 7, output: 'about to fail\n' });
+    expect(await waitForResult(sim, 't-fail')).toMatchObject({
+      status: 'failed',
+      exit_code: 7,
+      output: 'about to fail\n',
+    });
   });
 
   it('runs in a work_dir the task names, inside the work root', async () => {
@@ -66,7 +76,11 @@ describe('tasks', () => {
   it('times out: the result says timeout and no process of the tree survives', async () => {
     const sim = await startPlatform();
     await connectedAgent(sim, { config: { task: { kill_grace: 1 } } });
-    sim.dispatch({ task_id: 't-slow', command: 'sleep 60 & echo child=$!; (trap "" TERM; sleep 60) & echo stubborn=$!; wait', timeout: 1 });
+    sim.dispatch({
+      task_id: 't-slow',
+      command: 'sleep 60 & echo child=$!; (trap "" TERM; sleep 60) & echo stubborn=$!; wait',
+      timeout: 1,
+    });
     const result = await waitForResult(sim, 't-slow');
     expect(result).toMatchObject({ status: 'timeout', error_code: 'TASK_TIMEOUT' });
     const pids = [...result.output.matchAll(/(?:child|stubborn)=(\d+)/g)].map((m) => Number(m[1]));
@@ -130,7 +144,11 @@ describe('tasks', () => {
     expect(readdirSync(path.join(agent.workDir, 'tasks')).sort()).toEqual(['old-3', 'old-4']);
     expect(readdirSync(path.join(agent.workDir, 'logs', 'tasks')).sort()).toEqual(['old-3.log', 'old-4.log']);
     // their confirmed journal entries go with them
-    await sim.waitFor(() => readdirSync(path.join(agent.workDir, 'state', 'tasks')).length === 2, 10_000, 'journal pruning');
+    await sim.waitFor(
+      () => readdirSync(path.join(agent.workDir, 'state', 'tasks')).length === 2,
+      10_000,
+      'journal pruning',
+    );
     expect(readdirSync(path.join(agent.workDir, 'state', 'tasks')).sort()).toEqual(['old-3.json', 'old-4.json']);
   });
 
@@ -169,6 +187,8 @@ describe('tasks', () => {
     await waitForResult(sim, 'inside');
     await agent.stop();
     const files = listFiles(agent.workDir);
-    expect(files).toEqual(expect.arrayContaining(['agent-id', 'logs/agent.log', 'logs/tasks/inside.log', 'tasks/inside/here.txt']));
+    expect(files).toEqual(
+      expect.arrayContaining(['agent-id', 'logs/agent.log', 'logs/tasks/inside.log', 'tasks/inside/here.txt']),
+    );
   });
 });

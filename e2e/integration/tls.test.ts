@@ -38,7 +38,10 @@ describe('wss:// certificate checks', () => {
       const args = extraArgs.map((a) => (a === '<other>' ? pki.otherCaFile : a));
       const agent = spawnAgent({ url: sim.url, args });
       // the first attempt fails at once, the retry comes 1 s (±jitter) later
-      await agent.waitForOutput(/TLS certificate rejected: [^\n]*(self-signed certificate|unable to get local issuer certificate|unable to verify)/i, 10_000);
+      await agent.waitForOutput(
+        /TLS certificate rejected: [^\n]*(self-signed certificate|unable to get local issuer certificate|unable to verify)/i,
+        10_000,
+      );
       await sleep(2_500);
       const rejections = (agent.stdout() + agent.stderr()).match(/TLS certificate rejected/g) ?? [];
       expect(rejections.length).toBeGreaterThanOrEqual(2);

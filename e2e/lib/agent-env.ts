@@ -10,7 +10,9 @@ export const BUILT_CLI = path.join(REPO, 'dist-electron', 'cli.js');
  * config, a server URL would change what the agent under test does), plus the given token.
  */
 export function agentEnv(token: string | null, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ATS_AGENT_')));
+  const env: NodeJS.ProcessEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('ATS_AGENT_')),
+  );
   if (token !== null) env.ATS_AGENT_TOKEN = token;
   return { ...env, ...extra };
 }

@@ -33,20 +33,45 @@ interface Sample {
 }
 
 const samples: Sample[] = [
-  { title: 'a one-liner', task: { task_id: 'echo', command: 'echo hello' }, status: 'success', exitCode: 0, stdoutIncludes: 'hello' },
+  {
+    title: 'a one-liner',
+    task: { task_id: 'echo', command: 'echo hello' },
+    status: 'success',
+    exitCode: 0,
+    stdoutIncludes: 'hello',
+  },
   {
     title: 'output streamed over ~2 s',
     task: { task_id: 'loop', command: 'for i in 1 2 3 4 5; do echo step $i; sleep 0.4; done' },
-    status: 'success', exitCode: 0, stdoutIncludes: 'step 5', live: true,
+    status: 'success',
+    exitCode: 0,
+    stdoutIncludes: 'step 5',
+    live: true,
   },
-  { title: 'stderr and exit 3', task: { task_id: 'stderr', command: 'echo checking; echo "something went wrong" >&2; exit 3' }, status: 'failed', exitCode: 3 },
+  {
+    title: 'stderr and exit 3',
+    task: { task_id: 'stderr', command: 'echo checking; echo "something went wrong" >&2; exit 3' },
+    status: 'failed',
+    exitCode: 3,
+  },
   {
     title: 'env_vars reach the task',
     task: { task_id: 'env', command: 'echo "TEST_ENV=$TEST_ENV"', env_vars: { TEST_ENV: 'staging' } },
-    status: 'success', exitCode: 0, stdoutIncludes: 'TEST_ENV=staging',
+    status: 'success',
+    exitCode: 0,
+    stdoutIncludes: 'TEST_ENV=staging',
   },
-  { title: 'killed by its 1 s timeout', task: { task_id: 'timeout', command: 'sleep 30', timeout: 1 }, status: 'timeout' },
-  { title: 'cancelled by the platform after 1 s', task: { task_id: 'cancel', command: 'echo "waiting to be cancelled"; sleep 30' }, status: 'cancelled', cancelAfterMs: 1000 },
+  {
+    title: 'killed by its 1 s timeout',
+    task: { task_id: 'timeout', command: 'sleep 30', timeout: 1 },
+    status: 'timeout',
+  },
+  {
+    title: 'cancelled by the platform after 1 s',
+    task: { task_id: 'cancel', command: 'echo "waiting to be cancelled"; sleep 30' },
+    status: 'cancelled',
+    cancelAfterMs: 1000,
+  },
 ];
 
 const RESULT_TIMEOUT_MS = 30_000;
@@ -161,9 +186,12 @@ async function runSample(sample: Sample): Promise<void> {
   const result: TaskResultFrame = await until(() => sim.result(id), RESULT_TIMEOUT_MS, `the result of task ${id}`);
   const wrong: string[] = [];
   if (result.status !== sample.status) wrong.push(`status ${result.status}, expected ${sample.status}`);
-  if (sample.exitCode !== undefined && result.exit_code !== sample.exitCode) wrong.push(`exit code ${result.exit_code}, expected ${sample.exitCode}`);
-  if (sample.stdoutIncludes && !sim.output(id, 'stdout').includes(sample.stdoutIncludes)) wrong.push(`no "${sample.stdoutIncludes}" in the streamed output`);
-  if (sample.stdoutIncludes && !result.output?.includes(sample.stdoutIncludes)) wrong.push(`no "${sample.stdoutIncludes}" in the result's output`);
+  if (sample.exitCode !== undefined && result.exit_code !== sample.exitCode)
+    wrong.push(`exit code ${result.exit_code}, expected ${sample.exitCode}`);
+  if (sample.stdoutIncludes && !sim.output(id, 'stdout').includes(sample.stdoutIncludes))
+    wrong.push(`no "${sample.stdoutIncludes}" in the streamed output`);
+  if (sample.stdoutIncludes && !result.output?.includes(sample.stdoutIncludes))
+    wrong.push(`no "${sample.stdoutIncludes}" in the result's output`);
   if (sample.live && arrivalSpread(id) < 1000) wrong.push('its output arrived all at once, not while it ran');
   const extra = [result.error_code, result.signal].filter(Boolean).join(', ');
   const line = `  ${id} ⇒ ${result.status} (exit ${result.exit_code}, ${result.duration} s${extra ? `, ${extra}` : ''})`;
@@ -184,7 +212,9 @@ function printLog(frame: TaskLogFrame): void {
   seen.add(`${frame.task_id}#${frame.seq}`);
   const elapsed = ((Date.now() - (dispatchedAt.get(frame.task_id) ?? Date.now())) / 1000).toFixed(1);
   const colour = frame.stream === 'stderr' ? yellow : frame.stream === 'agent' ? magenta : (s: string) => s;
-  const prefix = cyan(`  ${frame.task_id.padEnd(8)}${`+${elapsed}s`.padStart(6)} ${(frame.stream ?? frame.level).padEnd(6)} │`);
+  const prefix = cyan(
+    `  ${frame.task_id.padEnd(8)}${`+${elapsed}s`.padStart(6)} ${(frame.stream ?? frame.level).padEnd(6)} │`,
+  );
   for (const line of String(frame.message).replace(/\n$/, '').split('\n')) console.log(`${prefix} ${colour(line)}`);
 }
 
@@ -193,10 +223,14 @@ function printSystemInfo(s: SystemInfo): void {
   const gb = (v: number | string) => (typeof v === 'number' ? `${(v / 1024).toFixed(1)} GB` : v);
   try {
     console.log(bold('first heartbeat:'));
-    console.log(`  host    ${s.network.hostname} (${s.network.ip}), ${s.os.type} ${s.os.version}, kernel ${s.os.kernel}`);
+    console.log(
+      `  host    ${s.network.hostname} (${s.network.ip}), ${s.os.type} ${s.os.version}, kernel ${s.os.kernel}`,
+    );
     console.log(`  cpu     ${s.cpu.cores} × ${s.cpu.model} @ ${s.cpu.frequency}, ${pct(s.cpu.usage_percent)} busy`);
     console.log(`  memory  ${pct(s.memory.usage_percent)} of ${gb(s.memory.total)} used`);
-    console.log(`  disk    ${pct(s.disk.usage_percent)} of ${gb(s.disk.total)} used${s.disk.path ? ` on ${s.disk.path}` : ''}`);
+    console.log(
+      `  disk    ${pct(s.disk.usage_percent)} of ${gb(s.disk.total)} used${s.disk.path ? ` on ${s.disk.path}` : ''}`,
+    );
   } catch {
     console.log(red(`  not the spec's system_info shape: ${JSON.stringify(s)}`));
     problems.push("the heartbeat's system_info is not in the spec's shape");

@@ -29,7 +29,9 @@ const sim = new PlatformSimulator({ tokens: values.token, port, host: values.hos
 
 sim.on('connection', (_ws, req) => console.log(`connection from ${req.socket.remoteAddress}`));
 sim.on('auth', (info) => console.log(`agent authenticated: ${JSON.stringify(info)}`));
-sim.on('disconnect', (code: number, reason: string) => console.log(`agent disconnected (${code}${reason ? ` ${reason}` : ''})`));
+sim.on('disconnect', (code: number, reason: string) =>
+  console.log(`agent disconnected (${code}${reason ? ` ${reason}` : ''})`),
+);
 sim.on('frame', (frame) => {
   switch (frame?.type) {
     case 'heartbeat':

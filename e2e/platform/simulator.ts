@@ -57,7 +57,8 @@ export class PlatformSimulator extends EventEmitter {
   lastUpgradeUrl: string | undefined;
 
   private readonly tokens: Set<string>;
-  private readonly opts: Required<Omit<SimulatorOptions, 'tokens' | 'workDir' | 'tls' | 'keepLogText'>> & Pick<SimulatorOptions, 'workDir' | 'tls' | 'keepLogText'>;
+  private readonly opts: Required<Omit<SimulatorOptions, 'tokens' | 'workDir' | 'tls' | 'keepLogText'>> &
+    Pick<SimulatorOptions, 'workDir' | 'tls' | 'keepLogText'>;
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly sockets = new Set<WebSocket>();
   /** authenticated sockets and the token each one used, for revokeToken() */
@@ -94,8 +95,11 @@ export class PlatformSimulator extends EventEmitter {
 
   async start(): Promise<string> {
     if (this.server) return this.url;
-    const onRequest = (_req: IncomingMessage, res: import('node:http').ServerResponse) => res.writeHead(426).end('WebSocket only\n');
-    const server: Server = this.opts.tls ? createTlsServer({ key: this.opts.tls.key, cert: this.opts.tls.cert }, onRequest) : createServer(onRequest);
+    const onRequest = (_req: IncomingMessage, res: import('node:http').ServerResponse) =>
+      res.writeHead(426).end('WebSocket only\n');
+    const server: Server = this.opts.tls
+      ? createTlsServer({ key: this.opts.tls.key, cert: this.opts.tls.cert }, onRequest)
+      : createServer(onRequest);
     server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -169,7 +173,10 @@ export class PlatformSimulator extends EventEmitter {
 
   /** Lines received for a task (redeliveries counted once; a `partial` message joins the next); works with keepLogText false. */
   lineCount(taskId: string): number {
-    return this.logs(taskId).reduce((n, f) => n + f.lines - (f.partial ? 1 : 0), 0) + (this.logs(taskId).at(-1)?.partial ? 1 : 0);
+    return (
+      this.logs(taskId).reduce((n, f) => n + f.lines - (f.partial ? 1 : 0), 0) +
+      (this.logs(taskId).at(-1)?.partial ? 1 : 0)
+    );
   }
 
   /** The text as the task wrote it, lines joined by "\n"; a `partial` message runs into the next. */

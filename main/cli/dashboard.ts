@@ -23,13 +23,20 @@ export function uiDir(moduleUrl: string = import.meta.url): { dir: string; built
   return { dir: built ?? candidates[0]!, built: built !== undefined };
 }
 
-export async function startHeadlessDashboard(agent: Agent, port: number, tokenStorage: TokenStorage): Promise<{ url: string; close(): Promise<void> }> {
+export async function startHeadlessDashboard(
+  agent: Agent,
+  port: number,
+  tokenStorage: TokenStorage,
+): Promise<{ url: string; close(): Promise<void> }> {
   const api = createAgentApi(() => agent, { settings: () => agent.settingsView(tokenStorage) });
   const metrics = new DashboardMetrics(agent.state);
   // the agent's own log: agent.log, the console (stderr) and the UI, redacted like every line
   const log = agent.logger('dashboard');
   const ui = uiDir();
-  if (!ui.built) log.warn(`dashboard: the UI is not built (no ${path.join(ui.dir, 'index.html')}); /healthz, /metrics and the API still work`);
+  if (!ui.built)
+    log.warn(
+      `dashboard: the UI is not built (no ${path.join(ui.dir, 'index.html')}); /healthz, /metrics and the API still work`,
+    );
   let dashboard;
   try {
     dashboard = await startDashboard({ api, port, staticDir: ui.dir, metrics, log });

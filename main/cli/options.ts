@@ -32,7 +32,8 @@ function positiveInt(flag: string) {
 
 function portNumber(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('--dashboard takes a port number from 0 to 65535.');
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('--dashboard takes a port number from 0 to 65535.');
   return n;
 }
 
@@ -40,19 +41,41 @@ function buildProgram(): Command {
   return new Command('ats-agent')
     .description('ATS Agent: runs the test tasks an ATS platform sends, headless.')
     .version(AGENT_VERSION, '-V, --version')
-    .option('--token <token>', 'the agent token (or ATS_AGENT_TOKEN, or --token-file); prefer those two: a flag shows in process lists until the agent hides it')
-    .option('--token-file <file>', 'read the token from this file (or ATS_AGENT_TOKEN_FILE); read again before every reconnect')
+    .option(
+      '--token <token>',
+      'the agent token (or ATS_AGENT_TOKEN, or --token-file); prefer those two: a flag shows in process lists until the agent hides it',
+    )
+    .option(
+      '--token-file <file>',
+      'read the token from this file (or ATS_AGENT_TOKEN_FILE); read again before every reconnect',
+    )
     .option('--server-url <url>', 'platform WebSocket URL (config server.url; default ws://localhost:8000/ws/agent)')
-    .addOption(new Option('--log-level <level>', 'DEBUG, INFO, WARNING or ERROR (config logging.level; default INFO)').argParser((v) => {
-      const upper = v.toUpperCase();
-      if (!(LOG_LEVELS as readonly string[]).includes(upper)) throw new InvalidArgumentError(`Allowed choices are ${LOG_LEVELS.join(', ')}.`);
-      return upper;
-    }))
+    .addOption(
+      new Option('--log-level <level>', 'DEBUG, INFO, WARNING or ERROR (config logging.level; default INFO)').argParser(
+        (v) => {
+          const upper = v.toUpperCase();
+          if (!(LOG_LEVELS as readonly string[]).includes(upper))
+            throw new InvalidArgumentError(`Allowed choices are ${LOG_LEVELS.join(', ')}.`);
+          return upper;
+        },
+      ),
+    )
     .option('--config <file>', 'YAML config file (or ATS_AGENT_CONFIG)')
-    .option('--work-dir <dir>', "work dir until the platform names its own (config work_dir; default ~/.ats-agent/work)")
-    .option('--max-concurrent <n>', 'tasks run at once (config task.max_concurrent; default 1)', positiveInt('--max-concurrent'))
+    .option(
+      '--work-dir <dir>',
+      'work dir until the platform names its own (config work_dir; default ~/.ats-agent/work)',
+    )
+    .option(
+      '--max-concurrent <n>',
+      'tasks run at once (config task.max_concurrent; default 1)',
+      positiveInt('--max-concurrent'),
+    )
     .option('--ca-file <file>', 'extra CA certificate (PEM) to trust for wss:// (config server.ca_file)')
-    .option('--dashboard [port]', 'serve the UI, /healthz and /metrics on 127.0.0.1 (default port: any free one), guarded by an access key printed at start', portNumber)
+    .option(
+      '--dashboard [port]',
+      'serve the UI, /healthz and /metrics on 127.0.0.1 (default port: any free one), guarded by an access key printed at start',
+      portNumber,
+    )
     .option('--no-gui', 'accepted for symmetry with the desktop app: this entry is always headless')
     .helpOption('-h, --help', 'show this help')
     .addHelpText(
@@ -75,7 +98,17 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliSettings {
     }
     throw err;
   }
-  const flags = program.opts<{ token?: string; tokenFile?: string; serverUrl?: string; logLevel?: string; config?: string; workDir?: string; maxConcurrent?: number; caFile?: string; dashboard?: number | true }>();
+  const flags = program.opts<{
+    token?: string;
+    tokenFile?: string;
+    serverUrl?: string;
+    logLevel?: string;
+    config?: string;
+    workDir?: string;
+    maxConcurrent?: number;
+    caFile?: string;
+    dashboard?: number | true;
+  }>();
   const configPath = flags.config ?? env.ATS_AGENT_CONFIG;
   const layers = [
     ...(configPath ? [readConfigFile(configPath)] : []),

@@ -19,7 +19,10 @@ export function createAgentApi(agent: () => Agent, host: HostCapabilities): Agen
     cancelTask: async (taskId) => agent().cancelTask(taskId),
     getSettings: async () => host.settings(),
     updateSettings: async (patch) =>
-      host.updateSettings ? host.updateSettings(patch) : { ok: false, message: 'this agent takes its settings from its config file and command line' },
-    openPath: async (target) => (host.openPath ? host.openPath(target) : { ok: false, message: 'folders open only in the desktop app' }),
+      host.updateSettings
+        ? host.updateSettings(patch)
+        : { ok: false, message: 'this agent takes its settings from its config file and command line' },
+    openPath: async (target) =>
+      host.openPath ? host.openPath(target) : { ok: false, message: 'folders open only in the desktop app' },
   };
 }

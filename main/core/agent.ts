@@ -89,11 +89,31 @@ export class Agent {
     this.log = logging.scope('agent');
     const runningAsRoot = process.getuid?.() === 0;
     this.state = new AgentState(
-      { version: AGENT_VERSION, agentId, mode: opts.mode, hostname: os.hostname(), pid: process.pid, startedAt: new Date().toISOString(), runningAsRoot },
-      { phase: 'starting', serverUrl: redactUrl(config.server.url), environmentId: null, workDir: layout.root, connectedSince: null, nextAttemptAt: null, attempt: 0, lastError: null },
+      {
+        version: AGENT_VERSION,
+        agentId,
+        mode: opts.mode,
+        hostname: os.hostname(),
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+        runningAsRoot,
+      },
+      {
+        phase: 'starting',
+        serverUrl: redactUrl(config.server.url),
+        environmentId: null,
+        workDir: layout.root,
+        connectedSince: null,
+        nextAttemptAt: null,
+        attempt: 0,
+        lastError: null,
+      },
     );
     logging.onEntry((entry) => this.state.addLog(entry));
-    if (runningAsRoot && config.task.run_as === undefined) this.log.warn('running as root: tasks run as root too; set task.run_as (a user name or uid, e.g. "nobody") in the config file to run them unprivileged');
+    if (runningAsRoot && config.task.run_as === undefined)
+      this.log.warn(
+        'running as root: tasks run as root too; set task.run_as (a user name or uid, e.g. "nobody") in the config file to run them unprivileged',
+      );
 
     this.connection = new PlatformConnection({
       url: config.server.url,
@@ -130,7 +150,10 @@ export class Agent {
       log: logging.scope('tasks'),
       onTaskFinished: () => this.cleanupSoon(),
     });
-    this.state.setOutboxProbe(() => ({ frames: this.connection.outbox.size, bytes: this.connection.outbox.pendingBytes }));
+    this.state.setOutboxProbe(() => ({
+      frames: this.connection.outbox.size,
+      bytes: this.connection.outbox.pendingBytes,
+    }));
     this.wireConnection();
   }
 
@@ -160,10 +183,14 @@ export class Agent {
   }
 
   start(): void {
-    this.log.info(`ATS Agent ${AGENT_VERSION} (${this.opts.mode}, Node ${process.versions.node}) starting; work dir ${this.layout.root}`);
+    this.log.info(
+      `ATS Agent ${AGENT_VERSION} (${this.opts.mode}, Node ${process.versions.node}) starting; work dir ${this.layout.root}`,
+    );
     const { entries, skipped } = this.journal.load();
     if (skipped.length) this.log.warn(`journal: ignored unreadable entries ${skipped.join(', ')}`);
-    this.recovered = this.scheduler.recover(this.journal.prune(entries, JOURNAL_RESULTS_KEPT)).catch((err) => this.log.error(`journal recovery failed: ${(err as Error).message}`));
+    this.recovered = this.scheduler
+      .recover(this.journal.prune(entries, JOURNAL_RESULTS_KEPT))
+      .catch((err) => this.log.error(`journal recovery failed: ${(err as Error).message}`));
     this.cleanup();
     this.connection.start();
   }
@@ -239,7 +266,9 @@ export class Agent {
   }
 
   private inboundFailed(err: unknown): void {
-    this.log.error(`internal error while handling a frame from the platform (the agent goes on): ${(err as Error)?.stack ?? String(err)}`);
+    this.log.error(
+      `internal error while handling a frame from the platform (the agent goes on): ${(err as Error)?.stack ?? String(err)}`,
+    );
     this.state.count('invalidFrames');
   }
 
@@ -250,14 +279,23 @@ export class Agent {
       try {
         this.layout = await prepareWorkDir(frame.work_dir);
       } catch (err) {
-        await this.fail(err instanceof FatalError ? err : new FatalError(ErrorCode.WORK_DIR_ERROR, String(err), ExitCode.WORK_DIR_ERROR));
+        await this.fail(
+          err instanceof FatalError
+            ? err
+            : new FatalError(ErrorCode.WORK_DIR_ERROR, String(err), ExitCode.WORK_DIR_ERROR),
+        );
         return;
       }
       this.logging.setDir(this.layout.logsDir);
       this.log.info(`the platform's work dir is ${this.layout.root}`);
       this.cleanup();
     }
-    this.state.updateConnection({ environmentId: frame.environment_id, workDir: this.layout.root, connectedSince: new Date().toISOString(), lastError: null });
+    this.state.updateConnection({
+      environmentId: frame.environment_id,
+      workDir: this.layout.root,
+      connectedSince: new Date().toISOString(),
+      lastError: null,
+    });
     this.log.info(`authenticated; environment ${frame.environment_id}`);
     this.startHeartbeat();
   }
@@ -286,10 +324,14 @@ export class Agent {
     }
   }
 
-  private applyConfigUpdate(task: { cleanup?: { keep_tasks?: number; keep_days?: number }; max_concurrent?: number } | undefined): void {
+  private applyConfigUpdate(
+    task: { cleanup?: { keep_tasks?: number; keep_days?: number }; max_concurrent?: number } | undefined,
+  ): void {
     if (task?.cleanup) {
       this.cleanupPolicy = { ...this.cleanupPolicy, ...task.cleanup };
-      this.log.info(`cleanup policy from the platform: keep_tasks ${this.cleanupPolicy.keep_tasks}, keep_days ${this.cleanupPolicy.keep_days}`);
+      this.log.info(
+        `cleanup policy from the platform: keep_tasks ${this.cleanupPolicy.keep_tasks}, keep_days ${this.cleanupPolicy.keep_days}`,
+      );
       this.cleanup();
     }
     if (task?.max_concurrent !== undefined) {
@@ -298,18 +340,24 @@ export class Agent {
     }
   }
 
-
   private rejectFrame(code: string, message: string, taskId?: string): void {
     this.log.warn(`unusable frame from the platform: ${message}`);
     this.state.count('invalidFrames');
-    const reply: ErrorFrame = { type: 'error', code, message, timestamp: new Date().toISOString(), ...(taskId ? { task_id: taskId } : {}) };
+    const reply: ErrorFrame = {
+      type: 'error',
+      code,
+      message,
+      timestamp: new Date().toISOString(),
+      ...(taskId ? { task_id: taskId } : {}),
+    };
     this.connection.sendNow(reply);
   }
 
   private deliver(frame: TaskLogFrame | TaskResultFrame, onConfirmed?: () => void): void {
     this.connection.sendReliable(frame, onConfirmed);
     // online but behind: stop reading task output until the platform catches up
-    if (this.connection.online && this.connection.outbox.pendingBytes > OUTBOX_HIGH_WATER) this.scheduler.setPaused(true);
+    if (this.connection.online && this.connection.outbox.pendingBytes > OUTBOX_HIGH_WATER)
+      this.scheduler.setPaused(true);
   }
 
   private startHeartbeat(): void {

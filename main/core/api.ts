@@ -168,7 +168,19 @@ export interface SettingsView {
   editable: boolean;
 }
 
-export type SettingsPatch = Partial<Pick<SettingsView, 'serverUrl' | 'workDir' | 'logLevel' | 'maxConcurrent' | 'keepTasks' | 'keepDays' | 'notifyOnFailure' | 'startAtLogin'>> & {
+export type SettingsPatch = Partial<
+  Pick<
+    SettingsView,
+    | 'serverUrl'
+    | 'workDir'
+    | 'logLevel'
+    | 'maxConcurrent'
+    | 'keepTasks'
+    | 'keepDays'
+    | 'notifyOnFailure'
+    | 'startAtLogin'
+  >
+> & {
   /** a new token; never read back */
   token?: string;
 };

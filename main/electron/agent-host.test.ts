@@ -83,8 +83,15 @@ describe('AgentHost first run', () => {
     expect(snap.tasks).toEqual([]);
     expect(await h.api.getTaskOutput('x')).toEqual([]);
     expect(await h.api.cancelTask('x')).toMatchObject({ ok: false });
-    expect(await h.api.getSettings()).toMatchObject({ serverUrl: 'ws://localhost:8000/ws/agent', tokenStorage: 'keyring', editable: true });
-    expect(await h.api.updateSettings({ serverUrl: 'ws://127.0.0.1:1/ws' })).toMatchObject({ ok: false, message: expect.stringMatching(/token/) });
+    expect(await h.api.getSettings()).toMatchObject({
+      serverUrl: 'ws://localhost:8000/ws/agent',
+      tokenStorage: 'keyring',
+      editable: true,
+    });
+    expect(await h.api.updateSettings({ serverUrl: 'ws://127.0.0.1:1/ws' })).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/token/),
+    });
   });
 
   it('a refused token: fails with the reason, saves nothing, stays unconfigured', async () => {
@@ -92,7 +99,11 @@ describe('AgentHost first run', () => {
     const backend = new MemoryBackend();
     const { h, events } = host(backend);
     await h.start();
-    const r = await h.api.updateSettings({ serverUrl: sim.url, token: 'wrong-token', workDir: path.join(tempDir(), 'work') });
+    const r = await h.api.updateSettings({
+      serverUrl: sim.url,
+      token: 'wrong-token',
+      workDir: path.join(tempDir(), 'work'),
+    });
     expect(r.ok).toBe(false);
     expect(r.message).toMatch(/refused the token/);
     expect(r.message).not.toContain('wrong-token');
@@ -109,7 +120,11 @@ describe('AgentHost first run', () => {
     const { h } = host(new MemoryBackend(), { probeMaxAttempts: 2, probeTimeoutMs: 20_000 });
     await h.start();
     const started = Date.now();
-    const r = await h.api.updateSettings({ serverUrl: `ws://127.0.0.1:${port}/ws/agent`, token: TOKEN, workDir: path.join(tempDir(), 'work') });
+    const r = await h.api.updateSettings({
+      serverUrl: `ws://127.0.0.1:${port}/ws/agent`,
+      token: TOKEN,
+      workDir: path.join(tempDir(), 'work'),
+    });
     expect(r).toMatchObject({ ok: false, message: expect.stringMatching(/cannot connect/) });
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(h.configured).toBe(false);
@@ -119,7 +134,11 @@ describe('AgentHost first run', () => {
     const port = await closedPort();
     const { h } = host(new MemoryBackend(), { probeMaxAttempts: 1000, probeTimeoutMs: 1_500 });
     await h.start();
-    const r = await h.api.updateSettings({ serverUrl: `ws://127.0.0.1:${port}/ws/agent`, token: TOKEN, workDir: path.join(tempDir(), 'work') });
+    const r = await h.api.updateSettings({
+      serverUrl: `ws://127.0.0.1:${port}/ws/agent`,
+      token: TOKEN,
+      workDir: path.join(tempDir(), 'work'),
+    });
     expect(r).toMatchObject({ ok: false, message: expect.stringMatching(/within 2 s/) });
   });
 
@@ -147,7 +166,10 @@ describe('AgentHost configured', () => {
   async function configured() {
     const sim = await platform();
     const workDir = path.join(tempDir(), 'work');
-    const backend = new MemoryBackend({ ...structuredClone(STORE_DEFAULTS), agent: { server: { url: sim.url }, work_dir: workDir } });
+    const backend = new MemoryBackend({
+      ...structuredClone(STORE_DEFAULTS),
+      agent: { server: { url: sim.url }, work_dir: workDir },
+    });
     backend.settings.token = backend.sealToken(TOKEN);
     const { h, events } = host(backend);
     await h.start();
@@ -198,7 +220,11 @@ describe('AgentHost configured', () => {
 
   it('serialises concurrent updates', async () => {
     const { h, backend } = await configured();
-    const results = await Promise.all([h.api.updateSettings({ keepTasks: 1 }), h.api.updateSettings({ keepDays: 2 }), h.api.updateSettings({ maxConcurrent: 3 })]);
+    const results = await Promise.all([
+      h.api.updateSettings({ keepTasks: 1 }),
+      h.api.updateSettings({ keepDays: 2 }),
+      h.api.updateSettings({ maxConcurrent: 3 }),
+    ]);
     expect(results.every((r) => r.ok)).toBe(true);
     expect(backend.settings.agent.task).toEqual({ cleanup: { keep_tasks: 1, keep_days: 2 }, max_concurrent: 3 });
   });

@@ -30,7 +30,14 @@ import type {
 import type { AgentConfig } from '../core/config/schema.js';
 import { redactUrl } from '../core/logging/redact.js';
 import { prepareWorkDir, workLayout } from '../core/workspace/layout.js';
-import { agentConfigOf, applySettingsPatch, settingsViewOf, type GuiSettings, type StoredSettings, type StoredToken } from './settings-schema.js';
+import {
+  agentConfigOf,
+  applySettingsPatch,
+  settingsViewOf,
+  type GuiSettings,
+  type StoredSettings,
+  type StoredToken,
+} from './settings-schema.js';
 import { ZERO_COUNTERS } from '../core/state/agent-state.js';
 
 /** Where the desktop keeps its settings; settings-store.ts implements it with electron-store + safeStorage. */
@@ -63,7 +70,6 @@ export interface AgentHostOptions {
   console?: boolean;
 }
 
-
 export const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
 export const DEFAULT_PROBE_MAX_ATTEMPTS = 3;
 
@@ -94,7 +100,8 @@ export class AgentHost {
       getSnapshot: async () => (this.agent ? live.getSnapshot() : this.idleSnapshot()),
       subscribe: (listener) => this.subscribe(listener),
       getTaskOutput: async (taskId) => (this.agent ? live.getTaskOutput(taskId) : []),
-      cancelTask: async (taskId) => (this.agent ? live.cancelTask(taskId) : { ok: false, message: 'the agent is not running' }),
+      cancelTask: async (taskId) =>
+        this.agent ? live.cancelTask(taskId) : { ok: false, message: 'the agent is not running' },
       getSettings: live.getSettings,
       updateSettings: live.updateSettings,
       openPath: live.openPath,
@@ -108,7 +115,11 @@ export class AgentHost {
       const token = this.opts.backend.readToken(stored);
       const config = agentConfigOf(stored);
       if (!token) {
-        this.idle = idleConnection('unconfigured', config, stored.token ? 'the stored token could not be decrypted: enter it again' : null);
+        this.idle = idleConnection(
+          'unconfigured',
+          config,
+          stored.token ? 'the stored token could not be decrypted: enter it again' : null,
+        );
         return;
       }
       await this.launch(config, token);
@@ -145,7 +156,9 @@ export class AgentHost {
 
   /** The work dir in use (the platform may have named another than the stored one) and its logs dir. */
   dirs(): { workDir: string; logsDir: string } {
-    const root = this.agent ? this.agent.state.snapshot().connection.workDir : agentConfigOf(this.opts.backend.load()).work_dir;
+    const root = this.agent
+      ? this.agent.state.snapshot().connection.workDir
+      : agentConfigOf(this.opts.backend.load()).work_dir;
     const layout = workLayout(root);
     return { workDir: layout.root, logsDir: layout.logsDir };
   }
@@ -211,14 +224,23 @@ export class AgentHost {
       backend.save({ ...next, ...(patch.token ? { token: backend.sealToken(patch.token) } : {}) });
       await this.replace(config, token);
       if (!this.agent) return { ok: false, message: this.idle.lastError?.message ?? 'the agent could not start' };
-      return startAtLogin.ok ? { ok: true, message: 'saved; the agent reconnected with the new settings' } : startAtLogin;
+      return startAtLogin.ok
+        ? { ok: true, message: 'saved; the agent reconnected with the new settings' }
+        : startAtLogin;
     }
 
     const startAtLogin = await this.applyStartAtLogin(patch, stored);
     if (!startAtLogin.ok) return startAtLogin;
     backend.save(next);
-    const later = patch.logLevel !== undefined || patch.maxConcurrent !== undefined || patch.keepTasks !== undefined || patch.keepDays !== undefined;
-    return { ok: true, message: later ? 'saved; the log level and task limits apply from the next start of the agent' : 'saved' };
+    const later =
+      patch.logLevel !== undefined ||
+      patch.maxConcurrent !== undefined ||
+      patch.keepTasks !== undefined ||
+      patch.keepDays !== undefined;
+    return {
+      ok: true,
+      message: later ? 'saved; the log level and task limits apply from the next start of the agent' : 'saved',
+    };
   }
 
   private async applyStartAtLogin(patch: SettingsPatch, stored: StoredSettings): Promise<CommandResult> {
@@ -246,7 +268,12 @@ export class AgentHost {
 
   private async launch(config: AgentConfig, token: string): Promise<void> {
     try {
-      const agent = await this.createAgent({ config, token: () => token, mode: 'gui', console: this.opts.console ?? false });
+      const agent = await this.createAgent({
+        config,
+        token: () => token,
+        mode: 'gui',
+        console: this.opts.console ?? false,
+      });
       this.attach(agent);
       agent.start();
     } catch (err) {
@@ -265,7 +292,10 @@ export class AgentHost {
   }
 
   /** Starts an agent with the given settings and waits until it is online or clearly cannot be. */
-  private async probe(config: AgentConfig, token: string): Promise<{ ok: true; agent: Agent } | { ok: false; message: string }> {
+  private async probe(
+    config: AgentConfig,
+    token: string,
+  ): Promise<{ ok: true; agent: Agent } | { ok: false; message: string }> {
     let agent: Agent;
     try {
       agent = await this.createAgent({ config, token: () => token, mode: 'gui', console: this.opts.console ?? false });
@@ -284,7 +314,11 @@ export class AgentHost {
         resolve(r);
       };
       const timer = setTimeout(
-        () => done({ ok: false, message: `could not connect to ${url} within ${Math.round(timeoutMs / 1000)} s${last ? `: ${last.message}` : ''}` }),
+        () =>
+          done({
+            ok: false,
+            message: `could not connect to ${url} within ${Math.round(timeoutMs / 1000)} s${last ? `: ${last.message}` : ''}`,
+          }),
         timeoutMs,
       );
       const unsubscribe = agent.state.subscribe((event) => {
@@ -292,13 +326,20 @@ export class AgentHost {
         const c = event.connection;
         if (c.lastError) last = c.lastError;
         if (c.phase === 'online') done({ ok: true });
-        else if (c.phase === 'auth_failed') done({ ok: false, message: c.lastError?.message ?? 'the platform refused the token (AUTH_FAILED)' });
+        else if (c.phase === 'auth_failed')
+          done({ ok: false, message: c.lastError?.message ?? 'the platform refused the token (AUTH_FAILED)' });
         else if (c.phase === 'stopped') done({ ok: false, message: c.lastError?.message ?? 'the agent stopped' });
         else if (c.phase === 'reconnecting' && c.attempt >= maxAttempts) {
           done({ ok: false, message: `cannot connect to ${url}: ${c.lastError?.message ?? 'no answer'}` });
         }
       });
-      void agent.finished.then((exit) => done(exit.error ? { ok: false, message: `${exit.error.code}: ${exit.error.message}` } : { ok: false, message: 'the agent stopped' }));
+      void agent.finished.then((exit) =>
+        done(
+          exit.error
+            ? { ok: false, message: `${exit.error.code}: ${exit.error.message}` }
+            : { ok: false, message: 'the agent stopped' },
+        ),
+      );
       agent.start();
     });
     this.probing = null;
@@ -330,7 +371,11 @@ export class AgentHost {
   }
 }
 
-function idleConnection(phase: 'unconfigured' | 'stopped', config: AgentConfig, error: string | null = null): ConnectionView {
+function idleConnection(
+  phase: 'unconfigured' | 'stopped',
+  config: AgentConfig,
+  error: string | null = null,
+): ConnectionView {
   return {
     phase,
     serverUrl: redactUrl(config.server.url),
@@ -339,11 +384,20 @@ function idleConnection(phase: 'unconfigured' | 'stopped', config: AgentConfig, 
     connectedSince: null,
     nextAttemptAt: null,
     attempt: 0,
-    lastError: error ? { code: phase === 'unconfigured' ? 'SETUP_FAILED' : 'AGENT_NOT_STARTED', message: error, at: new Date().toISOString() } : null,
+    lastError: error
+      ? {
+          code: phase === 'unconfigured' ? 'SETUP_FAILED' : 'AGENT_NOT_STARTED',
+          message: error,
+          at: new Date().toISOString(),
+        }
+      : null,
   };
 }
 
 function errorText(err: unknown): string {
-  if (err instanceof Error) return 'code' in err && typeof err.code === 'string' && err.name === 'FatalError' ? `${err.code}: ${err.message}` : err.message;
+  if (err instanceof Error)
+    return 'code' in err && typeof err.code === 'string' && err.name === 'FatalError'
+      ? `${err.code}: ${err.message}`
+      : err.message;
   return String(err);
 }

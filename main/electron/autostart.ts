@@ -18,7 +18,8 @@ function linuxExecutable(): string {
 }
 
 export function setStartAtLogin(enabled: boolean): CommandResult {
-  if (!app.isPackaged) return { ok: false, message: 'start at login is available in the installed app, not in a development run' };
+  if (!app.isPackaged)
+    return { ok: false, message: 'start at login is available in the installed app, not in a development run' };
   try {
     if (process.platform === 'linux') {
       if (enabled) enableAutostart({ exec: linuxExecutable(), args: [HIDDEN_ARG], name: app.getName() });

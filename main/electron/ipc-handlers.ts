@@ -83,7 +83,11 @@ export function registerAgentIpc(opts: IpcHostOptions): () => void {
   return () => AGENT_METHODS.forEach((m) => ipcMain.removeHandler(AGENT_CHANNELS[m]));
 }
 
-function send<C extends keyof MainToRendererChannels>(contents: WebContents, channel: C, payload: MainToRendererChannels[C]): void {
+function send<C extends keyof MainToRendererChannels>(
+  contents: WebContents,
+  channel: C,
+  payload: MainToRendererChannels[C],
+): void {
   contents.send(channel, payload);
 }
 

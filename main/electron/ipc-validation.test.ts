@@ -14,7 +14,14 @@ const bad = (method: unknown, args: unknown, match?: RegExp) => {
 
 describe('the channel contract', () => {
   it('has one agent:* channel per AgentApi call, plus the event channel', () => {
-    expect(AGENT_METHODS.sort()).toEqual(['cancelTask', 'getSettings', 'getSnapshot', 'getTaskOutput', 'openPath', 'updateSettings']);
+    expect(AGENT_METHODS.sort()).toEqual([
+      'cancelTask',
+      'getSettings',
+      'getSnapshot',
+      'getTaskOutput',
+      'openPath',
+      'updateSettings',
+    ]);
     for (const m of AGENT_METHODS) {
       expect(AGENT_CHANNELS[m]).toBe(`agent:${m}`);
       expect(methodOfChannel(AGENT_CHANNELS[m])).toBe(m);
@@ -26,7 +33,17 @@ describe('the channel contract', () => {
 
 describe('validateCall', () => {
   it('rejects unknown methods, prototype names and non-strings', () => {
-    for (const m of ['subscribe', 'shutdown', '__proto__', 'constructor', 'toString', 'hasOwnProperty', '', huge(10_000)]) bad(m, [], /unknown method/);
+    for (const m of [
+      'subscribe',
+      'shutdown',
+      '__proto__',
+      'constructor',
+      'toString',
+      'hasOwnProperty',
+      '',
+      huge(10_000),
+    ])
+      bad(m, [], /unknown method/);
     for (const m of [undefined, null, 1, {}, ['getSnapshot']]) bad(m, [], /unknown method/);
   });
 
@@ -67,7 +84,17 @@ describe('validateCall', () => {
     it('accepts every key with a valid value, and an empty patch', () => {
       ok('updateSettings', [{}]);
       ok('updateSettings', [
-        { serverUrl: 'wss://ats.example.com/ws/agent', token: 'tok-123', workDir: abs, logLevel: 'DEBUG', maxConcurrent: 4, keepTasks: 0, keepDays: 1.5, notifyOnFailure: false, startAtLogin: true },
+        {
+          serverUrl: 'wss://ats.example.com/ws/agent',
+          token: 'tok-123',
+          workDir: abs,
+          logLevel: 'DEBUG',
+          maxConcurrent: 4,
+          keepTasks: 0,
+          keepDays: 1.5,
+          notifyOnFailure: false,
+          startAtLogin: true,
+        },
       ]);
     });
 
@@ -83,7 +110,8 @@ describe('validateCall', () => {
         notifyOnFailure: ['true', 1, null],
         startAtLogin: ['yes', 0],
       };
-      for (const [key, values] of Object.entries(wrong)) for (const value of values) bad('updateSettings', [{ [key]: value }]);
+      for (const [key, values] of Object.entries(wrong))
+        for (const value of values) bad('updateSettings', [{ [key]: value }]);
     });
 
     it('rejects unknown keys, prototype-pollution keys and non-objects', () => {
@@ -128,14 +156,17 @@ describe('isTrustedSenderUrl', () => {
 
   it('refuses any other file, traversal tricks, hosts and schemes', () => {
     expect(isTrustedSenderUrl(pathToFileURL(path.resolve('/tmp/evil.html')).href, prod)).toBe(false);
-    expect(isTrustedSenderUrl(pathToFileURL(path.resolve('/opt/ats/resources/app.asar/dist/other.html')).href, prod)).toBe(false);
+    expect(
+      isTrustedSenderUrl(pathToFileURL(path.resolve('/opt/ats/resources/app.asar/dist/other.html')).href, prod),
+    ).toBe(false);
     expect(isTrustedSenderUrl(file.replace('file://', 'file://evil.example.com'), prod)).toBe(false);
     expect(isTrustedSenderUrl('https://evil.example.com/', prod)).toBe(false);
     expect(isTrustedSenderUrl('http://localhost:5173/', prod)).toBe(false);
     expect(isTrustedSenderUrl('about:blank', prod)).toBe(false);
     expect(isTrustedSenderUrl('data:text/html,<script>1</script>', prod)).toBe(false);
     expect(isTrustedSenderUrl('devtools://devtools/bundled/index.html', prod)).toBe(false);
-    for (const junk of ['', 'not a url', null, undefined, 42, {}, huge(10_000)]) expect(isTrustedSenderUrl(junk, prod)).toBe(false);
+    for (const junk of ['', 'not a url', null, undefined, 42, {}, huge(10_000)])
+      expect(isTrustedSenderUrl(junk, prod)).toBe(false);
   });
 
   it('trusts the dev server origin only in development, and only that origin', () => {

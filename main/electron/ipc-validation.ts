@@ -47,18 +47,17 @@ const WorkDir = z
   .refine((p) => !CONTROL_CHARS.test(p), 'work dir contains control characters')
   .refine((p) => path.isAbsolute(p), 'work dir must be an absolute path');
 
-export const SettingsPatchSchema = z
-  .strictObject({
-    serverUrl: ServerUrl.optional(),
-    token: Token.optional(),
-    workDir: WorkDir.optional(),
-    logLevel: z.enum(LOG_LEVELS).optional(),
-    maxConcurrent: z.number().int().min(1).max(64).optional(),
-    keepTasks: z.number().int().min(0).max(100_000).optional(),
-    keepDays: z.number().min(0).max(36_500).optional(),
-    notifyOnFailure: z.boolean().optional(),
-    startAtLogin: z.boolean().optional(),
-  });
+export const SettingsPatchSchema = z.strictObject({
+  serverUrl: ServerUrl.optional(),
+  token: Token.optional(),
+  workDir: WorkDir.optional(),
+  logLevel: z.enum(LOG_LEVELS).optional(),
+  maxConcurrent: z.number().int().min(1).max(64).optional(),
+  keepTasks: z.number().int().min(0).max(100_000).optional(),
+  keepDays: z.number().min(0).max(36_500).optional(),
+  notifyOnFailure: z.boolean().optional(),
+  startAtLogin: z.boolean().optional(),
+});
 
 export const PathTargetSchema = z.enum(['work-dir', 'logs']);
 
@@ -80,7 +79,11 @@ function isAgentMethod(method: unknown): method is AgentMethod {
 
 /** Parses one call; the error text is safe to send back to the renderer (it never echoes values). */
 export function validateCall(method: unknown, args: unknown): ValidatedCall {
-  if (!isAgentMethod(method)) return { ok: false, error: `unknown method ${typeof method === 'string' ? JSON.stringify(method.slice(0, 64)) : typeof method}` };
+  if (!isAgentMethod(method))
+    return {
+      ok: false,
+      error: `unknown method ${typeof method === 'string' ? JSON.stringify(method.slice(0, 64)) : typeof method}`,
+    };
   if (!Array.isArray(args)) return { ok: false, error: `${method}: arguments must be an array` };
   const parsed = ARGS[method].safeParse(args);
   if (!parsed.success) {
@@ -131,5 +134,7 @@ export function isTrustedSenderUrl(frameUrl: unknown, trusted: TrustedOrigins): 
 function samePath(a: string, b: string): boolean {
   const na = path.resolve(a);
   const nb = path.resolve(b);
-  return process.platform === 'win32' || process.platform === 'darwin' ? na.toLowerCase() === nb.toLowerCase() : na === nb;
+  return process.platform === 'win32' || process.platform === 'darwin'
+    ? na.toLowerCase() === nb.toLowerCase()
+    : na === nb;
 }

@@ -18,7 +18,14 @@ import { forwardAgentEvents, registerAgentIpc, resetOnShow } from './ipc-handler
 import { ElectronSettingsBackend } from './settings-store.js';
 import { AgentTray } from './tray.js';
 import { TrayModel } from './tray-state.js';
-import { appPaths, createMainWindow, hardenAllWebContents, hardenSession, showWindow, webPreferencesOf } from './window.js';
+import {
+  appPaths,
+  createMainWindow,
+  hardenAllWebContents,
+  hardenSession,
+  showWindow,
+  webPreferencesOf,
+} from './window.js';
 
 /** dist-electron/main.js → the app root (the repo, or resources/app.asar) */
 const APP_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,14 +35,20 @@ const GUI_ONLY_ARGS = new Set([HIDDEN_ARG]);
 /** The user's arguments: what follows the app path in a development run (`electron dist-electron/main.js ...`). */
 function userArgs(argv: readonly string[]): string[] {
   if (!process.defaultApp) return argv.slice(1);
-  const entries = new Set([APP_ROOT, path.join(APP_ROOT, 'dist-electron', 'main.js'), path.join(APP_ROOT, 'dist-electron')]);
+  const entries = new Set([
+    APP_ROOT,
+    path.join(APP_ROOT, 'dist-electron', 'main.js'),
+    path.join(APP_ROOT, 'dist-electron'),
+  ]);
   const at = argv.findIndex((a, i) => i > 0 && !a.startsWith('-') && entries.has(path.resolve(a)));
   return argv.slice(at >= 0 ? at + 1 : 2);
 }
 
 function wantsHeadless(args: readonly string[]): boolean {
   if (args.includes('--no-gui')) return true;
-  const hasToken = args.some((a) => a === '--token' || a.startsWith('--token=') || a === '--token-file' || a.startsWith('--token-file='));
+  const hasToken = args.some(
+    (a) => a === '--token' || a.startsWith('--token=') || a === '--token-file' || a.startsWith('--token-file='),
+  );
   const noDisplay = process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY;
   return hasToken && noDisplay;
 }
@@ -134,8 +147,17 @@ function startGui(args: readonly string[]): void {
   };
   const notifyFailure = (task: TaskView) => {
     if (!host.gui().notifyOnFailure || !Notification.isSupported()) return;
-    const what = task.phase === 'timeout' ? 'timed out' : task.phase === 'error' ? 'could not run' : `failed (exit ${task.exitCode ?? '?'})`;
-    const n = new Notification({ title: `Task ${task.taskId} ${what}`, body: task.error ?? task.command.slice(0, 200), silent: false });
+    const what =
+      task.phase === 'timeout'
+        ? 'timed out'
+        : task.phase === 'error'
+          ? 'could not run'
+          : `failed (exit ${task.exitCode ?? '?'})`;
+    const n = new Notification({
+      title: `Task ${task.taskId} ${what}`,
+      body: task.error ?? task.command.slice(0, 200),
+      silent: false,
+    });
     n.on('click', openDashboard);
     n.show();
   };
@@ -169,46 +191,49 @@ function startGui(args: readonly string[]): void {
   app.on('activate', () => openDashboard());
 
   hardenAllWebContents();
-  void app.whenReady().then(async () => {
-    hardenSession(undefined, devServerUrl);
-    registerAgentIpc({ api: host.api, trusted: { indexHtml: paths.indexHtml, devServerUrl }, windows: ourWindows });
-    host.subscribe(onEvent);
-    forwardAgentEvents(host.api, ourWindows);
-    await host.start();
-    trayModel.reset(await host.api.getSnapshot());
-    refreshStartAtLogin();
-    tray = new AgentTray(
-      paths.trayIcons,
-      {
-        openDashboard,
-        openWorkFolder: () => void host.openPath('work-dir'),
-        openLogs: () => void host.openPath('logs'),
-        startAtLogin: () => getStartAtLogin(),
-        setStartAtLogin: (enabled) => void toggleStartAtLogin(enabled),
-        quit: () => void quit(),
-      },
-      trayModel.state(),
-    );
-    // First run always shows the window: the setup form is in it. A second launch during start-up
-    // may have opened it already.
-    const show = !startHidden || !host.configured;
-    if (!mainWindow || mainWindow.isDestroyed()) mainWindow = makeWindow(show);
-    if (process.env.ATS_AGENT_E2E === '1') {
-      // Playwright's electronApp.evaluate() reaches main-process state through this, in tests only.
-      Object.assign(globalThis, {
-        __atsAgentE2E: {
-          trayMenuLabels: () => tray?.menuLabels() ?? [],
-          trayIcon: () => tray?.currentIcon ?? null,
-          webPreferences: () => ourWindows().map((w) => webPreferencesOf(w) ?? null),
-          isQuitting: () => quitting,
+  void app
+    .whenReady()
+    .then(async () => {
+      hardenSession(undefined, devServerUrl);
+      registerAgentIpc({ api: host.api, trusted: { indexHtml: paths.indexHtml, devServerUrl }, windows: ourWindows });
+      host.subscribe(onEvent);
+      forwardAgentEvents(host.api, ourWindows);
+      await host.start();
+      trayModel.reset(await host.api.getSnapshot());
+      refreshStartAtLogin();
+      tray = new AgentTray(
+        paths.trayIcons,
+        {
+          openDashboard,
+          openWorkFolder: () => void host.openPath('work-dir'),
+          openLogs: () => void host.openPath('logs'),
+          startAtLogin: () => getStartAtLogin(),
+          setStartAtLogin: (enabled) => void toggleStartAtLogin(enabled),
+          quit: () => void quit(),
         },
-      });
-    }
-  }).catch((err: unknown) => {
-    // without a tray or a window nobody could quit it: say why and leave
-    dialog.showErrorBox('ATS Agent cannot start', (err as Error)?.stack ?? String(err));
-    app.exit(1);
-  });
+        trayModel.state(),
+      );
+      // First run always shows the window: the setup form is in it. A second launch during start-up
+      // may have opened it already.
+      const show = !startHidden || !host.configured;
+      if (!mainWindow || mainWindow.isDestroyed()) mainWindow = makeWindow(show);
+      if (process.env.ATS_AGENT_E2E === '1') {
+        // Playwright's electronApp.evaluate() reaches main-process state through this, in tests only.
+        Object.assign(globalThis, {
+          __atsAgentE2E: {
+            trayMenuLabels: () => tray?.menuLabels() ?? [],
+            trayIcon: () => tray?.currentIcon ?? null,
+            webPreferences: () => ourWindows().map((w) => webPreferencesOf(w) ?? null),
+            isQuitting: () => quitting,
+          },
+        });
+      }
+    })
+    .catch((err: unknown) => {
+      // without a tray or a window nobody could quit it: say why and leave
+      dialog.showErrorBox('ATS Agent cannot start', (err as Error)?.stack ?? String(err));
+      app.exit(1);
+    });
 }
 
 const args = userArgs(process.argv);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_WORK_DIR } from '../core/config/schema.js';
-import { STORE_DEFAULTS, agentConfigOf, applySettingsPatch, readStoredSettings, settingsViewOf, touchesConnection } from './settings-schema.js';
+import {
+  STORE_DEFAULTS,
+  agentConfigOf,
+  applySettingsPatch,
+  readStoredSettings,
+  settingsViewOf,
+  touchesConnection,
+} from './settings-schema.js';
 
 describe('stored desktop settings', () => {
   it('an empty store is the config schema defaults plus the GUI defaults', () => {
@@ -26,7 +33,11 @@ describe('stored desktop settings', () => {
 
   it('uses the same ConfigSchema as YAML and CLI: invalid stored config falls back, the token survives', () => {
     const token = { encoding: 'safeStorage', value: 'AAAA' };
-    const { settings, problems } = readStoredSettings({ agent: { server: { url: 'http://nope' } }, gui: { notifyOnFailure: false }, token });
+    const { settings, problems } = readStoredSettings({
+      agent: { server: { url: 'http://nope' } },
+      gui: { notifyOnFailure: false },
+      token,
+    });
     expect(problems).toHaveLength(1);
     expect(settings.agent).toEqual({});
     expect(settings.gui).toEqual({ notifyOnFailure: false, startAtLogin: false });
@@ -34,14 +45,30 @@ describe('stored desktop settings', () => {
     // unknown keys are refused by the strict schema, as in a YAML file
     expect(readStoredSettings({ agent: { surprise: 1 } }).problems).toHaveLength(1);
     expect(readStoredSettings({ gui: { notifyOnFailure: 'yes' } }).problems).toHaveLength(1);
-    expect(readStoredSettings({ token: { encoding: 'rot13', value: 'x' } }).problems).toEqual(['the stored token is unreadable: set it again']);
+    expect(readStoredSettings({ token: { encoding: 'rot13', value: 'x' } }).problems).toEqual([
+      'the stored token is unreadable: set it again',
+    ]);
   });
 
   it('maps UI keys onto config keys, sparsely', () => {
-    const r = applySettingsPatch(STORE_DEFAULTS, { serverUrl: 'wss://ats.example.com/ws/agent', workDir: '/srv/ats', logLevel: 'DEBUG', maxConcurrent: 3, keepTasks: 5, keepDays: 2, notifyOnFailure: false, startAtLogin: true });
+    const r = applySettingsPatch(STORE_DEFAULTS, {
+      serverUrl: 'wss://ats.example.com/ws/agent',
+      workDir: '/srv/ats',
+      logLevel: 'DEBUG',
+      maxConcurrent: 3,
+      keepTasks: 5,
+      keepDays: 2,
+      notifyOnFailure: false,
+      startAtLogin: true,
+    });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.next.agent).toEqual({ server: { url: 'wss://ats.example.com/ws/agent' }, work_dir: '/srv/ats', logging: { level: 'DEBUG' }, task: { max_concurrent: 3, cleanup: { keep_tasks: 5, keep_days: 2 } } });
+    expect(r.next.agent).toEqual({
+      server: { url: 'wss://ats.example.com/ws/agent' },
+      work_dir: '/srv/ats',
+      logging: { level: 'DEBUG' },
+      task: { max_concurrent: 3, cleanup: { keep_tasks: 5, keep_days: 2 } },
+    });
     expect(r.next.gui).toEqual({ notifyOnFailure: false, startAtLogin: true });
     expect(r.restart).toBe(true);
     const config = agentConfigOf(r.next);
@@ -50,7 +77,11 @@ describe('stored desktop settings', () => {
   });
 
   it('keeps what was stored and the token, and does not mutate its input', () => {
-    const stored = { ...STORE_DEFAULTS, agent: { task: { timeout: 60, cleanup: { keep_days: 9 } } }, token: { encoding: 'plain' as const, value: 't' } };
+    const stored = {
+      ...STORE_DEFAULTS,
+      agent: { task: { timeout: 60, cleanup: { keep_days: 9 } } },
+      token: { encoding: 'plain' as const, value: 't' },
+    };
     const before = structuredClone(stored);
     const r = applySettingsPatch(stored, { keepTasks: 1 });
     expect(stored).toEqual(before);

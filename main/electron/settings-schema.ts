@@ -52,17 +52,24 @@ export function readStoredSettings(raw: unknown): { settings: StoredSettings; pr
   if (doc.agent !== undefined) {
     const parsed = ConfigSchema.safeParse(doc.agent);
     if (parsed.success && isRecord(doc.agent)) agent = doc.agent as ConfigInput;
-    else problems.push(`stored agent settings are invalid, using defaults: ${parsed.error?.issues[0]?.message ?? 'not an object'}`);
+    else
+      problems.push(
+        `stored agent settings are invalid, using defaults: ${parsed.error?.issues[0]?.message ?? 'not an object'}`,
+      );
   }
   const gui = GuiSettingsSchema.safeParse(isRecord(doc.gui) ? doc.gui : {});
-  if (!gui.success) problems.push(`stored desktop settings are invalid, using defaults: ${gui.error.issues[0]?.message}`);
+  if (!gui.success)
+    problems.push(`stored desktop settings are invalid, using defaults: ${gui.error.issues[0]?.message}`);
   let token: StoredToken | undefined;
   if (doc.token !== undefined) {
     const parsed = StoredTokenSchema.safeParse(doc.token);
     if (parsed.success) token = parsed.data;
     else problems.push('the stored token is unreadable: set it again');
   }
-  return { settings: { agent, gui: gui.success ? gui.data : { ...STORE_DEFAULTS.gui }, ...(token ? { token } : {}) }, problems };
+  return {
+    settings: { agent, gui: gui.success ? gui.data : { ...STORE_DEFAULTS.gui }, ...(token ? { token } : {}) },
+    problems,
+  };
 }
 
 export function agentConfigOf(stored: StoredSettings): AgentConfig {

@@ -76,7 +76,8 @@ export class ElectronSettingsBackend implements SettingsBackend {
   }
 
   sealToken(token: string): StoredToken {
-    if (safeStorage.isEncryptionAvailable()) return { encoding: 'safeStorage', value: safeStorage.encryptString(token).toString('base64') };
+    if (safeStorage.isEncryptionAvailable())
+      return { encoding: 'safeStorage', value: safeStorage.encryptString(token).toString('base64') };
     this.warnOnce('no OS encryption available: the token is stored as plain text (file mode 0600)');
     return { encoding: 'plain', value: token };
   }

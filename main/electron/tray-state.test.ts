@@ -2,14 +2,23 @@ import { describe, expect, it } from 'vitest';
 import type { AgentEvent, ConnectionPhase, TaskView } from '../core/api.js';
 import { TOOLTIP_MAX, TrayModel, trayStateOf, type TraySnapshot } from './tray-state.js';
 
-function snap(phase: ConnectionPhase, opts: { running?: number; queued?: number; cpu?: number | null; memory?: number | null; attempt?: number } = {}): TraySnapshot {
+function snap(
+  phase: ConnectionPhase,
+  opts: { running?: number; queued?: number; cpu?: number | null; memory?: number | null; attempt?: number } = {},
+): TraySnapshot {
   const tasks = [
     ...Array.from({ length: opts.running ?? 0 }, () => ({ phase: 'running' as const })),
     ...Array.from({ length: opts.queued ?? 0 }, () => ({ phase: 'queued' as const })),
     { phase: 'success' as const },
     { phase: 'failed' as const },
   ];
-  const metrics = opts.cpu === undefined && opts.memory === undefined ? [] : [{ cpu: 1, memory: 1 }, { cpu: opts.cpu ?? null, memory: opts.memory ?? null }];
+  const metrics =
+    opts.cpu === undefined && opts.memory === undefined
+      ? []
+      : [
+          { cpu: 1, memory: 1 },
+          { cpu: opts.cpu ?? null, memory: opts.memory ?? null },
+        ];
   return { connection: { phase, attempt: opts.attempt ?? 0 }, tasks, metrics };
 }
 
@@ -72,11 +81,18 @@ describe('trayStateOf', () => {
 });
 
 describe('TrayModel', () => {
-  const task = (taskId: string, phase: TaskView['phase']): AgentEvent => ({ type: 'task', task: { taskId, phase } as TaskView });
+  const task = (taskId: string, phase: TaskView['phase']): AgentEvent => ({
+    type: 'task',
+    task: { taskId, phase } as TaskView,
+  });
 
   it('follows events without snapshots', () => {
     const m = new TrayModel();
-    m.reset({ connection: { phase: 'connecting', attempt: 0 }, tasks: [{ taskId: 'a', phase: 'success' }], metrics: [] });
+    m.reset({
+      connection: { phase: 'connecting', attempt: 0 },
+      tasks: [{ taskId: 'a', phase: 'success' }],
+      metrics: [],
+    });
     expect(m.state().icon).toBe('reconnecting');
     expect(m.apply({ type: 'connection', connection: { phase: 'online', attempt: 0 } as never })).toBe(true);
     expect(m.state().icon).toBe('online');

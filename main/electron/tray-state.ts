@@ -58,7 +58,9 @@ export function trayStateOf(snapshot: TraySnapshot): TrayState {
   const running = runningCount(snapshot);
   const mapped = ICON_OF[phase] ?? 'offline';
   const icon: TrayIcon = mapped === 'connected' ? (running > 0 ? 'busy' : 'online') : mapped;
-  const parts = [`${PRODUCT} — ${LABEL_OF[phase] ?? phase}${phase === 'reconnecting' && attempt > 0 ? ` (attempt ${attempt})` : ''}`];
+  const parts = [
+    `${PRODUCT} — ${LABEL_OF[phase] ?? phase}${phase === 'reconnecting' && attempt > 0 ? ` (attempt ${attempt})` : ''}`,
+  ];
   if (running > 0) parts.push(`${running} running`);
   const status = parts.join(' · ');
   const last = snapshot.metrics[snapshot.metrics.length - 1];
@@ -91,7 +93,8 @@ export class TrayModel implements TraySnapshot {
   reset(snapshot: Omit<TraySnapshot, 'tasks'> & { tasks: ReadonlyArray<Pick<TaskView, 'phase' | 'taskId'>> }): void {
     this.connection = { phase: snapshot.connection.phase, attempt: snapshot.connection.attempt };
     this.phases.clear();
-    for (const t of snapshot.tasks) if (t.phase === 'queued' || t.phase === 'running') this.phases.set(t.taskId, t.phase);
+    for (const t of snapshot.tasks)
+      if (t.phase === 'queued' || t.phase === 'running') this.phases.set(t.taskId, t.phase);
     this.last = snapshot.metrics[snapshot.metrics.length - 1] ?? null;
   }
 
@@ -102,7 +105,8 @@ export class TrayModel implements TraySnapshot {
         this.connection = { phase: event.connection.phase, attempt: event.connection.attempt };
         return true;
       case 'task':
-        if (event.task.phase === 'queued' || event.task.phase === 'running') this.phases.set(event.task.taskId, event.task.phase);
+        if (event.task.phase === 'queued' || event.task.phase === 'running')
+          this.phases.set(event.task.taskId, event.task.phase);
         else if (!this.phases.delete(event.task.taskId)) return false;
         return true;
       case 'metrics':

@@ -2,7 +2,15 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AUTOSTART_FILE, autostartDir, desktopEntry, disableAutostart, enableAutostart, isAutostartEnabled, quoteExecArg } from './xdg-autostart.js';
+import {
+  AUTOSTART_FILE,
+  autostartDir,
+  desktopEntry,
+  disableAutostart,
+  enableAutostart,
+  isAutostartEnabled,
+  quoteExecArg,
+} from './xdg-autostart.js';
 
 const homes: string[] = [];
 function tempHome(): string {
@@ -39,14 +47,19 @@ describe('XDG autostart entry', () => {
     const home = tempHome();
     const config = path.join(home, 'cfg');
     expect(autostartDir({ env: { HOME: home, XDG_CONFIG_HOME: config } })).toBe(path.join(config, 'autostart'));
-    expect(autostartDir({ env: { HOME: home, XDG_CONFIG_HOME: 'relative' } })).toBe(path.join(home, '.config', 'autostart'));
+    expect(autostartDir({ env: { HOME: home, XDG_CONFIG_HOME: 'relative' } })).toBe(
+      path.join(home, '.config', 'autostart'),
+    );
   });
 
   it('treats an entry the user switched off as disabled', () => {
     const home = tempHome();
     const loc = { env: { HOME: home } };
     const file = enableAutostart({ exec: '/usr/bin/x' }, loc);
-    writeFileSync(file, readFileSync(file, 'utf8').replace('X-GNOME-Autostart-enabled=true', 'X-GNOME-Autostart-enabled=false'));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace('X-GNOME-Autostart-enabled=true', 'X-GNOME-Autostart-enabled=false'),
+    );
     expect(isAutostartEnabled(loc)).toBe(false);
     writeFileSync(file, desktopEntry({ exec: '/usr/bin/x' }).replace('Hidden=false', 'Hidden=true'));
     expect(isAutostartEnabled(loc)).toBe(false);
@@ -61,6 +74,10 @@ describe('XDG autostart entry', () => {
     // the file format's own escaping doubles backslashes once more
     expect(desktopEntry({ exec: '/x\\y z' })).toContain('Exec="/x\\\\\\\\y z"\n');
     // no line can be injected through a path
-    expect(desktopEntry({ exec: '/x\nTerminal=true' }).split('\n').filter((l) => l.startsWith('Terminal='))).toEqual(['Terminal=false']);
+    expect(
+      desktopEntry({ exec: '/x\nTerminal=true' })
+        .split('\n')
+        .filter((l) => l.startsWith('Terminal=')),
+    ).toEqual(['Terminal=false']);
   });
 });

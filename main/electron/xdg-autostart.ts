@@ -19,7 +19,10 @@ export interface AutostartLocation {
 
 export function autostartDir(loc: AutostartLocation = {}): string {
   const env = loc.env ?? process.env;
-  const configHome = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(loc.home ?? env.HOME ?? os.homedir(), '.config');
+  const configHome =
+    env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME)
+      ? env.XDG_CONFIG_HOME
+      : path.join(loc.home ?? env.HOME ?? os.homedir(), '.config');
   return path.join(configHome, 'autostart');
 }
 

@@ -25,7 +25,13 @@ function LanguageSelect() {
   return (
     <label className="lang">
       <span className="sr-only">{t('language')}</span>
-      <select className="input input-small" data-testid="language" aria-label={t('language')} value={lang} onChange={(e) => setLang(e.target.value as Lang)}>
+      <select
+        className="input input-small"
+        data-testid="language"
+        aria-label={t('language')}
+        value={lang}
+        onChange={(e) => setLang(e.target.value as Lang)}
+      >
         <option value="en">{t('language.en')}</option>
         <option value="zh">{t('language.zh')}</option>
       </select>
@@ -95,7 +101,11 @@ export function App() {
           <span className="brand-name">{t('app.title')}</span>
           {snapshot ? (
             <span className="brand-sub muted">
-              {t('app.agentLine', { hostname: snapshot.agent.hostname, version: snapshot.agent.version, mode: t(snapshot.agent.mode === 'gui' ? 'app.mode.gui' : 'app.mode.headless') })}
+              {t('app.agentLine', {
+                hostname: snapshot.agent.hostname,
+                version: snapshot.agent.version,
+                mode: t(snapshot.agent.mode === 'gui' ? 'app.mode.gui' : 'app.mode.headless'),
+              })}
             </span>
           ) : null}
         </div>
@@ -110,7 +120,11 @@ export function App() {
           <span className="spacer" />
         )}
         {phase && phase !== 'unconfigured' ? (
-          <span className={`header-phase tone-${connectionTone[phase]}`} aria-hidden="true" data-label={t(phaseKey(phase))}>
+          <span
+            className={`header-phase tone-${connectionTone[phase]}`}
+            aria-hidden="true"
+            data-label={t(phaseKey(phase))}
+          >
             <span className="dot" />
           </span>
         ) : null}

@@ -40,7 +40,11 @@ export const burst: Bench = {
     const sim = new PlatformSimulator({ tokens: [TOKEN] });
     await sim.start();
     const tracker = new TaskTracker(sim);
-    const agent = await startAgent(sim, { label: 'burst', config: { task: { max_concurrent: CONCURRENCY } }, nodeArgs: ctx.agentNodeArgs('burst') });
+    const agent = await startAgent(sim, {
+      label: 'burst',
+      config: { task: { max_concurrent: CONCURRENCY } },
+      nodeArgs: ctx.agentNodeArgs('burst'),
+    });
     const commands = Array.from({ length: TASKS }, (_, i) => `echo ${i}`);
     try {
       for (let i = 0; i < CONCURRENCY; i++) tracker.dispatch(`warm-${i}`, 'echo hi');
@@ -68,17 +72,40 @@ export const burst: Bench = {
         if (x.lines !== TASKS) problems.push(`xargs run ${r + 1}: ${x.lines} lines`);
         xargsMs.push(x.ms);
         nodeMs.push(await nodeSpawnBurst(TASKS, CONCURRENCY));
-        ctx.log(`run ${r + 1}: agent ${agentMs.at(-1)!.toFixed(0)} ms, xargs ${x.ms.toFixed(0)} ms, bare node ${nodeMs.at(-1)!.toFixed(0)} ms`);
+        ctx.log(
+          `run ${r + 1}: agent ${agentMs.at(-1)!.toFixed(0)} ms, xargs ${x.ms.toFixed(0)} ms, bare node ${nodeMs.at(-1)!.toFixed(0)} ms`,
+        );
         await sleep(300);
       }
       const ratio = agentMs.map((a, i) => a / xargsMs[i]!);
-      const note = problems.length ? `NOT VERIFIED: ${problems.join('; ')}` : `all ${TASKS} results success with their output, each run`;
+      const note = problems.length
+        ? `NOT VERIFIED: ${problems.join('; ')}`
+        : `all ${TASKS} results success with their output, each run`;
       return [
-        fromRuns('burst', `${TASKS} × echo, max_concurrent ${CONCURRENCY}: sent → last task_result`, agentMs, 'ms', undefined, note),
+        fromRuns(
+          'burst',
+          `${TASKS} × echo, max_concurrent ${CONCURRENCY}: sent → last task_result`,
+          agentMs,
+          'ms',
+          undefined,
+          note,
+        ),
         fromRuns('burst', `xargs -P${CONCURRENCY} -n1 sh -c, same commands`, xargsMs, 'ms'),
         fromRuns('burst', 'agent ÷ xargs (per run pair)', ratio, '×', atMost(1.3, '×')),
-        fromRuns('burst', `limit: bare node spawning the same, ${CONCURRENCY} at a time`, nodeMs, 'ms', undefined, `÷ xargs: ${nodeMs.map((x, i) => (x / xargsMs[i]!).toFixed(1)).join(', ')}`),
-        fromRuns('burst', 'agent: tasks per second', agentMs.map((ms) => TASKS / (ms / 1000)), '/s'),
+        fromRuns(
+          'burst',
+          `limit: bare node spawning the same, ${CONCURRENCY} at a time`,
+          nodeMs,
+          'ms',
+          undefined,
+          `÷ xargs: ${nodeMs.map((x, i) => (x / xargsMs[i]!).toFixed(1)).join(', ')}`,
+        ),
+        fromRuns(
+          'burst',
+          'agent: tasks per second',
+          agentMs.map((ms) => TASKS / (ms / 1000)),
+          '/s',
+        ),
       ];
     } finally {
       tracker.detach();

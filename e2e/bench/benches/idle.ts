@@ -27,7 +27,8 @@ export const idle: Bench = {
     const agents: BenchAgent[] = [];
     const bare = track(spawn(process.execPath, ['-e', 'setInterval(()=>{},1e6)'], { stdio: 'ignore' }));
     try {
-      for (let i = 0; i < AGENTS; i++) agents.push(await startAgent(sim, { label: `idle-${i}`, nodeArgs: ctx.agentNodeArgs(`idle-${i}`) }));
+      for (let i = 0; i < AGENTS; i++)
+        agents.push(await startAgent(sim, { label: `idle-${i}`, nodeArgs: ctx.agentNodeArgs(`idle-${i}`) }));
       ctx.log(`${AGENTS} agents connected; settling ${settleMs / 1000} s, then measuring ${windowMs / 1000} s`);
       await sleep(settleMs);
 
@@ -52,9 +53,30 @@ export const idle: Bench = {
       const a = agents.length;
       const hbNote = `${heartbeats} heartbeats from ${a} agents in ${elapsedS.toFixed(0)} s (expect ≈${Math.floor(elapsedS / 5)} each)`;
       return [
-        fromRuns('idle', `agent tree RSS (median over ${windowMs / 1000} s)`, medRss.slice(0, a), 'MB', atMost(60, 'MB'), `peak ${Math.max(...peakRss.slice(0, a)).toFixed(1)} MB`),
-        fromRuns('idle', `agent CPU over ${windowMs / 1000} s (% of one core)`, cpuPct.slice(0, a), '%', atMost(0.2, '%'), hbNote),
-        fromRuns('idle', 'bare node -e "setInterval(()=>{},1e6)" RSS', [medRss[a]!], 'MB', undefined, `CPU ${cpuPct[a]!.toFixed(3)} %`),
+        fromRuns(
+          'idle',
+          `agent tree RSS (median over ${windowMs / 1000} s)`,
+          medRss.slice(0, a),
+          'MB',
+          atMost(60, 'MB'),
+          `peak ${Math.max(...peakRss.slice(0, a)).toFixed(1)} MB`,
+        ),
+        fromRuns(
+          'idle',
+          `agent CPU over ${windowMs / 1000} s (% of one core)`,
+          cpuPct.slice(0, a),
+          '%',
+          atMost(0.2, '%'),
+          hbNote,
+        ),
+        fromRuns(
+          'idle',
+          'bare node -e "setInterval(()=>{},1e6)" RSS',
+          [medRss[a]!],
+          'MB',
+          undefined,
+          `CPU ${cpuPct[a]!.toFixed(3)} %`,
+        ),
       ];
     } finally {
       await Promise.all(agents.map((x) => x.stop()));

@@ -97,10 +97,19 @@ async function agentRun(ctx: BenchContext, w: Workload, label: string): Promise<
     if (t.result?.status !== 'success') problem = `status ${t.result?.status}: ${t.result?.error}`;
     else if (contentBytes !== w.bytes - w.lines || lines < w.lines) {
       problem = `received ${lines} lines / ${contentBytes} bytes without newlines, expected ${w.lines} / ${w.bytes - w.lines}`;
-    } else if (others.length) problem = `unexpected ${others[0].stream} log: ${String(others[0].message).slice(0, 200)}`;
+    } else if (others.length)
+      problem = `unexpected ${others[0].stream} log: ${String(others[0].message).slice(0, 200)}`;
     else problem = w.check?.(out) ?? null;
     const splitLines = lines - w.lines;
-    return { ms: endAt - t.sentAt, simCpuMs, peakKb, treePeakKb, duplicates: t.logFrames - t.seqs.size, splitLines, problem };
+    return {
+      ms: endAt - t.sentAt,
+      simCpuMs,
+      peakKb,
+      treePeakKb,
+      duplicates: t.logFrames - t.seqs.size,
+      splitLines,
+      problem,
+    };
   } finally {
     tracker.detach();
     await agent.stop();
@@ -140,7 +149,9 @@ export const logRelay: Bench = {
         const d = await directRun(w);
         if (d.bytes !== w.bytes) problems.push(`direct run ${r + 1}: ${d.bytes} bytes`);
         direct.push(d.ms);
-        ctx.log(`${w.key} run ${r + 1}: agent ${a.ms.toFixed(0)} ms (peak RSS ${(a.peakKb / 1024).toFixed(0)} MB${a.problem ? `, PROBLEM ${a.problem}` : ''}), direct ${d.ms.toFixed(0)} ms`);
+        ctx.log(
+          `${w.key} run ${r + 1}: agent ${a.ms.toFixed(0)} ms (peak RSS ${(a.peakKb / 1024).toFixed(0)} MB${a.problem ? `, PROBLEM ${a.problem}` : ''}), direct ${d.ms.toFixed(0)} ms`,
+        );
       }
       const ms = agent.map((a) => a.ms);
       const rate = ms.map((x) => w.bytes / MB / (x / 1000));
@@ -148,22 +159,53 @@ export const logRelay: Bench = {
       const peak = agent.map((a) => a.peakKb / 1024);
       const dups = agent.reduce((s, a) => s + a.duplicates, 0);
       const splits = agent.reduce((s, a) => s + a.splitLines, 0);
-      const verified = problems.length ? `NOT VERIFIED: ${problems.join('; ')}` : `all ${w.lines.toLocaleString('en')} lines verified each run${dups ? `, ${dups} duplicate frames dropped` : ''}${splits ? `; ${splits} line(s) arrived split over two messages` : ''}`;
+      const verified = problems.length
+        ? `NOT VERIFIED: ${problems.join('; ')}`
+        : `all ${w.lines.toLocaleString('en')} lines verified each run${dups ? `, ${dups} duplicate frames dropped` : ''}${splits ? `; ${splits} line(s) arrived split over two messages` : ''}`;
       const prefix = `${w.key} (\`${w.command.length > 40 ? w.command.slice(0, 24) + '… | head -c 200000000' : w.command}\`)`;
       if (w === SEQ) {
-        figures.push(fromRuns('log-relay', `${prefix}: sent → result, all lines`, ms, 'ms', atMost(1000, 'ms'), verified));
+        figures.push(
+          fromRuns('log-relay', `${prefix}: sent → result, all lines`, ms, 'ms', atMost(1000, 'ms'), verified),
+        );
         figures.push(fromRuns('log-relay', `${w.key}: throughput through the agent`, rate, 'MB/s'));
       } else {
         figures.push(fromRuns('log-relay', `${prefix}: sent → result, all lines`, ms, 'ms', undefined, verified));
-        figures.push(fromRuns('log-relay', `${w.key}: throughput through the agent`, rate, 'MB/s', atLeast(100, 'MB/s')));
+        figures.push(
+          fromRuns('log-relay', `${w.key}: throughput through the agent`, rate, 'MB/s', atLeast(100, 'MB/s')),
+        );
       }
       {
         const share = agent.map((a) => (a.simCpuMs / a.ms) * 100);
-        figures.push(fromRuns('log-relay', `${w.key}: simulator (receiver) CPU during the run, % of one core`, share, '%', undefined, 'the receiving side shares the 2 cores with the agent'));
+        figures.push(
+          fromRuns(
+            'log-relay',
+            `${w.key}: simulator (receiver) CPU during the run, % of one core`,
+            share,
+            '%',
+            undefined,
+            'the receiving side shares the 2 cores with the agent',
+          ),
+        );
       }
-      figures.push(fromRuns('log-relay', `${w.key}: same command piped into Node (limit)`, direct, 'ms', undefined, `${directRate.map((x) => x.toFixed(0)).join(', ')} MB/s`));
       figures.push(
-        fromRuns('log-relay', `${w.key}: agent peak RSS (VmHWM)`, peak, 'MB', atMost(120, 'MB'), `process tree peak (polled every 100 ms) max ${(max(agent.map((a) => a.treePeakKb)) / 1024).toFixed(0)} MB`),
+        fromRuns(
+          'log-relay',
+          `${w.key}: same command piped into Node (limit)`,
+          direct,
+          'ms',
+          undefined,
+          `${directRate.map((x) => x.toFixed(0)).join(', ')} MB/s`,
+        ),
+      );
+      figures.push(
+        fromRuns(
+          'log-relay',
+          `${w.key}: agent peak RSS (VmHWM)`,
+          peak,
+          'MB',
+          atMost(120, 'MB'),
+          `process tree peak (polled every 100 ms) max ${(max(agent.map((a) => a.treePeakKb)) / 1024).toFixed(0)} MB`,
+        ),
       );
       const ratio = ms.map((x, i) => x / direct[i]!);
       figures.push(fromRuns('log-relay', `${w.key}: agent time ÷ direct time`, ratio, '×'));

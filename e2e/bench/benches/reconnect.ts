@@ -35,14 +35,23 @@ export const reconnect: Bench = {
         await sim.waitFor(() => sim.authCount > before, 20_000, 'the agent to authenticate again');
         fromListen.push(authAt - listeningAt);
         fromDrop.push(authAt - dropAt);
-        ctx.log(`run ${r + 1}: listening → auth ${(authAt - listeningAt).toFixed(0)} ms, drop → auth ${(authAt - dropAt).toFixed(0)} ms`);
+        ctx.log(
+          `run ${r + 1}: listening → auth ${(authAt - listeningAt).toFixed(0)} ms, drop → auth ${(authAt - dropAt).toFixed(0)} ms`,
+        );
         const hb = sim.heartbeats.length;
         await sim.waitFor(() => sim.heartbeats.length > hb, 10_000, 'a heartbeat after the reconnect');
         await sleep(200);
       }
       return [
         fromRuns('reconnect', 'sim.restart(): listening again → agent auth', fromListen, 'ms', atMost(4000, 'ms')),
-        fromRuns('reconnect', 'drop (close seen by the server) → agent auth', fromDrop, 'ms', atMost(4000, 'ms'), 'floor: 3000 ms (spec: wait 3 s after a drop), +0–20 % jitter'),
+        fromRuns(
+          'reconnect',
+          'drop (close seen by the server) → agent auth',
+          fromDrop,
+          'ms',
+          atMost(4000, 'ms'),
+          'floor: 3000 ms (spec: wait 3 s after a drop), +0–20 % jitter',
+        ),
       ];
     } finally {
       sim.off('auth', onAuth);

@@ -49,12 +49,21 @@ export const sampling: Bench = {
       p95s.push(percentile(times, 95));
       maxes.push(Math.max(...times));
     }
-    ctx.log(`sample p50 ${p50s.map((x) => x.toFixed(3)).join(', ')} ms; p95 ${p95s.map((x) => x.toFixed(3)).join(', ')} ms`);
+    ctx.log(
+      `sample p50 ${p50s.map((x) => x.toFixed(3)).join(', ')} ms; p95 ${p95s.map((x) => x.toFixed(3)).join(', ')} ms`,
+    );
     const last = await sampler.sample();
     const note = `cpu ${last.cpu.usage_percent} %, ${last.cpu.frequency}, disk ${last.disk.free} MB free`;
     return [
       fromRuns('sampling', `sample() p50 (${SAMPLES} samples/run)`, p50s, 'ms', undefined, note),
-      fromRuns('sampling', `sample() p95 (${SAMPLES} samples/run)`, p95s, 'ms', atMost(20, 'ms'), `worst single sample ${Math.max(...maxes).toFixed(2)} ms`),
+      fromRuns(
+        'sampling',
+        `sample() p95 (${SAMPLES} samples/run)`,
+        p95s,
+        'ms',
+        atMost(20, 'ms'),
+        `worst single sample ${Math.max(...maxes).toFixed(2)} ms`,
+      ),
       {
         bench: 'sampling',
         name: 'child processes spawned per sample',
@@ -66,7 +75,14 @@ export const sampling: Bench = {
         note: `${spawns} in ${total} samples`,
         samples: [spawns],
       },
-      fromRuns('sampling', 'readStaticInfo() once (start-up, no goal)', [staticMs], 'ms', undefined, `${staticSpawns} child processes; ${info.cpuModel}, ${info.osVersion}`),
+      fromRuns(
+        'sampling',
+        'readStaticInfo() once (start-up, no goal)',
+        [staticMs],
+        'ms',
+        undefined,
+        `${staticSpawns} child processes; ${info.cpuModel}, ${info.osVersion}`,
+      ),
     ];
   },
 };

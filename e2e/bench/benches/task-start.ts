@@ -44,7 +44,12 @@ export const taskStart: Bench = {
           const id = `start-${r}-${i}`;
           tracker.dispatch(id, 'echo hi');
           const times = await tracker.result(id, 10_000);
-          if (times.firstLogAt === undefined || times.result?.status !== 'success' || times.result?.output?.trim() !== 'hi') bad += 1;
+          if (
+            times.firstLogAt === undefined ||
+            times.result?.status !== 'success' ||
+            times.result?.output?.trim() !== 'hi'
+          )
+            bad += 1;
           if (times.firstLogAt !== undefined) {
             f.push(times.firstLogAt - times.sentAt);
             e.push(times.resultAt! - times.lastLogAt!);
@@ -60,20 +65,46 @@ export const taskStart: Bench = {
         total.p95.push(percentile(t, 95));
         // the limit: a bare node process spawning the same command, alternating with the agent runs
         const d = await nodeSpawnLatency(perRun);
-        direct.first.push(percentile(d.map((x) => x.first), 50));
-        direct.exit.push(percentile(d.map((x) => x.total - x.first), 50));
-        ctx.log(`run ${r + 1}: bare node spawn → first data p50 ${direct.first.at(-1)!.toFixed(2)} ms; agent first log p50 ${first.p50.at(-1)!.toFixed(2)} ms, exit→result p50 ${exit.p50.at(-1)!.toFixed(2)} ms`);
+        direct.first.push(
+          percentile(
+            d.map((x) => x.first),
+            50,
+          ),
+        );
+        direct.exit.push(
+          percentile(
+            d.map((x) => x.total - x.first),
+            50,
+          ),
+        );
+        ctx.log(
+          `run ${r + 1}: bare node spawn → first data p50 ${direct.first.at(-1)!.toFixed(2)} ms; agent first log p50 ${first.p50.at(-1)!.toFixed(2)} ms, exit→result p50 ${exit.p50.at(-1)!.toFixed(2)} ms`,
+        );
       }
       const n = `${perRun} tasks/run`;
       const note = bad ? `${bad} tasks without the expected output/status!` : undefined;
       return [
         fromRuns('task-start', `task sent → first task_log, p50 (${n})`, first.p50, 'ms', atMost(2, 'ms'), note),
         fromRuns('task-start', `task sent → first task_log, p95 (${n})`, first.p95, 'ms'),
-        fromRuns('task-start', 'limit: bare node spawn(sh -c "echo hi") → first stdout data, p50', direct.first, 'ms', undefined, 'same count, in a fresh node process'),
+        fromRuns(
+          'task-start',
+          'limit: bare node spawn(sh -c "echo hi") → first stdout data, p50',
+          direct.first,
+          'ms',
+          undefined,
+          'same count, in a fresh node process',
+        ),
         fromRuns('task-start', `exit (≈ last task_log) → task_result, p50`, exit.p50, 'ms'),
         fromRuns('task-start', `exit (≈ last task_log) → task_result, p95`, exit.p95, 'ms'),
         fromRuns('task-start', 'limit: bare node first stdout data → child close, p50', direct.exit, 'ms'),
-        fromRuns('task-start', `task sent → task_result, p50`, total.p50, 'ms', undefined, `p95 median ${percentile(total.p95, 50).toFixed(2)} ms`),
+        fromRuns(
+          'task-start',
+          `task sent → task_result, p50`,
+          total.p50,
+          'ms',
+          undefined,
+          `p95 median ${percentile(total.p95, 50).toFixed(2)} ms`,
+        ),
       ];
     } finally {
       tracker.detach();

@@ -103,7 +103,11 @@ export async function startAgent(sim: PlatformSimulator, opts: AgentOptions): Pr
   const timeoutMs = opts.timeoutMs ?? 20_000;
   try {
     await Promise.race([
-      sim.waitFor(() => sim.authCount > authBefore && sim.heartbeats.length > hbBefore, timeoutMs, `agent ${opts.label} to connect`),
+      sim.waitFor(
+        () => sim.authCount > authBefore && sim.heartbeats.length > hbBefore,
+        timeoutMs,
+        `agent ${opts.label} to connect`,
+      ),
       exited.then(() => {
         throw new Error(`agent ${opts.label} exited before connecting:\n${out.slice(-4000)}`);
       }),

@@ -25,5 +25,11 @@ export function fromRuns(
   };
 }
 
-export const atMost = (limit: number, unit: string) => ({ text: `≤ ${limit} ${unit}`.trim(), ok: (v: number) => v <= limit });
-export const atLeast = (limit: number, unit: string) => ({ text: `≥ ${limit} ${unit}`.trim(), ok: (v: number) => v >= limit });
+export const atMost = (limit: number, unit: string) => ({
+  text: `≤ ${limit} ${unit}`.trim(),
+  ok: (v: number) => v <= limit,
+});
+export const atLeast = (limit: number, unit: string) => ({
+  text: `≥ ${limit} ${unit}`.trim(),
+  ok: (v: number) => v >= limit,
+});

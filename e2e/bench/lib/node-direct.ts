@@ -33,7 +33,9 @@ const run = (cmd) => new Promise((resolve) => {
 
 function node(args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, ['-e', SCRIPT, ...args], { timeout: 120_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    execFile(process.execPath, ['-e', SCRIPT, ...args], { timeout: 120_000 }, (err, stdout) =>
+      err ? reject(err) : resolve(stdout),
+    ),
   );
 }
 

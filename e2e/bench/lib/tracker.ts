@@ -67,7 +67,10 @@ export class TaskTracker {
     if (!t) return Promise.reject(new Error(`task ${taskId} was never dispatched`));
     if (t.resultAt !== undefined) return Promise.resolve(t);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no task_result for ${taskId} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no task_result for ${taskId} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const list = this.waiters.get(taskId) ?? [];
       list.push(() => {
         clearTimeout(timer);

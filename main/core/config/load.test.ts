@@ -21,7 +21,10 @@ describe('config', () => {
   });
 
   it('reads the spec YAML and keeps defaults for what it leaves out', () => {
-    const p = file('ok.yaml', 'server:\n  url: "ws://platform:8000/ws/agent"\nlogging:\n  level: "DEBUG"\ntask:\n  max_concurrent: 2\n  cleanup:\n    keep_tasks: 3\n');
+    const p = file(
+      'ok.yaml',
+      'server:\n  url: "ws://platform:8000/ws/agent"\nlogging:\n  level: "DEBUG"\ntask:\n  max_concurrent: 2\n  cleanup:\n    keep_tasks: 3\n',
+    );
     const c = resolveConfig([readConfigFile(p)]);
     expect(c.server.url).toBe('ws://platform:8000/ws/agent');
     expect(c.task.max_concurrent).toBe(2);

@@ -23,7 +23,8 @@ export function readConfigFile(file: string): Layer {
   } catch (err) {
     throw usage(`config file ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (typeof values !== 'object' || Array.isArray(values)) throw usage(`config file ${file} must hold a mapping of keys (server, logging, task, monitor)`);
+  if (typeof values !== 'object' || Array.isArray(values))
+    throw usage(`config file ${file} must hold a mapping of keys (server, logging, task, monitor)`);
   const layer = { source: `config file ${file}`, values: values as Record<string, unknown> };
   validate([layer]);
   return layer;
@@ -55,13 +56,15 @@ function validate(layers: Layer[]): AgentConfig {
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const key = describeKey(issue);
-  const source = [...layers].reverse().find((l) => has(l.values, issue.path))?.source ?? layers.at(-1)?.source ?? 'config';
+  const source =
+    [...layers].reverse().find((l) => has(l.values, issue.path))?.source ?? layers.at(-1)?.source ?? 'config';
   throw usage(`${source}: ${key}: ${issue.message}`);
 }
 
 function describeKey(issue: z.core.$ZodIssue): string {
   const path = issue.path.join('.');
-  if (issue.code === 'unrecognized_keys') return `unknown key ${issue.keys.map((k) => (path ? `${path}.${k}` : k)).join(', ')}`;
+  if (issue.code === 'unrecognized_keys')
+    return `unknown key ${issue.keys.map((k) => (path ? `${path}.${k}` : k)).join(', ')}`;
   return path || '(top level)';
 }
 
@@ -85,8 +88,7 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(over)) {
     const current = out[key];
-    out[key] =
-      isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
   }
   return out;
 }
@@ -108,7 +110,9 @@ export function readToken(source: TokenSource): string {
   try {
     token = readFileSync(source.path, 'utf8').trim();
   } catch (err) {
-    throw usage(`cannot read the token file ${source.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw usage(
+      `cannot read the token file ${source.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   if (!token) throw usage(`the token file ${source.path} is empty`);
   return token;

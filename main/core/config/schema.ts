@@ -32,7 +32,9 @@ export const ConfigSchema = z
           .min(1)
           .refine((u) => {
             try {
-              return ['http:', 'https:'].includes(new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(u) ? u : `http://${u}`).protocol);
+              return ['http:', 'https:'].includes(
+                new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(u) ? u : `http://${u}`).protocol,
+              );
             } catch {
               return false;
             }
@@ -48,7 +50,11 @@ export const ConfigSchema = z
     logging: z
       .object({
         level: z.enum(LOG_LEVELS).default('INFO'),
-        max_size: z.number().int().min(1024).default(10 * 1024 * 1024),
+        max_size: z
+          .number()
+          .int()
+          .min(1024)
+          .default(10 * 1024 * 1024),
         backup_count: z.number().int().min(0).max(100).default(5),
       })
       .strict()
@@ -60,7 +66,11 @@ export const ConfigSchema = z
         /** extension: seconds between SIGTERM and SIGKILL when a task is stopped */
         kill_grace: z.number().min(0).default(10),
         /** extension: bytes of stdout / stderr kept in a task_result (the tail) */
-        result_max_bytes: z.number().int().min(1024).default(64 * 1024),
+        result_max_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(64 * 1024),
         /** extension: shell argv prefix; the command is appended */
         shell: z.array(z.string()).min(1).optional(),
         /**
@@ -74,13 +84,19 @@ export const ConfigSchema = z
          */
         deny_patterns: z
           .array(
-            z.string().min(1).superRefine((pattern, ctx) => {
-              try {
-                new RegExp(pattern);
-              } catch (err) {
-                ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` });
-              }
-            }),
+            z
+              .string()
+              .min(1)
+              .superRefine((pattern, ctx) => {
+                try {
+                  new RegExp(pattern);
+                } catch (err) {
+                  ctx.addIssue({
+                    code: 'custom',
+                    message: `not a valid regular expression: ${(err as Error).message}`,
+                  });
+                }
+              }),
           )
           .default([]),
         cleanup: z
@@ -92,7 +108,14 @@ export const ConfigSchema = z
           .default({ keep_tasks: 10, keep_days: 7 }),
       })
       .strict()
-      .default({ max_concurrent: 1, timeout: 3600, kill_grace: 10, result_max_bytes: 64 * 1024, deny_patterns: [], cleanup: { keep_tasks: 10, keep_days: 7 } }),
+      .default({
+        max_concurrent: 1,
+        timeout: 3600,
+        kill_grace: 10,
+        result_max_bytes: 64 * 1024,
+        deny_patterns: [],
+        cleanup: { keep_tasks: 10, keep_days: 7 },
+      }),
     monitor: z
       .object({ interval: z.number().min(0.5).max(3600).default(5) })
       .strict()

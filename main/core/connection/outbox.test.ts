@@ -60,7 +60,8 @@ describe('Outbox spill', () => {
   it('keeps memory under its limit during an outage and delivers everything in order', () => {
     const box = new Outbox({ spillPath: spillPath(), memoryLimit: 1000 });
     const confirmed: number[] = [];
-    for (let i = 0; i < 500; i++) box.push(b(JSON.stringify({ i, pad: 'x'.repeat(40) })), i % 50 === 0 ? () => confirmed.push(i) : undefined);
+    for (let i = 0; i < 500; i++)
+      box.push(b(JSON.stringify({ i, pad: 'x'.repeat(40) })), i % 50 === 0 ? () => confirmed.push(i) : undefined);
     expect(box.pendingBytes).toBeLessThanOrEqual(1000);
     expect(box.spilledBytes).toBeGreaterThan(20_000);
     expect(box.size).toBe(500);

@@ -11,7 +11,13 @@ import type { ConnectionPhase } from '../api.js';
 import type { Logger } from '../logging/logger.js';
 import { redactUrl } from '../logging/redact.js';
 import { ErrorCode, ExitCode, FatalError } from '../protocol/codes.js';
-import { AuthSuccessFrame, type AgentInfo, type AuthFrame, type ErrorFrame, type HeartbeatFrame } from '../protocol/frames.js';
+import {
+  AuthSuccessFrame,
+  type AgentInfo,
+  type AuthFrame,
+  type ErrorFrame,
+  type HeartbeatFrame,
+} from '../protocol/frames.js';
 import { Backoff } from './backoff.js';
 import { Outbox } from './outbox.js';
 import { proxyAgent, proxyFor, redactProxy } from './proxy.js';
@@ -50,7 +56,10 @@ export interface ConnectionOptions {
 
 export interface ConnectionEvents {
   /** `attempt`: failed attempts in a row, when it changes */
-  phase: [phase: ConnectionPhase, detail: { nextAttemptAt?: Date; error?: { code: string; message: string }; attempt?: number }];
+  phase: [
+    phase: ConnectionPhase,
+    detail: { nextAttemptAt?: Date; error?: { code: string; message: string }; attempt?: number },
+  ];
   authenticated: [frame: AuthSuccessFrame];
   /** a parsed inbound frame other than the auth ones; unusable text arrives as `invalid` */
   frame: [frame: unknown];
@@ -169,7 +178,10 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     agent?.once('proxyConnect', ({ statusCode, statusText }: { statusCode: number; statusText: string }) => {
       if (statusCode === 200) return;
       proxyRefused = true;
-      failure = { code: ErrorCode.CONNECTION_FAILED, message: `the proxy ${redactProxy(proxy!)} refused the tunnel to ${url.host} (HTTP ${statusCode}${statusText ? ` ${statusText}` : ''})` };
+      failure = {
+        code: ErrorCode.CONNECTION_FAILED,
+        message: `the proxy ${redactProxy(proxy!)} refused the tunnel to ${url.host} (HTTP ${statusCode}${statusText ? ` ${statusText}` : ''})`,
+      };
     });
     const socket = new WebSocket(url, {
       headers: { Authorization: `Bearer ${token}` },
@@ -191,7 +203,13 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
       if (proxyRefused) {
         // failure already says so; a proxy's 403 must not pass for the platform refusing the token
       } else if (status === 401 || status === 403) {
-        this.fail(new FatalError(ErrorCode.AUTH_FAILED, `the platform refused the token (HTTP ${status})`, ExitCode.AUTH_FAILED));
+        this.fail(
+          new FatalError(
+            ErrorCode.AUTH_FAILED,
+            `the platform refused the token (HTTP ${status})`,
+            ExitCode.AUTH_FAILED,
+          ),
+        );
       } else {
         failure = { code: ErrorCode.CONNECTION_FAILED, message: `the platform answered HTTP ${status} to the upgrade` };
       }
@@ -210,7 +228,8 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     socket.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
         // ws closes with 1009; its receiver knows how long the frame said it was
-        const size = (socket as unknown as { _receiver?: { _totalPayloadLength?: unknown } })._receiver?._totalPayloadLength;
+        const size = (socket as unknown as { _receiver?: { _totalPayloadLength?: unknown } })._receiver
+          ?._totalPayloadLength;
         const what = typeof size === 'number' && size > 0 ? `frame of ${size} bytes` : 'frame';
         const message = `the platform sent a ${what}, which exceeds the ${MAX_INBOUND_BYTES / 1048576} MiB limit; closing with 1009 and reconnecting`;
         this.log.error(message);
@@ -226,14 +245,23 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
       this.detach();
       if (this.stopped) return;
       if (AUTH_CLOSE_CODES.has(code)) {
-        this.fail(new FatalError(ErrorCode.AUTH_FAILED, `the platform closed the connection for authentication (code ${code}${reason ? `: ${reason}` : ''})`, ExitCode.AUTH_FAILED));
+        this.fail(
+          new FatalError(
+            ErrorCode.AUTH_FAILED,
+            `the platform closed the connection for authentication (code ${code}${reason ? `: ${reason}` : ''})`,
+            ExitCode.AUTH_FAILED,
+          ),
+        );
         return;
       }
       if (wasOnline) {
         this.log.warn(`connection lost (code ${code}${reason ? `: ${reason}` : ''}); reconnecting`);
         this.backoff.afterDrop();
       }
-      failure ??= { code: ErrorCode.CONNECTION_FAILED, message: `connection closed (code ${code}${reason ? `: ${reason}` : ''})` };
+      failure ??= {
+        code: ErrorCode.CONNECTION_FAILED,
+        message: `connection closed (code ${code}${reason ? `: ${reason}` : ''})`,
+      };
       this.scheduleRetry(failure);
     });
   }
@@ -249,7 +277,12 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     const type = (frame as { type?: unknown } | null)?.type;
     if (type === 'auth_failed') {
       const detail = frame as { message?: unknown; reason?: unknown };
-      const why = typeof detail.message === 'string' ? detail.message : typeof detail.reason === 'string' ? detail.reason : 'token rejected';
+      const why =
+        typeof detail.message === 'string'
+          ? detail.message
+          : typeof detail.reason === 'string'
+            ? detail.reason
+            : 'token rejected';
       this.fail(new FatalError(ErrorCode.AUTH_FAILED, `the platform rejected the token: ${why}`, ExitCode.AUTH_FAILED));
       socket.terminate();
       return;
@@ -308,10 +341,13 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     socket.ping(payload);
     // the ping queues behind what the socket still has to send: a slow link is not a dead one
     const backlogMs = (socket.bufferedAmount / SLOWEST_LINK_BYTES_PER_S) * 1000;
-    this.pongTimer = setTimeout(() => {
-      this.log.warn('no pong from the platform in time; the link is dead, reconnecting');
-      socket.terminate();
-    }, (this.opts.pongTimeoutMs ?? 10_000) + backlogMs);
+    this.pongTimer = setTimeout(
+      () => {
+        this.log.warn('no pong from the platform in time; the link is dead, reconnecting');
+        socket.terminate();
+      },
+      (this.opts.pongTimeoutMs ?? 10_000) + backlogMs,
+    );
   }
 
   private onPong(payload: Buffer): void {
@@ -346,7 +382,13 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
 
   private scheduleRetry(error: { code: string; message: string }): void {
     if (this.opts.maxRetries > 0 && this.backoff.attempts >= this.opts.maxRetries) {
-      this.fail(new FatalError(ErrorCode.CONNECTION_FAILED, `could not connect after ${this.backoff.attempts} attempts: ${error.message}`, ExitCode.CONNECTION_FAILED));
+      this.fail(
+        new FatalError(
+          ErrorCode.CONNECTION_FAILED,
+          `could not connect after ${this.backoff.attempts} attempts: ${error.message}`,
+          ExitCode.CONNECTION_FAILED,
+        ),
+      );
       return;
     }
     const delay = this.backoff.next();
@@ -360,12 +402,15 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.emit('phase', error.code === ErrorCode.AUTH_FAILED ? 'auth_failed' : 'stopped', { error: { code: error.code, message: error.message } });
+    this.emit('phase', error.code === ErrorCode.AUTH_FAILED ? 'auth_failed' : 'stopped', {
+      error: { code: error.code, message: error.message },
+    });
     this.emit('fatal', error);
   }
 }
 
-const TLS_CERT_CODES = /^(ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET_ISSUER_CERT(_LOCALLY)?|VERIFY_LEAF_SIGNATURE)|CERT_[A-Z_]+)$/;
+const TLS_CERT_CODES =
+  /^(ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET_ISSUER_CERT(_LOCALLY)?|VERIFY_LEAF_SIGNATURE)|CERT_[A-Z_]+)$/;
 
 export function describeSocketError(err: Error & { code?: string }): string {
   if (err.code === 'ECONNREFUSED') return 'connection refused';
@@ -385,8 +430,11 @@ function readCaFile(file: string): string {
   try {
     pem = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read the CA file ${file} (server.ca_file / --ca-file): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(
+      `cannot read the CA file ${file} (server.ca_file / --ca-file): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`the CA file ${file} (server.ca_file / --ca-file) holds no PEM certificate`);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new Error(`the CA file ${file} (server.ca_file / --ca-file) holds no PEM certificate`);
   return pem;
 }

@@ -8,7 +8,9 @@ describe('proxyFor', () => {
     const env = { HTTPS_PROXY: 'http://s:1', HTTP_PROXY: 'http://h:2', NO_PROXY: '' };
     expect(proxyFor('wss://platform.example/ws', { env })?.host).toBe('s:1');
     expect(proxyFor('ws://platform.example/ws', { env })?.host).toBe('h:2');
-    expect(proxyFor('wss://platform.example/ws', { env: { ...env, https_proxy: 'http://lower:3' } })?.host).toBe('lower:3');
+    expect(proxyFor('wss://platform.example/ws', { env: { ...env, https_proxy: 'http://lower:3' } })?.host).toBe(
+      'lower:3',
+    );
     expect(proxyFor('wss://platform.example/ws', { env: { HTTP_PROXY: 'http://h:2' } })).toBeNull();
   });
 

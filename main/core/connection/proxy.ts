@@ -29,7 +29,8 @@ export function proxyFor(target: string | URL, settings: ProxySettings): URL | n
   const url = typeof target === 'string' ? new URL(target) : target;
   const secure = url.protocol === 'wss:' || url.protocol === 'https:';
   const env = settings.env;
-  const raw = settings.proxy?.trim() || (secure ? env.https_proxy || env.HTTPS_PROXY : env.http_proxy || env.HTTP_PROXY)?.trim();
+  const raw =
+    settings.proxy?.trim() || (secure ? env.https_proxy || env.HTTPS_PROXY : env.http_proxy || env.HTTP_PROXY)?.trim();
   if (!raw) return null;
   const port = url.port ? Number(url.port) : secure ? 443 : 80;
   if (bypassed(url.hostname, port, noProxyList(settings))) return null;
@@ -46,14 +47,19 @@ export function parseProxyUrl(raw: string): URL {
     throw new Error(`the proxy setting "${redactProxy(raw)}" is not a URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new Error(`the proxy ${redactProxy(raw)} must be an http:// or https:// (CONNECT) proxy, not ${url.protocol}`);
+    throw new Error(
+      `the proxy ${redactProxy(raw)} must be an http:// or https:// (CONNECT) proxy, not ${url.protocol}`,
+    );
   }
   return url;
 }
 
 /** The proxy URL without its password, for logs. */
 export function redactProxy(raw: string | URL): string {
-  return String(raw).replace(/\/\/([^@/]*)@/, (_m, auth: string) => `//${auth.includes(':') ? `${auth.split(':')[0]}:***` : '***'}@`);
+  return String(raw).replace(
+    /\/\/([^@/]*)@/,
+    (_m, auth: string) => `//${auth.includes(':') ? `${auth.split(':')[0]}:***` : '***'}@`,
+  );
 }
 
 export function noProxyList(settings: ProxySettings): string[] {
@@ -72,7 +78,10 @@ function splitList(raw: string): string[] {
 
 /** Does an entry of the NO_PROXY list cover host:port? */
 export function bypassed(hostname: string, port: number, list: string[]): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const host = hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
   for (let entry of list) {
     if (entry === '*') return true;
     let entryPort: number | null = null;

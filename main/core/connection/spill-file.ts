@@ -84,7 +84,7 @@ export class SpillFile {
   private countLines(size: number): number {
     const buffer = Buffer.allocUnsafe(1024 * 1024);
     let lines = 0;
-    for (let offset = 0; offset < size; ) {
+    for (let offset = 0; offset < size;) {
       const got = readSync(this.fd, buffer, 0, buffer.length, offset);
       if (got <= 0) break;
       for (let i = buffer.indexOf(NEWLINE); i !== -1 && i < got; i = buffer.indexOf(NEWLINE, i + 1)) lines += 1;

@@ -8,7 +8,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { AgentApi, AgentSnapshot, CommandResult, DashboardServerMessage, SettingsPatch, SettingsView, TaskView } from '../api.js';
+import type {
+  AgentApi,
+  AgentSnapshot,
+  CommandResult,
+  DashboardServerMessage,
+  SettingsPatch,
+  SettingsView,
+  TaskView,
+} from '../api.js';
 import { AgentState } from '../state/agent-state.js';
 import { DashboardMetrics } from './metrics.js';
 import { startDashboard, type Dashboard } from './server.js';
@@ -28,8 +36,25 @@ const SETTINGS: SettingsView = {
 
 function newState(): AgentState {
   return new AgentState(
-    { version: '1.0.0', agentId: 'agent-1', mode: 'headless', hostname: 'host', pid: process.pid, startedAt: new Date().toISOString(), runningAsRoot: false },
-    { phase: 'connecting', serverUrl: SETTINGS.serverUrl, environmentId: null, workDir: '/tmp/work', connectedSince: null, nextAttemptAt: null, attempt: 0, lastError: null },
+    {
+      version: '1.0.0',
+      agentId: 'agent-1',
+      mode: 'headless',
+      hostname: 'host',
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      runningAsRoot: false,
+    },
+    {
+      phase: 'connecting',
+      serverUrl: SETTINGS.serverUrl,
+      environmentId: null,
+      workDir: '/tmp/work',
+      connectedSince: null,
+      nextAttemptAt: null,
+      attempt: 0,
+      lastError: null,
+    },
   );
 }
 
@@ -106,7 +131,14 @@ beforeEach(async () => {
   state = newState();
   calls = { cancelled: [], patches: [] };
   metrics = new DashboardMetrics(state);
-  dashboard = await startDashboard({ api: apiOver(state, calls), port: 0, staticDir, accessKey: undefined, metrics, log: { info() {}, warn: (m) => warnings.push(m) } });
+  dashboard = await startDashboard({
+    api: apiOver(state, calls),
+    port: 0,
+    staticDir,
+    accessKey: undefined,
+    metrics,
+    log: { info() {}, warn: (m) => warnings.push(m) },
+  });
   base = new URL(dashboard.url).origin;
 });
 
@@ -121,7 +153,10 @@ afterEach(async () => {
 });
 
 /** A GET with the path sent exactly as written (fetch would normalise `..` away). */
-function rawGet(rawPath: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function rawGet(
+  rawPath: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   const { port } = new URL(base);
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: Number(port), path: rawPath, method: 'GET', headers }, (res) => {
@@ -142,7 +177,9 @@ function connect(key: string | null, headers: Record<string, string> = {}): Prom
   sockets.push(ws);
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+    ws.once('unexpected-response', (_req, res) =>
+      reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+    );
     ws.once('error', reject);
   });
 }
@@ -163,10 +200,19 @@ async function until<T>(check: () => T | undefined | null | false, what: string,
   }
 }
 
-async function callOver(ws: WebSocket, inbox: DashboardServerMessage[], msg: unknown): Promise<Extract<DashboardServerMessage, { kind: 'reply' }>> {
+async function callOver(
+  ws: WebSocket,
+  inbox: DashboardServerMessage[],
+  msg: unknown,
+): Promise<Extract<DashboardServerMessage, { kind: 'reply' }>> {
   ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
   const before = inbox.length;
-  return until(() => inbox.slice(before).find((m) => m.kind === 'reply') as Extract<DashboardServerMessage, { kind: 'reply' }> | undefined, 'a reply');
+  return until(
+    () =>
+      inbox.slice(before).find((m) => m.kind === 'reply') as
+        Extract<DashboardServerMessage, { kind: 'reply' }> | undefined,
+    'a reply',
+  );
 }
 
 describe('access key and origin', () => {
@@ -188,9 +234,13 @@ describe('access key and origin', () => {
     await expect(connect(dashboard.key, { Origin: 'null' })).rejects.toMatchObject({ status: 403 });
     // DNS rebinding: a foreign name that resolves to 127.0.0.1 sends matching Host and Origin
     const { port } = new URL(base);
-    await expect(connect(dashboard.key, { Origin: `http://evil.example:${port}`, Host: `evil.example:${port}` })).rejects.toMatchObject({ status: 403 });
+    await expect(
+      connect(dashboard.key, { Origin: `http://evil.example:${port}`, Host: `evil.example:${port}` }),
+    ).rejects.toMatchObject({ status: 403 });
     await expect(connect(dashboard.key, { Origin: base })).resolves.toBeInstanceOf(WebSocket);
-    await expect(connect(dashboard.key, { Origin: `http://localhost:${port}`, Host: `localhost:${port}` })).resolves.toBeInstanceOf(WebSocket);
+    await expect(
+      connect(dashboard.key, { Origin: `http://localhost:${port}`, Host: `localhost:${port}` }),
+    ).resolves.toBeInstanceOf(WebSocket);
     await expect(connect(dashboard.key)).resolves.toBeInstanceOf(WebSocket);
   });
 
@@ -219,13 +269,35 @@ describe('the call protocol', () => {
     expect(snap.agent.agentId).toBe('agent-1');
     expect(snap.tasks.map((t) => t.taskId)).toEqual(['t-1']);
 
-    expect(await callOver(ws, inbox, { kind: 'call', id: 8, method: 'cancelTask', args: ['t-1'] })).toEqual({ kind: 'reply', id: 8, ok: true, result: { ok: true } });
+    expect(await callOver(ws, inbox, { kind: 'call', id: 8, method: 'cancelTask', args: ['t-1'] })).toEqual({
+      kind: 'reply',
+      id: 8,
+      ok: true,
+      result: { ok: true },
+    });
     expect(calls.cancelled).toEqual(['t-1']);
-    expect(await callOver(ws, inbox, { kind: 'call', id: 9, method: 'getSettings', args: [] })).toEqual({ kind: 'reply', id: 9, ok: true, result: SETTINGS });
-    expect(await callOver(ws, inbox, { kind: 'call', id: 10, method: 'updateSettings', args: [{ logLevel: 'DEBUG', maxConcurrent: 2 }] })).toMatchObject({ id: 10, ok: true, result: { ok: false } });
+    expect(await callOver(ws, inbox, { kind: 'call', id: 9, method: 'getSettings', args: [] })).toEqual({
+      kind: 'reply',
+      id: 9,
+      ok: true,
+      result: SETTINGS,
+    });
+    expect(
+      await callOver(ws, inbox, {
+        kind: 'call',
+        id: 10,
+        method: 'updateSettings',
+        args: [{ logLevel: 'DEBUG', maxConcurrent: 2 }],
+      }),
+    ).toMatchObject({ id: 10, ok: true, result: { ok: false } });
     expect(calls.patches).toEqual([{ logLevel: 'DEBUG', maxConcurrent: 2 }]);
     // a method that throws becomes an error reply
-    expect(await callOver(ws, inbox, { kind: 'call', id: 11, method: 'openPath', args: ['logs'] })).toEqual({ kind: 'reply', id: 11, ok: false, error: 'folders open only in the desktop app' });
+    expect(await callOver(ws, inbox, { kind: 'call', id: 11, method: 'openPath', args: ['logs'] })).toEqual({
+      kind: 'reply',
+      id: 11,
+      ok: false,
+      error: 'folders open only in the desktop app',
+    });
   });
 
   it('returns task output', async () => {
@@ -260,14 +332,24 @@ describe('the call protocol', () => {
       const reply = await callOver(ws, inbox, msg);
       expect(reply.ok, JSON.stringify(msg)).toBe(false);
       expect((reply as { error: string }).error.length).toBeGreaterThan(0);
-      const id = typeof msg === 'object' && msg !== null && typeof (msg as { id: unknown }).id === 'number' ? (msg as { id: number }).id : -1;
+      const id =
+        typeof msg === 'object' && msg !== null && typeof (msg as { id: unknown }).id === 'number'
+          ? (msg as { id: number }).id
+          : -1;
       expect(reply.id).toBe(id);
     }
     expect(calls.cancelled).toEqual([]);
     const before = inbox.length;
     ws.send(Buffer.from([1, 2, 3]), { binary: true });
-    expect(await until(() => inbox[before], 'the reply to a binary message')).toMatchObject({ kind: 'reply', id: -1, ok: false });
-    expect(await callOver(ws, inbox, { kind: 'call', id: 99, method: 'getSettings', args: [] })).toMatchObject({ id: 99, ok: true });
+    expect(await until(() => inbox[before], 'the reply to a binary message')).toMatchObject({
+      kind: 'reply',
+      id: -1,
+      ok: false,
+    });
+    expect(await callOver(ws, inbox, { kind: 'call', id: 99, method: 'getSettings', args: [] })).toMatchObject({
+      id: 99,
+      ok: true,
+    });
   });
 
   it('pushes every state event to every client and unsubscribes on close', async () => {
@@ -281,11 +363,22 @@ describe('the call protocol', () => {
     state.appendOutput('t-3', { seq: 1, stream: 'stderr', text: 'oops', at: new Date().toISOString() });
     for (const inbox of [inboxA, inboxB]) {
       await until(() => inbox.length >= 3, 'three events');
-      expect(inbox.map((m) => (m.kind === 'event' ? m.event.type : m.kind))).toEqual(['connection', 'task', 'task-output']);
-      expect(inbox[0]).toMatchObject({ kind: 'event', event: { type: 'connection', connection: { phase: 'online', environmentId: 'env-1' } } });
-      expect(inbox[2]).toMatchObject({ kind: 'event', event: { type: 'task-output', taskId: 't-3', chunk: { stream: 'stderr', text: 'oops' } } });
+      expect(inbox.map((m) => (m.kind === 'event' ? m.event.type : m.kind))).toEqual([
+        'connection',
+        'task',
+        'task-output',
+      ]);
+      expect(inbox[0]).toMatchObject({
+        kind: 'event',
+        event: { type: 'connection', connection: { phase: 'online', environmentId: 'env-1' } },
+      });
+      expect(inbox[2]).toMatchObject({
+        kind: 'event',
+        event: { type: 'task-output', taskId: 't-3', chunk: { stream: 'stderr', text: 'oops' } },
+      });
     }
-    const listeners = () => (state as unknown as { events: { listenerCount(e: string): number } }).events.listenerCount('event');
+    const listeners = () =>
+      (state as unknown as { events: { listenerCount(e: string): number } }).events.listenerCount('event');
     const before = listeners();
     a.close();
     b.terminate();
@@ -339,7 +432,17 @@ describe('static files', () => {
   });
 
   it('refuses directory traversal, dot files and symlinks out of the static dir', async () => {
-    for (const p of ['/../secret.txt', '/assets/../../secret.txt', '/%2e%2e/secret.txt', '/assets/%2E%2E%2F..%2Fsecret.txt', '/..%5csecret.txt', '/.env', '/link.txt', '/%00', '/%E0%A4%A']) {
+    for (const p of [
+      '/../secret.txt',
+      '/assets/../../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/assets/%2E%2E%2F..%2Fsecret.txt',
+      '/..%5csecret.txt',
+      '/.env',
+      '/link.txt',
+      '/%00',
+      '/%E0%A4%A',
+    ]) {
       const res = await rawGet(p);
       expect(res.status, p).toBe(404);
       expect(res.body, p).not.toContain('outside the static dir');
@@ -357,7 +460,11 @@ describe('static files', () => {
 
   it('answers other methods with 405', async () => {
     const { port } = new URL(base);
-    const status = await new Promise((resolve) => request({ host: '127.0.0.1', port: Number(port), path: '/', method: 'POST' }, (res) => resolve(res.statusCode)).end());
+    const status = await new Promise((resolve) =>
+      request({ host: '127.0.0.1', port: Number(port), path: '/', method: 'POST' }, (res) =>
+        resolve(res.statusCode),
+      ).end(),
+    );
     expect(status).toBe(405);
   });
 });
@@ -366,7 +473,12 @@ describe('/healthz', () => {
   it('is 503 until online, then 200, without a key and without secrets', async () => {
     const before = await rawGet('/healthz');
     expect(before.status).toBe(503);
-    expect(JSON.parse(before.body)).toEqual({ status: 'unavailable', phase: 'connecting', last_heartbeat_age_s: null, running_tasks: 0 });
+    expect(JSON.parse(before.body)).toEqual({
+      status: 'unavailable',
+      phase: 'connecting',
+      last_heartbeat_age_s: null,
+      running_tasks: 0,
+    });
 
     state.updateConnection({ phase: 'online' });
     state.upsertTask(task('t-4'));
@@ -451,7 +563,13 @@ describe('/metrics', () => {
 
 function sample(text: string, series: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  if (!line) throw new Error(`no sample ${series} in\n${text.split('\n').filter((l) => l.startsWith('ats_')).join('\n')}`);
+  if (!line)
+    throw new Error(
+      `no sample ${series} in\n${text
+        .split('\n')
+        .filter((l) => l.startsWith('ats_'))
+        .join('\n')}`,
+    );
   return Number(line.slice(series.length + 1));
 }
 

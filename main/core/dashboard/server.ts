@@ -123,7 +123,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const key = opts.accessKey ?? randomBytes(32).toString('base64url');
   const keyDigest = digest(key);
   const staticRoot = path.resolve(opts.staticDir);
-  const keyMatches = (candidate: string | null): boolean => candidate !== null && timingSafeEqual(digest(candidate), keyDigest);
+  const keyMatches = (candidate: string | null): boolean =>
+    candidate !== null && timingSafeEqual(digest(candidate), keyDigest);
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
   const alive = new WeakMap<WebSocket, boolean>();
@@ -178,7 +179,10 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       last_heartbeat_age_s: Number.isFinite(at) ? Math.round(Math.max(0, Date.now() - at) / 100) / 10 : null,
       running_tasks: s.tasks.filter((t) => t.phase === 'running').length,
     };
-    res.writeHead(online ? 200 : 503, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.writeHead(online ? 200 : 503, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Cache-Control': 'no-store',
+    });
     res.end(`${JSON.stringify(body)}\n`);
   }
 
@@ -270,7 +274,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     const rawId = (raw as { id?: unknown } | null)?.id;
     const id = typeof rawId === 'number' && Number.isSafeInteger(rawId) ? rawId : -1;
     const parsed = ClientMessageSchema.safeParse(raw);
-    if (!parsed.success) return { kind: 'reply', id, ok: false, error: `invalid call: ${describeIssues(parsed.error)}` };
+    if (!parsed.success)
+      return { kind: 'reply', id, ok: false, error: `invalid call: ${describeIssues(parsed.error)}` };
     try {
       return { kind: 'reply', id, ok: true, result: await invoke(api, parsed.data) };
     } catch (err) {
@@ -291,7 +296,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   pinger.unref();
 
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => reject(new Error(`the dashboard cannot listen on ${HOST}:${opts.port}: ${err.code ?? err.message}`));
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(new Error(`the dashboard cannot listen on ${HOST}:${opts.port}: ${err.code ?? err.message}`));
     server.once('error', onError);
     server.listen(opts.port, HOST, () => {
       server.off('error', onError);
@@ -378,12 +384,18 @@ function pipeFile(file: string, res: ServerResponse): void {
 }
 
 function sendText(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
   res.end(text);
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length + 1}\r\n\r\n${text}\n`);
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length + 1}\r\n\r\n${text}\n`,
+  );
 }
 
 const page = (title: string, body: string) =>

@@ -34,7 +34,10 @@ function open(overrides: Partial<AgentLoggingOptions> = {}): AgentLogging {
 }
 
 const read = (...p: string[]) => fs.readFileSync(path.join(dir, ...p), 'utf8');
-const lines = (...p: string[]) => read(...p).split('\n').filter(Boolean);
+const lines = (...p: string[]) =>
+  read(...p)
+    .split('\n')
+    .filter(Boolean);
 
 describe('agent log', () => {
   it('writes time, level, module and message on one line', async () => {
@@ -87,7 +90,12 @@ describe('agent log', () => {
     const log = open({ maxSize: 1024, backupCount: 2 }).scope('rot');
     // about 80 bytes a line: 20 lines rotate exactly once
     for (let i = 0; i < 20; i++) log.info(`line ${i} ${'z'.repeat(50)}`);
-    expect(fs.readdirSync(path.join(dir, 'logs')).sort()).toEqual(['agent.log', 'agent.log.1', 'agent.log.2', 'agent.log.keep']);
+    expect(fs.readdirSync(path.join(dir, 'logs')).sort()).toEqual([
+      'agent.log',
+      'agent.log.1',
+      'agent.log.2',
+      'agent.log.keep',
+    ]);
     expect(read('logs', 'agent.log.2')).toBe('old 1\n');
   });
 
@@ -132,7 +140,9 @@ describe('agent log', () => {
     open({ redactor, console: false }).scope('c').info('quiet hunter2');
     expect(written.filter((w) => w.includes('quiet'))).toEqual([]);
 
-    open({ redactor, console: true, logsDir: path.join(dir, 'logs2') }).scope('c').info('loud hunter2');
+    open({ redactor, console: true, logsDir: path.join(dir, 'logs2') })
+      .scope('c')
+      .info('loud hunter2');
     expect(written.filter((w) => w.includes('loud'))).toEqual([expect.stringMatching(/\[info\] \[c\] loud \*\*\*\n$/)]);
   });
 
@@ -177,7 +187,12 @@ describe('agent log', () => {
     agentLog.scope('ui').warn('unseen');
 
     expect(entries).toEqual([
-      { at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), level: 'warn', scope: 'ui', message: "login *** { pw: '***' }" },
+      {
+        at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        level: 'warn',
+        scope: 'ui',
+        message: "login *** { pw: '***' }",
+      },
     ]);
   });
 

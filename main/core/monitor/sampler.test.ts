@@ -113,7 +113,13 @@ describe('SystemSampler', () => {
     expect(after.disk).toEqual(good.disk);
 
     const never = await new SystemSampler(info, () => path.join(tmp, 'missing')).sample();
-    expect(never.disk).toMatchObject({ total: 'unknown', used: 'unknown', free: 'unknown', usage_percent: 'unknown', unit: 'MB' });
+    expect(never.disk).toMatchObject({
+      total: 'unknown',
+      used: 'unknown',
+      free: 'unknown',
+      usage_percent: 'unknown',
+      unit: 'MB',
+    });
   });
 });
 

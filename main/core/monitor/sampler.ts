@@ -136,7 +136,12 @@ async function readDisk(dir: string): Promise<DiskUsage> {
   const s = await statfs(dir);
   const used = (s.blocks - s.bfree) * s.bsize;
   const free = s.bavail * s.bsize;
-  return { total: toMb(s.blocks * s.bsize), used: toMb(used), free: toMb(free), usage_percent: percent(used, used + free) };
+  return {
+    total: toMb(s.blocks * s.bsize),
+    used: toMb(used),
+    free: toMb(free),
+    usage_percent: percent(used, used + free),
+  };
 }
 
 /** The first external IPv4 address, else IPv6, else loopback. */

@@ -89,8 +89,21 @@ export type Unknown = 'unknown';
 
 export interface SystemInfo {
   cpu: { usage_percent: number | Unknown; cores: number; model: string; frequency: string };
-  memory: { total: number; used: number | Unknown; free: number | Unknown; usage_percent: number | Unknown; unit: 'MB' };
-  disk: { total: number | Unknown; used: number | Unknown; free: number | Unknown; usage_percent: number | Unknown; unit: 'MB'; path?: string };
+  memory: {
+    total: number;
+    used: number | Unknown;
+    free: number | Unknown;
+    usage_percent: number | Unknown;
+    unit: 'MB';
+  };
+  disk: {
+    total: number | Unknown;
+    used: number | Unknown;
+    free: number | Unknown;
+    usage_percent: number | Unknown;
+    unit: 'MB';
+    path?: string;
+  };
   network: { ip: string; hostname: string };
   os: { type: string; version: string; kernel: string };
 }

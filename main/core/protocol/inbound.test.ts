@@ -3,7 +3,14 @@ import { parseInbound } from './inbound.js';
 
 describe('parseInbound', () => {
   it('accepts the spec task frame', () => {
-    const r = parseInbound({ type: 'task', task_id: 'task-uuid', command: 'echo hi', work_dir: '/w/task-uuid', env_vars: { A: '1', N: 2 }, timeout: 3600 });
+    const r = parseInbound({
+      type: 'task',
+      task_id: 'task-uuid',
+      command: 'echo hi',
+      work_dir: '/w/task-uuid',
+      env_vars: { A: '1', N: 2 },
+      timeout: 3600,
+    });
     expect(r).toMatchObject({ ok: true, frame: { type: 'task', task_id: 'task-uuid', env_vars: { A: '1', N: '2' } } });
   });
 
@@ -25,17 +32,26 @@ describe('parseInbound', () => {
   });
 
   it('names the task it rejects only when task_id is a string', () => {
-    expect(parseInbound({ type: 'task', task_id: '../x', command: 'x' })).toMatchObject({ ok: false, taskId: '../x', rejectedTask: true });
+    expect(parseInbound({ type: 'task', task_id: '../x', command: 'x' })).toMatchObject({
+      ok: false,
+      taskId: '../x',
+      rejectedTask: true,
+    });
     expect(parseInbound({ type: 'task', task_id: 7, command: 'x' })).toMatchObject({ ok: false, taskId: undefined });
   });
 
-  it.each([null, 3, 'x', [], {}, { type: 4 }, { type: 'launch_missiles' }])('answers %j with INVALID_MESSAGE', (frame) => {
-    expect(parseInbound(frame)).toMatchObject({ ok: false, code: 'INVALID_MESSAGE' });
-  });
+  it.each([null, 3, 'x', [], {}, { type: 4 }, { type: 'launch_missiles' }])(
+    'answers %j with INVALID_MESSAGE',
+    (frame) => {
+      expect(parseInbound(frame)).toMatchObject({ ok: false, code: 'INVALID_MESSAGE' });
+    },
+  );
 
   it('accepts cancel_task and config_update', () => {
     expect(parseInbound({ type: 'cancel_task', task_id: 't1' }).ok).toBe(true);
-    expect(parseInbound({ type: 'config_update', task: { cleanup: { keep_tasks: 3 }, max_concurrent: 2 } }).ok).toBe(true);
+    expect(parseInbound({ type: 'config_update', task: { cleanup: { keep_tasks: 3 }, max_concurrent: 2 } }).ok).toBe(
+      true,
+    );
     expect(parseInbound({ type: 'config_update', task: { max_concurrent: 0 } }).ok).toBe(false);
   });
 });

@@ -16,9 +16,11 @@ export function parseInbound(frame: unknown): Inbound {
     return { ok: false, code: ErrorCode.INVALID_MESSAGE, message: 'a frame must be a JSON object' };
   }
   const type = (frame as { type?: unknown }).type;
-  if (typeof type !== 'string') return { ok: false, code: ErrorCode.INVALID_MESSAGE, message: 'the frame has no "type"' };
+  if (typeof type !== 'string')
+    return { ok: false, code: ErrorCode.INVALID_MESSAGE, message: 'the frame has no "type"' };
   // own keys only: "constructor" or "__proto__" must not find Object.prototype's members
-  if (!Object.hasOwn(SCHEMAS, type)) return { ok: false, code: ErrorCode.INVALID_MESSAGE, message: `unknown frame type "${type.slice(0, 64)}"` };
+  if (!Object.hasOwn(SCHEMAS, type))
+    return { ok: false, code: ErrorCode.INVALID_MESSAGE, message: `unknown frame type "${type.slice(0, 64)}"` };
   const parsed = SCHEMAS[type as keyof typeof SCHEMAS].safeParse(frame);
   if (parsed.success) return { ok: true, frame: parsed.data };
   const issue = parsed.error.issues[0]!;

@@ -38,7 +38,10 @@ export const ZERO_COUNTERS: Readonly<Counters> = {
 };
 
 /** the state counter each final status adds to */
-export const COUNTER_OF: Record<TaskStatus, 'tasksSucceeded' | 'tasksFailed' | 'tasksErrored' | 'tasksTimedOut' | 'tasksCancelled'> = {
+export const COUNTER_OF: Record<
+  TaskStatus,
+  'tasksSucceeded' | 'tasksFailed' | 'tasksErrored' | 'tasksTimedOut' | 'tasksCancelled'
+> = {
   success: 'tasksSucceeded',
   failed: 'tasksFailed',
   error: 'tasksErrored',
@@ -135,7 +138,8 @@ export class AgentState implements AgentStateSource {
     kept.chunks.push(chunk);
     kept.chars += chunk.text.length;
     let drop = 0;
-    while (kept.chars > OUTPUT_CHARS_KEPT && drop < kept.chunks.length - 1) kept.chars -= kept.chunks[drop++]!.text.length;
+    while (kept.chars > OUTPUT_CHARS_KEPT && drop < kept.chunks.length - 1)
+      kept.chars -= kept.chunks[drop++]!.text.length;
     if (drop > 0) kept.chunks.splice(0, drop);
     const task = this.tasks.get(taskId);
     if (task) task.outputSeq = chunk.seq;
@@ -156,7 +160,9 @@ export class AgentState implements AgentStateSource {
   private trimFinished(): void {
     const finished = [...this.tasks.values()].filter((t) => t.finishedAt !== null);
     finished.slice(0, Math.max(0, finished.length - FINISHED_TASKS_KEPT)).forEach((t) => this.tasks.delete(t.taskId));
-    finished.slice(0, Math.max(0, finished.length - FINISHED_TASKS_WITH_OUTPUT)).forEach((t) => this.output.delete(t.taskId));
+    finished
+      .slice(0, Math.max(0, finished.length - FINISHED_TASKS_WITH_OUTPUT))
+      .forEach((t) => this.output.delete(t.taskId));
   }
 
   private emit(event: AgentEvent): void {

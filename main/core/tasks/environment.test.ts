@@ -6,12 +6,25 @@ const ids = { taskId: 't-1', taskDir: '/w/tasks/t-1', workDir: '/w' };
 describe('buildTaskEnv', () => {
   it('passes the agent environment on, minus dropped names (any case) and values holding a secret', () => {
     const env = buildTaskEnv({
-      base: { PATH: '/bin', HOME: '/root', ATS_TOKEN: 'abc', ats_token: 'abc', URL: 'wss://x?token=s3cr3t-value', OTHER: undefined },
+      base: {
+        PATH: '/bin',
+        HOME: '/root',
+        ATS_TOKEN: 'abc',
+        ats_token: 'abc',
+        URL: 'wss://x?token=s3cr3t-value',
+        OTHER: undefined,
+      },
       dropNames: ['ATS_TOKEN'],
       secretValues: ['s3cr3t-value'],
       ...ids,
     });
-    expect(env).toEqual({ PATH: '/bin', HOME: '/root', ATS_TASK_ID: 't-1', ATS_TASK_DIR: '/w/tasks/t-1', ATS_WORK_DIR: '/w' });
+    expect(env).toEqual({
+      PATH: '/bin',
+      HOME: '/root',
+      ATS_TASK_ID: 't-1',
+      ATS_TASK_DIR: '/w/tasks/t-1',
+      ATS_WORK_DIR: '/w',
+    });
   });
 
   it('ignores an empty secret value, which every value would contain', () => {

@@ -72,14 +72,15 @@ export class TaskJournal {
     const id = entry.task_id;
     // an id that failed validation never names a file (its result still goes out, unjournaled)
     if (!TASK_ID_PATTERN.test(id)) return Promise.resolve();
-    const next = (this.pending.get(id) ?? Promise.resolve()).then(() => this.writeFile(entry)).catch((err: Error) => this.onError(id, err));
+    const next = (this.pending.get(id) ?? Promise.resolve())
+      .then(() => this.writeFile(entry))
+      .catch((err: Error) => this.onError(id, err));
     this.pending.set(id, next);
     void next.then(() => {
       if (this.pending.get(id) === next) this.pending.delete(id);
     });
     return next;
   }
-
 
   /**
    * Keeps the newest `keep` confirmed results (a redelivery of those is answered from here) and

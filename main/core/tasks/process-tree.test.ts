@@ -7,9 +7,12 @@ import { alive } from '../../../e2e/lib/proc.js';
 const linux = process.platform === 'linux';
 const started: number[] = [];
 
-
 /** Starts `script` like the runner does and returns it with the pids it printed, one per line. */
-async function startScript(script: string, taskId: string, expectedPids: number): Promise<{ child: ChildProcess; pids: number[] }> {
+async function startScript(
+  script: string,
+  taskId: string,
+  expectedPids: number,
+): Promise<{ child: ChildProcess; pids: number[] }> {
   const child = spawn('/bin/sh', ['-c', script], {
     detached: true,
     stdio: ['ignore', 'pipe', 'ignore'],
@@ -63,7 +66,11 @@ describe.runIf(linux)('process tree (Linux /proc)', () => {
   it('lists a member of the group that is neither a descendant any more nor carries the cookie', async () => {
     const taskId = `tree-${randomUUID()}`;
     // the subshell exits, so the sleep is re-parented; env -i drops the cookie
-    const { child, pids } = await startScript('(env -i "$(command -v sleep)" 100 >/dev/null & echo $!); wait; sleep 100', taskId, 1);
+    const { child, pids } = await startScript(
+      '(env -i "$(command -v sleep)" 100 >/dev/null & echo $!); wait; sleep 100',
+      taskId,
+      1,
+    );
     expect(listTreeProcesses(child.pid!, taskId)).toContain(pids[0]);
   });
 

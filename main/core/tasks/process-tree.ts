@@ -54,7 +54,8 @@ export function listTreeProcesses(rootPid: number | undefined, taskId: string, b
   }
   const cookie = Buffer.from(`ATS_TASK_ID=${taskId}\0`);
   for (const e of entries) {
-    if (!found.has(e.pid) && (bornAfter === undefined || e.start >= bornAfter) && hasCookie(e.pid, cookie)) found.add(e.pid);
+    if (!found.has(e.pid) && (bornAfter === undefined || e.start >= bornAfter) && hasCookie(e.pid, cookie))
+      found.add(e.pid);
   }
   // zombies are already dead (only waiting to be reaped) and cannot be signalled away
   const alive = new Set(entries.filter((e) => !e.zombie && e.pid !== process.pid).map((e) => e.pid));
@@ -62,7 +63,12 @@ export function listTreeProcesses(rootPid: number | undefined, taskId: string, b
 }
 
 /** Sends `signal` to the task's group and to every other process of its tree; one already gone is no error. */
-export function signalTree(rootPid: number | undefined, taskId: string, signal: NodeJS.Signals, bornAfter?: number): void {
+export function signalTree(
+  rootPid: number | undefined,
+  taskId: string,
+  signal: NodeJS.Signals,
+  bornAfter?: number,
+): void {
   rootPid = usableRoot(rootPid);
   if (IS_WINDOWS) {
     if (rootPid !== undefined) void taskkill(rootPid);
@@ -76,7 +82,12 @@ export function signalTree(rootPid: number | undefined, taskId: string, signal: 
  * SIGTERM to the tree, then SIGKILL to whatever is left after `graceMs`. Resolves as soon as
  * nothing is left (or, for a tree that cannot be killed, after a bounded wait).
  */
-export async function stopTree(rootPid: number | undefined, taskId: string, graceMs: number, bornAfter?: number): Promise<void> {
+export async function stopTree(
+  rootPid: number | undefined,
+  taskId: string,
+  graceMs: number,
+  bornAfter?: number,
+): Promise<void> {
   rootPid = usableRoot(rootPid);
   if (IS_WINDOWS) {
     if (rootPid !== undefined) await taskkill(rootPid);
@@ -98,7 +109,12 @@ function usableRoot(rootPid: number | undefined): number | undefined {
   return rootPid !== undefined && rootPid > 1 ? rootPid : undefined;
 }
 
-async function waitUntilGone(rootPid: number | undefined, taskId: string, withinMs: number, bornAfter?: number): Promise<boolean> {
+async function waitUntilGone(
+  rootPid: number | undefined,
+  taskId: string,
+  withinMs: number,
+  bornAfter?: number,
+): Promise<boolean> {
   const deadline = Date.now() + withinMs;
   for (;;) {
     if (listTreeProcesses(rootPid, taskId, bornAfter).length === 0) return true;
@@ -132,7 +148,13 @@ function readProcTable(): ProcEntry[] {
     }
     // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so parse after the last ')'
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 20);
-    entries.push({ pid, ppid: Number(fields[1]), pgid: Number(fields[2]), zombie: fields[0] === 'Z' || fields[0] === 'X', start: Number(fields[19]) });
+    entries.push({
+      pid,
+      ppid: Number(fields[1]),
+      pgid: Number(fields[2]),
+      zombie: fields[0] === 'Z' || fields[0] === 'X',
+      start: Number(fields[19]),
+    });
   }
   return entries;
 }

@@ -33,10 +33,12 @@ function run(command: string, overrides: Partial<RunSpec> = {}) {
   const spec = specFor(command, overrides);
   const batches: OutputBatch[] = [];
   const spawned: number[] = [];
-  const task: RunningTask = startTask(spec, { onSpawn: (pid) => spawned.push(pid), onOutput: (batch) => batches.push(batch) });
+  const task: RunningTask = startTask(spec, {
+    onSpawn: (pid) => spawned.push(pid),
+    onOutput: (batch) => batches.push(batch),
+  });
   return { task, batches, spec, spawned };
 }
-
 
 /** The pids a task printed (one `echo $!` per line) once `count` of them are out. */
 async function printedPids(batches: OutputBatch[], count: number): Promise<number[]> {
@@ -56,7 +58,11 @@ const stdoutOf = (batches: OutputBatch[]): string =>
 
 describe('shellInvocation', () => {
   it('appends the command to a POSIX shell as one argument', () => {
-    expect(shellInvocation(['/bin/sh', '-c'], 'echo "a b"')).toEqual({ file: '/bin/sh', args: ['-c', 'echo "a b"'], verbatim: false });
+    expect(shellInvocation(['/bin/sh', '-c'], 'echo "a b"')).toEqual({
+      file: '/bin/sh',
+      args: ['-c', 'echo "a b"'],
+      verbatim: false,
+    });
   });
 
   it('gives cmd.exe the command verbatim, in the quotes that /s strips', () => {
@@ -73,7 +79,14 @@ describe.runIf(posix)('startTask', () => {
     const { task, batches, spec, spawned } = run('echo hello; echo world');
     const outcome = await task.done;
     expect(spawned).toEqual([task.pid]);
-    expect(outcome).toMatchObject({ status: 'success', exitCode: 0, signal: null, output: 'hello\nworld\n', error: '', errorCode: null });
+    expect(outcome).toMatchObject({
+      status: 'success',
+      exitCode: 0,
+      signal: null,
+      output: 'hello\nworld\n',
+      error: '',
+      errorCode: null,
+    });
     expect(outcome.outputTruncated).toBe(false);
     expect(outcome.finishedAt.getTime()).toBeGreaterThanOrEqual(outcome.startedAt.getTime());
     expect(stdoutOf(batches)).toBe('hello\nworld');
@@ -114,7 +127,8 @@ describe.runIf(posix)('startTask', () => {
       taskDir: tmp,
       workDir: tmp,
     });
-    const outcome = await run('echo "$TEST_ENV|${LEAKY_URL:-none}|${ATS_TOKEN:-none}|$ATS_TASK_ID"', { taskId, env }).task.done;
+    const outcome = await run('echo "$TEST_ENV|${LEAKY_URL:-none}|${ATS_TOKEN:-none}|$ATS_TASK_ID"', { taskId, env })
+      .task.done;
     expect(outcome.output).toBe(`staging|none|none|${taskId}\n`);
   });
 
@@ -156,7 +170,12 @@ describe.runIf(posix)('startTask', () => {
     task.stop('cancelled');
     const outcome = await task.done;
     expect(Date.now() - began).toBeGreaterThanOrEqual(290);
-    expect(outcome).toMatchObject({ status: 'cancelled', errorCode: 'TASK_CANCELLED', exitCode: -1, signal: 'SIGKILL' });
+    expect(outcome).toMatchObject({
+      status: 'cancelled',
+      errorCode: 'TASK_CANCELLED',
+      exitCode: -1,
+      signal: 'SIGKILL',
+    });
     for (const pid of [task.pid!, ...pids]) expect(alive(pid), `pid ${pid}`).toBe(false);
   });
 
@@ -235,7 +254,7 @@ describe.runIf(posix)('startTask', () => {
   });
 
   it('keeps the tail of the output up to resultMaxBytes, flags the cut, never starts mid-character', async () => {
-    const { task, spec } = run("i=0; while [ $i -lt 500 ]; do echo \"€€€ line $i\"; i=$((i+1)); done; echo short >&2", {
+    const { task, spec } = run('i=0; while [ $i -lt 500 ]; do echo "€€€ line $i"; i=$((i+1)); done; echo short >&2', {
       resultMaxBytes: 1024,
     });
     const outcome = await task.done;

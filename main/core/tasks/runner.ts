@@ -119,12 +119,19 @@ class TaskRun implements RunningTask {
   /** the root's start time: what started before it cannot belong to the task */
   private rootStart: number | undefined;
 
-  constructor(private readonly spec: RunSpec, hooks: RunHooks) {
+  constructor(
+    private readonly spec: RunSpec,
+    hooks: RunHooks,
+  ) {
     this.done = new Promise((resolve) => (this.settle = resolve));
     this.batcher = new OutputBatcher(hooks.onOutput);
     this.tails = { stdout: new ByteTail(spec.resultMaxBytes), stderr: new ByteTail(spec.resultMaxBytes) };
     this.maskers = { stdout: new SecretMasker(spec.secrets ?? []), stderr: new SecretMasker(spec.secrets ?? []) };
-    this.log = new TaskLogFile(spec.logFile, (message) => this.batcher.note(message), () => this.updateFlow());
+    this.log = new TaskLogFile(
+      spec.logFile,
+      (message) => this.batcher.note(message),
+      () => this.updateFlow(),
+    );
 
     const { file, args, verbatim } = shellInvocation(spec.shell, spec.command);
     const runAs = spec.runAs ?? null;
@@ -210,7 +217,7 @@ class TaskRun implements RunningTask {
 
   private readPipe(stream: ChildStream): void {
     const pipe = this.child![stream]!;
-    for (let chunk: Buffer | null; this.reading && (chunk = pipe.read()) !== null; ) {
+    for (let chunk: Buffer | null; this.reading && (chunk = pipe.read()) !== null;) {
       this.output(stream, this.maskers[stream].push(chunk));
     }
   }

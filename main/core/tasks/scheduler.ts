@@ -44,7 +44,6 @@ interface Queued {
 
 const RESULTS_KEPT = 500;
 
-
 export class TaskScheduler {
   private readonly queue: Queued[] = [];
   private readonly running = new Map<string, RunningTask>();
@@ -112,7 +111,12 @@ export class TaskScheduler {
       workDir = resolveTaskWorkDir(this.opts.layout(), id, frame.work_dir);
     } catch (err) {
       const refused = err instanceof TaskRefusedError ? err : null;
-      this.reject(frame, frame.work_dir ?? '', refused?.code ?? ErrorCode.WORK_DIR_ERROR, refused?.message ?? String(err));
+      this.reject(
+        frame,
+        frame.work_dir ?? '',
+        refused?.code ?? ErrorCode.WORK_DIR_ERROR,
+        refused?.message ?? String(err),
+      );
       return;
     }
     const refusal = this.opts.policy?.check(frame.command);
@@ -156,14 +160,19 @@ export class TaskScheduler {
   setPaused(paused: boolean): void {
     if (paused === this.paused) return;
     this.paused = paused;
-    for (const task of this.running.values()) (paused ? task.pause() : task.resume());
+    for (const task of this.running.values()) paused ? task.pause() : task.resume();
   }
 
   /** Accept nothing new; end queued and running tasks; resolves when every result is out. */
   async shutdown(): Promise<void> {
     this.accepting = false;
     for (const queued of this.queue.splice(0)) {
-      this.reject(queued.frame, queued.workDir, ErrorCode.AGENT_SHUTDOWN, 'the agent shut down before the task started');
+      this.reject(
+        queued.frame,
+        queued.workDir,
+        ErrorCode.AGENT_SHUTDOWN,
+        'the agent shut down before the task started',
+      );
     }
     const runs = [...this.running.values()];
     runs.forEach((task) => task.stop('shutdown'));
@@ -191,7 +200,14 @@ export class TaskScheduler {
       this.running.delete(frame.task_id);
       this.opts.log.error(`task ${frame.task_id}: internal error: ${(err as Error)?.stack ?? err}`);
       if (!this.results.has(frame.task_id)) {
-        this.finish(frame, unrun('error', ErrorCode.TASK_EXECUTION_FAILED, `the agent failed running the task: ${(err as Error)?.message ?? err}`));
+        this.finish(
+          frame,
+          unrun(
+            'error',
+            ErrorCode.TASK_EXECUTION_FAILED,
+            `the agent failed running the task: ${(err as Error)?.message ?? err}`,
+          ),
+        );
       }
     }
   }
@@ -203,7 +219,12 @@ export class TaskScheduler {
       // a few microseconds: not worth a trip to the thread pool, where journal fsyncs may be queued
       mkdirSync(workDir, { recursive: true });
     } catch (err) {
-      this.reject(frame, workDir, ErrorCode.WORK_DIR_ERROR, `cannot create the task's work dir ${workDir}: ${(err as Error).message}`);
+      this.reject(
+        frame,
+        workDir,
+        ErrorCode.WORK_DIR_ERROR,
+        `cannot create the task's work dir ${workDir}: ${(err as Error).message}`,
+      );
       return;
     }
     const env = buildTaskEnv({
@@ -267,9 +288,17 @@ export class TaskScheduler {
         continue;
       }
       // a pid is trusted only while it still names the same process
-      const trusted = entry.pid !== undefined && entry.pid_start !== undefined && processStartTime(entry.pid) === entry.pid_start;
-      await stopTree(trusted ? entry.pid : undefined, entry.task_id, this.opts.killGraceS * 1000, trusted ? entry.pid_start : undefined);
-      this.opts.log.warn(`task ${entry.task_id} was ${entry.phase} when the agent stopped unexpectedly; its processes are ended and it is reported as an error`);
+      const trusted =
+        entry.pid !== undefined && entry.pid_start !== undefined && processStartTime(entry.pid) === entry.pid_start;
+      await stopTree(
+        trusted ? entry.pid : undefined,
+        entry.task_id,
+        this.opts.killGraceS * 1000,
+        trusted ? entry.pid_start : undefined,
+      );
+      this.opts.log.warn(
+        `task ${entry.task_id} was ${entry.phase} when the agent stopped unexpectedly; its processes are ended and it is reported as an error`,
+      );
       const frame = { type: 'task' as const, task_id: entry.task_id, command: entry.command };
       this.entries.set(entry.task_id, entry);
       this.opts.state.upsertTask(taskView(frame, '', new Date(entry.received_at)));
@@ -292,8 +321,23 @@ export class TaskScheduler {
     const seq = (this.seqs.get(taskId) ?? 0) + 1;
     this.seqs.set(taskId, seq);
     const timestamp = new Date().toISOString();
-    this.opts.deliver({ type: 'task_log', task_id: taskId, level: levelOf[batch.stream], message: batch.text, timestamp, stream: batch.stream, seq, ...(batch.partial ? { partial: true } : {}) });
-    this.opts.state.appendOutput(taskId, { seq, stream: batch.stream, text: batch.text, at: timestamp, ...(batch.partial ? { partial: true } : {}) });
+    this.opts.deliver({
+      type: 'task_log',
+      task_id: taskId,
+      level: levelOf[batch.stream],
+      message: batch.text,
+      timestamp,
+      stream: batch.stream,
+      seq,
+      ...(batch.partial ? { partial: true } : {}),
+    });
+    this.opts.state.appendOutput(taskId, {
+      seq,
+      stream: batch.stream,
+      text: batch.text,
+      at: timestamp,
+      ...(batch.partial ? { partial: true } : {}),
+    });
   }
 
   private reject(frame: TaskFrame, workDir: string, code: ErrorCode, message: string): void {
@@ -346,14 +390,27 @@ export class TaskScheduler {
       pid: null,
     });
     const level = outcome.status === 'success' ? 'info' : 'warn';
-    this.opts.log[level](`task ${id} ${outcome.status} (exit ${outcome.exitCode}${outcome.signal ? `, ${outcome.signal}` : ''}) in ${duration} s`);
+    this.opts.log[level](
+      `task ${id} ${outcome.status} (exit ${outcome.exitCode}${outcome.signal ? `, ${outcome.signal}` : ''}) in ${duration} s`,
+    );
     this.opts.onTaskFinished();
   }
 }
 
 /** The outcome of a task that never ran, or whose run the agent lost. */
 function unrun(status: 'cancelled' | 'error', errorCode: ErrorCode, error: string, startedAt = new Date()): RunOutcome {
-  return { status, exitCode: -1, signal: null, output: '', outputTruncated: false, error, errorTruncated: false, errorCode, startedAt, finishedAt: new Date() };
+  return {
+    status,
+    exitCode: -1,
+    signal: null,
+    output: '',
+    outputTruncated: false,
+    error,
+    errorTruncated: false,
+    errorCode,
+    startedAt,
+    finishedAt: new Date(),
+  };
 }
 
 function taskView(frame: TaskFrame, workDir: string, receivedAt: Date): TaskView {

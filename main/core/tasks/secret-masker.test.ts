@@ -28,10 +28,20 @@ function streamed(text: string, secrets: string[], cuts: number[]): string {
 
 describe('secret names', () => {
   it('recognises secret-looking names, case-insensitively', () => {
-    for (const name of ['API_TOKEN', 'token', 'db_password', 'MYSQL_PASSWD', 'aws_secret_access_key', 'SSH_KEY', 'GOOGLE_CREDENTIALS', 'x-Secret-y']) {
+    for (const name of [
+      'API_TOKEN',
+      'token',
+      'db_password',
+      'MYSQL_PASSWD',
+      'aws_secret_access_key',
+      'SSH_KEY',
+      'GOOGLE_CREDENTIALS',
+      'x-Secret-y',
+    ]) {
       expect(isSecretName(name), name).toBe(true);
     }
-    for (const name of ['PATH', 'HOME', 'USER', 'BUILD_NUMBER', 'PASSWORLD'.slice(0, 4)]) expect(isSecretName(name), name).toBe(false);
+    for (const name of ['PATH', 'HOME', 'USER', 'BUILD_NUMBER', 'PASSWORLD'.slice(0, 4)])
+      expect(isSecretName(name), name).toBe(false);
   });
 
   it('takes values of secret names only, and not those shorter than 4 characters', () => {
@@ -50,14 +60,16 @@ describe('SecretMasker', () => {
 
   it('gives the same output for a split at every position', () => {
     const expected = reference(text, secrets);
-    for (let i = 0; i <= Buffer.byteLength(text); i++) expect(streamed(text, secrets, [i]), `cut at ${i}`).toBe(expected);
+    for (let i = 0; i <= Buffer.byteLength(text); i++)
+      expect(streamed(text, secrets, [i]), `cut at ${i}`).toBe(expected);
   });
 
   it('gives the same output for every pair of split positions, with overlapping secrets', () => {
     const t = 'xxabcdefgh-cdefg-abc-abcdefgh-defgh';
     const s = ['abcdefgh', 'cdefg', 'defgh', 'efg'].filter((v) => v.length >= 4);
     const expected = reference(t, s);
-    for (let i = 0; i <= t.length; i++) for (let j = i; j <= t.length; j++) expect(streamed(t, s, [i, j]), `cuts ${i},${j}`).toBe(expected);
+    for (let i = 0; i <= t.length; i++)
+      for (let j = i; j <= t.length; j++) expect(streamed(t, s, [i, j]), `cuts ${i},${j}`).toBe(expected);
   });
 
   it('one byte at a time, multi-byte characters in secret and text', () => {
@@ -85,15 +97,25 @@ describe('SecretMasker', () => {
 
   it('property: any text, any secrets, any chunking = whole-text masking', () => {
     const alphabet = fc.constantFrom('a', 'b', 'c', 'd', 'é', '\n');
-    const str = (min: number, max: number) => fc.array(alphabet, { minLength: min, maxLength: max }).map((a) => a.join(''));
+    const str = (min: number, max: number) =>
+      fc.array(alphabet, { minLength: min, maxLength: max }).map((a) => a.join(''));
     fc.assert(
       // text made of noise and (pieces of) the secrets, so that matches and near-matches are common
-      fc.property(fc.array(str(1, 7), { minLength: 1, maxLength: 4 }), fc.array(fc.oneof(str(0, 4), fc.nat(3), fc.tuple(fc.nat(3), fc.nat(6))), { maxLength: 14 }), fc.array(fc.nat(200), { maxLength: 8 }), (s, parts, rawCuts) => {
-        const t = parts.map((p) => (typeof p === 'string' ? p : typeof p === 'number' ? s[p % s.length]! : s[p[0] % s.length]!.slice(0, p[1]))).join('');
-        const n = Buffer.byteLength(t);
-        const cuts = [...new Set(rawCuts.map((c) => c % (n + 1)))].sort((a, b) => a - b);
-        expect(streamed(t, s, cuts)).toBe(reference(t, s));
-      }),
+      fc.property(
+        fc.array(str(1, 7), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.oneof(str(0, 4), fc.nat(3), fc.tuple(fc.nat(3), fc.nat(6))), { maxLength: 14 }),
+        fc.array(fc.nat(200), { maxLength: 8 }),
+        (s, parts, rawCuts) => {
+          const t = parts
+            .map((p) =>
+              typeof p === 'string' ? p : typeof p === 'number' ? s[p % s.length]! : s[p[0] % s.length]!.slice(0, p[1]),
+            )
+            .join('');
+          const n = Buffer.byteLength(t);
+          const cuts = [...new Set(rawCuts.map((c) => c % (n + 1)))].sort((a, b) => a - b);
+          expect(streamed(t, s, cuts)).toBe(reference(t, s));
+        },
+      ),
       { numRuns: 3000 },
     );
   });

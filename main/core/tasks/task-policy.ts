@@ -65,7 +65,10 @@ export class TaskPolicy {
     for (const { source, re } of this.deny) {
       re.lastIndex = 0;
       if (re.test(command)) {
-        return { code: ErrorCode.TASK_DENIED, message: `the command matches the deny pattern ${JSON.stringify(source)} (task.deny_patterns); it was not run` };
+        return {
+          code: ErrorCode.TASK_DENIED,
+          message: `the command matches the deny pattern ${JSON.stringify(source)} (task.deny_patterns); it was not run`,
+        };
       }
     }
     return null;
@@ -95,7 +98,8 @@ export function lookupUser(who: string | number): RunAsUser | null {
   }
   if (line) {
     const [name, , uid, gid, , home] = line.split(':');
-    if (name && uid && gid && /^\d+$/.test(uid) && /^\d+$/.test(gid)) return { name, uid: Number(uid), gid: Number(gid), home: home || '/' };
+    if (name && uid && gid && /^\d+$/.test(uid) && /^\d+$/.test(gid))
+      return { name, uid: Number(uid), gid: Number(gid), home: home || '/' };
   }
   // a uid with no passwd entry (containers): its own group, home at /
   if (numeric) return { name: key, uid: Number(key), gid: Number(key), home: '/' };

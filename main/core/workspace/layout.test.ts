@@ -70,13 +70,16 @@ describe('prepareWorkDir', () => {
     }
   });
 
-  it.skipIf(process.platform !== 'linux')('fails when a subdirectory exists but cannot be written, even as root', async () => {
-    // /proc/self is a directory nobody can create files in, root included
-    const root = path.join(tmp, 'proc-work');
-    fs.mkdirSync(root);
-    fs.symlinkSync('/proc/self', path.join(root, 'cache'));
-    await expectWorkDirError(root, /cannot write in .*cache/);
-  });
+  it.skipIf(process.platform !== 'linux')(
+    'fails when a subdirectory exists but cannot be written, even as root',
+    async () => {
+      // /proc/self is a directory nobody can create files in, root included
+      const root = path.join(tmp, 'proc-work');
+      fs.mkdirSync(root);
+      fs.symlinkSync('/proc/self', path.join(root, 'cache'));
+      await expectWorkDirError(root, /cannot write in .*cache/);
+    },
+  );
 });
 
 describe('resolveTaskWorkDir', () => {

@@ -77,7 +77,10 @@ async function attempt(root: string, what: string, step: () => Promise<unknown>)
 export function resolveTaskWorkDir(layout: WorkLayout, taskId: string, requested?: string | null): string {
   // the id becomes a path component: it must never be able to walk anywhere
   if (!TASK_ID_PATTERN.test(taskId)) {
-    throw new TaskRefusedError(`task_id ${JSON.stringify(taskId)} is not a valid directory name`, ErrorCode.INVALID_TASK);
+    throw new TaskRefusedError(
+      `task_id ${JSON.stringify(taskId)} is not a valid directory name`,
+      ErrorCode.INVALID_TASK,
+    );
   }
   if (!requested) return layout.taskDir(taskId);
 

@@ -221,7 +221,10 @@ export function createDashboardClient(options: DashboardClientOptions = {}): Age
     };
   };
 
-  function call<M extends AgentCall['method']>(method: M, args: Extract<AgentCall, { method: M }>['args']): Promise<unknown> {
+  function call<M extends AgentCall['method']>(
+    method: M,
+    args: Extract<AgentCall, { method: M }>['args'],
+  ): Promise<unknown> {
     if (state === 'denied') return Promise.reject(new AccessDeniedError());
     return new Promise((resolve, reject) => {
       const message = { kind: 'call', id: nextId++, method, args } as DashboardClientMessage;

@@ -27,7 +27,11 @@ export function AgentLog({ entries }: { entries: AgentLogEntry[] }) {
       actions={
         <label className="inline-label small">
           {t('agentLog.minLevel')}
-          <select className="input input-small" value={minLevel} onChange={(e) => setMinLevel(e.target.value as AgentLogLevel)}>
+          <select
+            className="input input-small"
+            value={minLevel}
+            onChange={(e) => setMinLevel(e.target.value as AgentLogLevel)}
+          >
             {LEVELS.map((l) => (
               <option key={l} value={l}>
                 {t(`level.${l}` as DictKey)}

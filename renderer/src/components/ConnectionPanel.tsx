@@ -5,7 +5,6 @@ import { useNow } from '../state/useNow.js';
 import { Panel } from './Panel.js';
 import { connectionTone, phaseKey } from './status.js';
 
-
 export function ConnectionPanel({ snapshot }: { snapshot: AgentSnapshot }) {
   const { t, locale } = useI18n();
   const c = snapshot.connection;
@@ -47,7 +46,9 @@ export function ConnectionPanel({ snapshot }: { snapshot: AgentSnapshot }) {
               <time dateTime={c.connectedSince} title={formatDateTime(c.connectedSince, locale)}>
                 {formatTime(c.connectedSince, locale, now)}
               </time>{' '}
-              <span className="muted">{t('conn.connectedFor', { duration: formatDuration((now - Date.parse(c.connectedSince)) / 1000) })}</span>
+              <span className="muted">
+                {t('conn.connectedFor', { duration: formatDuration((now - Date.parse(c.connectedSince)) / 1000) })}
+              </span>
             </>
           ) : (
             none
@@ -57,7 +58,8 @@ export function ConnectionPanel({ snapshot }: { snapshot: AgentSnapshot }) {
           <>
             <dt>{t('conn.nextAttempt')}</dt>
             <dd>
-              <time dateTime={c.nextAttemptAt}>{formatTime(c.nextAttemptAt, locale, now)}</time> <span className="muted">{countdown}</span>
+              <time dateTime={c.nextAttemptAt}>{formatTime(c.nextAttemptAt, locale, now)}</time>{' '}
+              <span className="muted">{countdown}</span>
             </dd>
           </>
         ) : null}
@@ -77,7 +79,13 @@ export function ConnectionPanel({ snapshot }: { snapshot: AgentSnapshot }) {
           )}
         </dd>
         <dt>{t('conn.lastHeartbeat')}</dt>
-        <dd>{snapshot.lastHeartbeatAt ? <time dateTime={snapshot.lastHeartbeatAt}>{formatTime(snapshot.lastHeartbeatAt, locale, now)}</time> : none}</dd>
+        <dd>
+          {snapshot.lastHeartbeatAt ? (
+            <time dateTime={snapshot.lastHeartbeatAt}>{formatTime(snapshot.lastHeartbeatAt, locale, now)}</time>
+          ) : (
+            none
+          )}
+        </dd>
         <dt>{t('conn.outbox')}</dt>
         <dd>{t('conn.outboxValue', { frames: snapshot.outbox.frames, bytes: formatBytes(snapshot.outbox.bytes) })}</dd>
         <dt>{t('conn.agentId')}</dt>

@@ -15,7 +15,19 @@ export type MetricKey = 'cpu' | 'memory' | 'disk';
  * small SVG line chart. The x axis ends at `end` (the latest heartbeat), y is 0–100 %. Points
  * without a value (null) break the line.
  */
-export function LineChart({ points, metric, end, label, testId }: { points: MetricsPoint[]; metric: MetricKey; end: number; label: string; testId: string }) {
+export function LineChart({
+  points,
+  metric,
+  end,
+  label,
+  testId,
+}: {
+  points: MetricsPoint[];
+  metric: MetricKey;
+  end: number;
+  label: string;
+  testId: string;
+}) {
   const first = points.length ? Date.parse(points[0]!.at) : end;
   const span = Math.min(METRICS_WINDOW_MS, Math.max(MIN_SPAN_MS, end - first));
   const start = end - span;
@@ -45,19 +57,41 @@ export function LineChart({ points, metric, end, label, testId }: { points: Metr
   const line = runs.map((r) => r.map(([px, py], i) => `${i ? 'L' : 'M'}${fmt(px)} ${fmt(py)}`).join('')).join('');
   const area = runs
     .filter((r) => r.length > 1)
-    .map((r) => `M${fmt(r[0]![0])} ${H}` + r.map(([px, py]) => `L${fmt(px)} ${fmt(py)}`).join('') + `L${fmt(r[r.length - 1]![0])} ${H}Z`)
+    .map(
+      (r) =>
+        `M${fmt(r[0]![0])} ${H}` +
+        r.map(([px, py]) => `L${fmt(px)} ${fmt(py)}`).join('') +
+        `L${fmt(r[r.length - 1]![0])} ${H}Z`,
+    )
     .join('');
   const lonely = runs.filter((r) => r.length === 1).map((r) => r[0]!);
 
   return (
-    <svg className={`chart chart-${metric}`} viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" role="img" aria-label={label} data-testid={testId} data-points={drawn}>
+    <svg
+      className={`chart chart-${metric}`}
+      viewBox={`0 0 ${W} ${H}`}
+      preserveAspectRatio="none"
+      role="img"
+      aria-label={label}
+      data-testid={testId}
+      data-points={drawn}
+    >
       {[25, 50, 75].map((g) => (
         <line key={g} className="grid" x1={0} x2={W} y1={y(g)} y2={y(g)} vectorEffect="non-scaling-stroke" />
       ))}
       {area ? <path className="area" d={area} /> : null}
       {line ? <path className="line" d={line} vectorEffect="non-scaling-stroke" /> : null}
       {lonely.map(([px, py], i) => (
-        <line key={i} className="line" x1={px} x2={px + 0.01} y1={py} y2={py} vectorEffect="non-scaling-stroke" strokeLinecap="round" />
+        <line
+          key={i}
+          className="line"
+          x1={px}
+          x2={px + 0.01}
+          y1={py}
+          y2={py}
+          vectorEffect="non-scaling-stroke"
+          strokeLinecap="round"
+        />
       ))}
     </svg>
   );

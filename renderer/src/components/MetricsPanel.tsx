@@ -17,7 +17,6 @@ const COUNTERS: Array<keyof Counters> = [
   'invalidFrames',
 ];
 
-
 export function MetricsPanel({ snapshot }: { snapshot: AgentSnapshot }) {
   const { t, locale } = useI18n();
   const points = snapshot.metrics;
@@ -27,7 +26,11 @@ export function MetricsPanel({ snapshot }: { snapshot: AgentSnapshot }) {
   const unknown = t('common.unknown');
 
   return (
-    <Panel id="metrics" title={t('section.metrics')} actions={<span className="muted small">{t('metrics.window')}</span>}>
+    <Panel
+      id="metrics"
+      title={t('section.metrics')}
+      actions={<span className="muted small">{t('metrics.window')}</span>}
+    >
       <div className="charts">
         {METRICS.map((m) => {
           const name = t(`metrics.${m}` as DictKey);
@@ -39,9 +42,19 @@ export function MetricsPanel({ snapshot }: { snapshot: AgentSnapshot }) {
                 <span className="chart-value">{value}</span>
               </figcaption>
               <div className="chart-frame">
-                <LineChart points={points} metric={m} end={end} testId={`chart-${m}`} label={t('metrics.chartLabel', { name, value })} />
-                <span className="axis axis-top" aria-hidden="true">100%</span>
-                <span className="axis axis-bottom" aria-hidden="true">0</span>
+                <LineChart
+                  points={points}
+                  metric={m}
+                  end={end}
+                  testId={`chart-${m}`}
+                  label={t('metrics.chartLabel', { name, value })}
+                />
+                <span className="axis axis-top" aria-hidden="true">
+                  100%
+                </span>
+                <span className="axis axis-bottom" aria-hidden="true">
+                  0
+                </span>
               </div>
               {points.length === 0 ? <p className="muted small">{t('metrics.noData')}</p> : null}
             </figure>
@@ -76,7 +89,10 @@ export function MetricsPanel({ snapshot }: { snapshot: AgentSnapshot }) {
       <h3 className="subhead">{t('conn.counters')}</h3>
       <dl className="counters">
         {COUNTERS.map((k) => (
-          <div key={k} className={`counter${(k === 'tasksFailed' || k === 'tasksErrored' || k === 'tasksTimedOut' || k === 'invalidFrames') && snapshot.counters[k] > 0 ? ' counter-bad' : ''}`}>
+          <div
+            key={k}
+            className={`counter${(k === 'tasksFailed' || k === 'tasksErrored' || k === 'tasksTimedOut' || k === 'invalidFrames') && snapshot.counters[k] > 0 ? ' counter-bad' : ''}`}
+          >
             <dt title={t(`counter.${k}` as DictKey)}>{t(`counter.${k}` as DictKey)}</dt>
             <dd>{formatNumber(snapshot.counters[k], locale)}</dd>
           </div>

@@ -66,7 +66,16 @@ export function SettingsPanel({ desktop, reloadKey }: { desktop: boolean; reload
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const patch: SettingsPatch = {};
-    const keys = ['serverUrl', 'workDir', 'logLevel', 'maxConcurrent', 'keepTasks', 'keepDays', 'notifyOnFailure', 'startAtLogin'] as const;
+    const keys = [
+      'serverUrl',
+      'workDir',
+      'logLevel',
+      'maxConcurrent',
+      'keepTasks',
+      'keepDays',
+      'notifyOnFailure',
+      'startAtLogin',
+    ] as const;
     for (const k of keys) if (draft[k] !== settings[k]) (patch as Record<string, unknown>)[k] = draft[k];
     if (draft.token) patch.token = draft.token;
     if (Object.keys(patch).length === 0) {
@@ -121,7 +130,13 @@ export function SettingsPanel({ desktop, reloadKey }: { desktop: boolean; reload
   const check = (k: 'notifyOnFailure' | 'startAtLogin') =>
     draft[k] === null ? null : (
       <div className="field field-check">
-        <input id={id(k)} type="checkbox" checked={draft[k] ?? false} disabled={ro} onChange={(e) => set(k, e.target.checked)} />
+        <input
+          id={id(k)}
+          type="checkbox"
+          checked={draft[k] ?? false}
+          disabled={ro}
+          onChange={(e) => set(k, e.target.checked)}
+        />
         <label htmlFor={id(k)}>{t(`settings.${k}` as DictKey)}</label>
       </div>
     );
@@ -137,16 +152,40 @@ export function SettingsPanel({ desktop, reloadKey }: { desktop: boolean; reload
       <form className={`settings-form ${ro ? 'is-readonly' : ''}`} onSubmit={submit} aria-labelledby="settings-title">
         <div className="field">
           <label htmlFor={id('serverUrl')}>{t('settings.serverUrl')}</label>
-          <input id={id('serverUrl')} className="input mono" type="url" required readOnly={ro} value={draft.serverUrl} onChange={(e) => set('serverUrl', e.target.value)} spellCheck={false} />
+          <input
+            id={id('serverUrl')}
+            className="input mono"
+            type="url"
+            required
+            readOnly={ro}
+            value={draft.serverUrl}
+            onChange={(e) => set('serverUrl', e.target.value)}
+            spellCheck={false}
+          />
         </div>
         <div className="field">
           <label htmlFor={id('workDir')}>{t('settings.workDir')}</label>
-          <input id={id('workDir')} className="input mono" type="text" required readOnly={ro} value={draft.workDir} onChange={(e) => set('workDir', e.target.value)} spellCheck={false} />
+          <input
+            id={id('workDir')}
+            className="input mono"
+            type="text"
+            required
+            readOnly={ro}
+            value={draft.workDir}
+            onChange={(e) => set('workDir', e.target.value)}
+            spellCheck={false}
+          />
         </div>
         <div className="field-row">
           <div className="field field-num">
             <label htmlFor={id('logLevel')}>{t('settings.logLevel')}</label>
-            <select id={id('logLevel')} className="input" disabled={ro} value={draft.logLevel} onChange={(e) => set('logLevel', e.target.value as SettingsView['logLevel'])}>
+            <select
+              id={id('logLevel')}
+              className="input"
+              disabled={ro}
+              value={draft.logLevel}
+              onChange={(e) => set('logLevel', e.target.value as SettingsView['logLevel'])}
+            >
               {LOG_LEVELS.map((l) => (
                 <option key={l} value={l}>
                   {l}

@@ -38,7 +38,11 @@ export function SetupForm({ initialWorkDir, initialServerUrl }: { initialWorkDir
     setBusy(true);
     setProblem(null);
     try {
-      const r = await store.api.updateSettings({ serverUrl: serverUrl.trim(), token: token.trim(), workDir: workDir.trim() || undefined });
+      const r = await store.api.updateSettings({
+        serverUrl: serverUrl.trim(),
+        token: token.trim(),
+        workDir: workDir.trim() || undefined,
+      });
       if (!r.ok) setProblem(t('setup.failed', { message: r.message ?? '' }));
     } catch (err) {
       setProblem(t('setup.failed', { message: errorText(err) }));
@@ -49,7 +53,13 @@ export function SetupForm({ initialWorkDir, initialServerUrl }: { initialWorkDir
 
   return (
     <div className="setup">
-      <form className="setup-card" data-testid="setup-form" onSubmit={submit} aria-labelledby={`${ids}-title`} noValidate>
+      <form
+        className="setup-card"
+        data-testid="setup-form"
+        onSubmit={submit}
+        aria-labelledby={`${ids}-title`}
+        noValidate
+      >
         <h2 id={`${ids}-title`}>{t('setup.title')}</h2>
         <p className="muted">{t('setup.intro')}</p>
         <div className="field">
@@ -73,7 +83,16 @@ export function SetupForm({ initialWorkDir, initialServerUrl }: { initialWorkDir
         </div>
         <div className="field">
           <label htmlFor={`${ids}-token`}>{t('setup.token')}</label>
-          <input id={`${ids}-token`} name="token" className="input mono" type="password" required autoComplete="off" value={token} onChange={(e) => setToken(e.target.value)} />
+          <input
+            id={`${ids}-token`}
+            name="token"
+            className="input mono"
+            type="password"
+            required
+            autoComplete="off"
+            value={token}
+            onChange={(e) => setToken(e.target.value)}
+          />
         </div>
         <div className="field">
           <label htmlFor={`${ids}-dir`}>{t('setup.workDir')}</label>

@@ -15,7 +15,13 @@ export const ROW_HEIGHT = 18;
 export function TaskLog({ task }: { task: TaskView | null }) {
   const { t } = useI18n();
   return (
-    <Panel id="task-log" title={t('section.taskLog')} testId="task-log" className="panel-log" extra={{ 'data-task-id': task?.taskId ?? '' }}>
+    <Panel
+      id="task-log"
+      title={t('section.taskLog')}
+      testId="task-log"
+      className="panel-log"
+      extra={{ 'data-task-id': task?.taskId ?? '' }}
+    >
       {task ? <TaskLogView key={task.taskId} task={task} /> : <p className="empty">{t('log.noTask')}</p>}
     </Panel>
   );
@@ -55,7 +61,11 @@ const LogRow = memo(function LogRow(props: {
       <span className="tx">
         {pieces.map((p, i) =>
           p.match ? (
-            <mark key={i} className={`${p.className ?? ''} ${p.match === 'current' ? 'hit hit-current' : 'hit'}`} style={p.style}>
+            <mark
+              key={i}
+              className={`${p.className ?? ''} ${p.match === 'current' ? 'hit hit-current' : 'hit'}`}
+              style={p.style}
+            >
               {p.text}
             </mark>
           ) : p.className || p.style ? (
@@ -186,12 +196,30 @@ function TaskLogView({ task }: { task: TaskView }) {
             onKeyDown={onSearchKey}
           />
           <span className="muted small nowrap match-count" aria-live="polite">
-            {query ? (matchCount > 0 ? t('log.matches', { current: cur + 1, total: formatNumber(matchCount, locale) }) : t('log.noMatches')) : ''}
+            {query
+              ? matchCount > 0
+                ? t('log.matches', { current: cur + 1, total: formatNumber(matchCount, locale) })
+                : t('log.noMatches')
+              : ''}
           </span>
-          <button type="button" className="btn btn-small" aria-label={t('log.prev')} title={t('log.prev')} disabled={matchCount === 0} onClick={() => jumpTo(cur - 1)}>
+          <button
+            type="button"
+            className="btn btn-small"
+            aria-label={t('log.prev')}
+            title={t('log.prev')}
+            disabled={matchCount === 0}
+            onClick={() => jumpTo(cur - 1)}
+          >
             ↑
           </button>
-          <button type="button" className="btn btn-small" aria-label={t('log.next')} title={t('log.next')} disabled={matchCount === 0} onClick={() => jumpTo(cur + 1)}>
+          <button
+            type="button"
+            className="btn btn-small"
+            aria-label={t('log.next')}
+            title={t('log.next')}
+            disabled={matchCount === 0}
+            onClick={() => jumpTo(cur + 1)}
+          >
             ↓
           </button>
           <button
@@ -215,7 +243,9 @@ function TaskLogView({ task }: { task: TaskView }) {
           onScroll={onScroll}
         >
           {status === 'loading' ? <p className="log-status">{t('log.loading')}</p> : null}
-          {status === 'error' ? <p className="log-status text-bad">{t('log.loadFailed', { message: error ?? '' })}</p> : null}
+          {status === 'error' ? (
+            <p className="log-status text-bad">{t('log.loadFailed', { message: error ?? '' })}</p>
+          ) : null}
           {status === 'ready' && lines.length === 0 ? <p className="log-status">{t('log.empty')}</p> : null}
           <div className="log-rows" style={{ height: virtualizer.getTotalSize() }}>
             {virtualizer.getVirtualItems().map((item) => {

@@ -23,7 +23,15 @@ export function sortTasks(tasks: TaskView[]): TaskView[] {
     .map((x) => x.t);
 }
 
-export function TasksPanel({ tasks, selected, onSelect }: { tasks: TaskView[]; selected: string | null; onSelect(taskId: string): void }) {
+export function TasksPanel({
+  tasks,
+  selected,
+  onSelect,
+}: {
+  tasks: TaskView[];
+  selected: string | null;
+  onSelect(taskId: string): void;
+}) {
   const { t, locale } = useI18n();
   const store = useAgentStore();
   const [cancelling, setCancelling] = useState<ReadonlySet<string>>(new Set());
@@ -55,7 +63,11 @@ export function TasksPanel({ tasks, selected, onSelect }: { tasks: TaskView[]; s
     <Panel
       id="tasks"
       title={t('section.tasks')}
-      actions={<span className="muted small">{t('tasks.summary', { running, queued, finished: tasks.length - running - queued })}</span>}
+      actions={
+        <span className="muted small">
+          {t('tasks.summary', { running, queued, finished: tasks.length - running - queued })}
+        </span>
+      }
     >
       {problem ? (
         <p className="notice notice-bad" role="alert">
@@ -87,7 +99,8 @@ export function TasksPanel({ tasks, selected, onSelect }: { tasks: TaskView[]; s
               {sorted.map((task) => {
                 const active = task.phase === 'running' || task.phase === 'queued';
                 const duration =
-                  task.duration ?? (task.phase === 'running' && task.startedAt ? (now - Date.parse(task.startedAt)) / 1000 : null);
+                  task.duration ??
+                  (task.phase === 'running' && task.startedAt ? (now - Date.parse(task.startedAt)) / 1000 : null);
                 const isSelected = task.taskId === selected;
                 return (
                   <tr

@@ -24,7 +24,13 @@ function paletteColor(n: number): string {
   return `rgb(${CUBE[Math.floor(i / 36) % 6]},${CUBE[Math.floor(i / 6) % 6]},${CUBE[i % 6]})`;
 }
 
-function colorOf(cls: string | null, truecolor: string | null, side: 'fg' | 'bg', classes: string[], style: CSSProperties): void {
+function colorOf(
+  cls: string | null,
+  truecolor: string | null,
+  side: 'fg' | 'bg',
+  classes: string[],
+  style: CSSProperties,
+): void {
   if (!cls) return;
   const prop = side === 'fg' ? 'color' : 'backgroundColor';
   if (cls === 'ansi-truecolor') {

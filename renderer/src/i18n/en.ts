@@ -8,7 +8,8 @@ export const en = {
   'app.loadFailed': 'Could not read the agent state: {message}',
   'app.retry': 'Retry',
   'app.transportLost': 'Lost the link to the agent — reconnecting…',
-  'app.rootWarning': 'This agent runs tasks as root (administrator). Commands from the platform have full control of this machine.',
+  'app.rootWarning':
+    'This agent runs tasks as root (administrator). Commands from the platform have full control of this machine.',
   'app.agentLine': '{hostname} · v{version} · {mode}',
   'app.mode.gui': 'desktop',
   'app.mode.headless': 'headless',
@@ -127,7 +128,8 @@ export const en = {
 
   'settings.loading': 'Loading settings…',
   'settings.loadFailed': 'Could not load the settings: {message}',
-  'settings.readOnly': 'These values come from the agent’s config file and command-line flags. Change them there and restart the agent.',
+  'settings.readOnly':
+    'These values come from the agent’s config file and command-line flags. Change them there and restart the agent.',
   'settings.serverUrl': 'Server URL',
   'settings.workDir': 'Work directory',
   'settings.logLevel': 'Log level',
@@ -144,7 +146,8 @@ export const en = {
   'settings.storage.file': 'a token file',
   'settings.storage.environment': 'an environment variable',
   'settings.storage.command-line': 'a command-line flag',
-  'settings.plaintextWarning': 'This system has no keyring, so the token is stored as plain text on disk. Anyone who can read your user files can read it.',
+  'settings.plaintextWarning':
+    'This system has no keyring, so the token is stored as plain text on disk. Anyone who can read your user files can read it.',
   'settings.save': 'Save',
   'settings.saving': 'Saving…',
   'settings.saved': 'Saved.',
@@ -156,7 +159,8 @@ export const en = {
   'settings.openLogs': 'Open log folder',
 
   'setup.title': 'Connect this agent',
-  'setup.intro': 'Enter the platform address and the agent token from the platform’s environment page. The agent checks them by connecting.',
+  'setup.intro':
+    'Enter the platform address and the agent token from the platform’s environment page. The agent checks them by connecting.',
   'setup.serverUrl': 'Server URL',
   'setup.serverUrlHint': 'For example wss://ats.example.com/ws/agent',
   'setup.token': 'Token',
@@ -168,7 +172,8 @@ export const en = {
   'setup.required': 'Server URL and token are required.',
 
   'denied.title': 'Access key missing or wrong',
-  'denied.body': 'This dashboard only opens with the access key the agent printed when it started. Open the exact URL from the agent’s output (it ends with ?key=…).',
+  'denied.body':
+    'This dashboard only opens with the access key the agent printed when it started. Open the exact URL from the agent’s output (it ends with ?key=…).',
   'denied.retry': 'Try again',
 
   'common.none': '—',

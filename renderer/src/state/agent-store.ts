@@ -2,7 +2,14 @@
  * The UI's copy of the agent state: the snapshot, kept current by events. Task output is not kept
  * here (it can be large): `onTaskOutput` routes `task-output` events to whoever shows that task.
  */
-import type { AgentEvent, AgentLogEntry, AgentSnapshot, MetricsPoint, OutputChunk, TaskView } from '../../../main/core/api.js';
+import type {
+  AgentEvent,
+  AgentLogEntry,
+  AgentSnapshot,
+  MetricsPoint,
+  OutputChunk,
+  TaskView,
+} from '../../../main/core/api.js';
 import type { AgentConnection, TransportState } from '../api/index.js';
 import { AccessDeniedError } from '../api/index.js';
 
@@ -48,7 +55,8 @@ function upsertTask(tasks: TaskView[], task: TaskView): TaskView[] {
   return next;
 }
 
-const sameEntry = (a: AgentLogEntry, b: AgentLogEntry) => a.at === b.at && a.message === b.message && a.scope === b.scope;
+const sameEntry = (a: AgentLogEntry, b: AgentLogEntry) =>
+  a.at === b.at && a.message === b.message && a.scope === b.scope;
 
 /** Applies one event to a snapshot (pure). */
 export function applyEvent(snap: AgentSnapshot, event: AgentEvent, replayed = false): AgentSnapshot {
@@ -57,14 +65,22 @@ export function applyEvent(snap: AgentSnapshot, event: AgentEvent, replayed = fa
       return { ...snap, connection: event.connection };
     case 'metrics': {
       if (snap.metrics.some((p) => p.at === event.point.at)) return { ...snap, system: event.system };
-      return { ...snap, system: event.system, lastHeartbeatAt: event.at, metrics: trimMetrics([...snap.metrics, event.point]) };
+      return {
+        ...snap,
+        system: event.system,
+        lastHeartbeatAt: event.at,
+        metrics: trimMetrics([...snap.metrics, event.point]),
+      };
     }
     case 'task':
       return { ...snap, tasks: upsertTask(snap.tasks, event.task) };
     case 'log': {
       // events that raced the snapshot may already be in it
       if (replayed && snap.log.slice(-50).some((e) => sameEntry(e, event.entry))) return snap;
-      const log = snap.log.length >= MAX_LOG ? [...snap.log.slice(snap.log.length - MAX_LOG + 1), event.entry] : [...snap.log, event.entry];
+      const log =
+        snap.log.length >= MAX_LOG
+          ? [...snap.log.slice(snap.log.length - MAX_LOG + 1), event.entry]
+          : [...snap.log, event.entry];
       return { ...snap, log };
     }
     case 'counters':

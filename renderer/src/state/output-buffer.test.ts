@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { OutputBuffer } from './output-buffer.js';
 
-const chunk = (seq: number, text: string, stream: 'stdout' | 'stderr' = 'stdout', partial?: true) => ({ seq, stream, text, at: '', ...(partial ? { partial } : {}) });
+const chunk = (seq: number, text: string, stream: 'stdout' | 'stderr' = 'stdout', partial?: true) => ({
+  seq,
+  stream,
+  text,
+  at: '',
+  ...(partial ? { partial } : {}),
+});
 
 describe('OutputBuffer', () => {
   it('takes each chunk as whole lines', () => {

@@ -17,7 +17,12 @@ export interface TaskOutputState {
  */
 export function useTaskOutput(taskId: string): TaskOutputState {
   const store = useAgentStore();
-  const [state, setState] = useState<TaskOutputState>(() => ({ buffer: new OutputBuffer(), version: 0, status: 'loading', error: null }));
+  const [state, setState] = useState<TaskOutputState>(() => ({
+    buffer: new OutputBuffer(),
+    version: 0,
+    status: 'loading',
+    error: null,
+  }));
 
   useEffect(() => {
     let disposed = false;
