@@ -1,7 +1,7 @@
 /**
  * End-to-end: the REAL built headless agent (`dist-electron/cli.js --dashboard 0`) against the
  * platform simulator, its dashboard opened in the system Chromium. `npm run build` first.
- * ATS_E2E_CLI=/path/to/cli.js tests another build (its UI is the `dist/` beside its directory).
+ * ATS_AGENT_CMD=/path/to/ats-agent tests an installed agent instead (npm-installed, the single file).
  */
 import { defineConfig } from '@playwright/test';
 

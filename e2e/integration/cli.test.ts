@@ -3,12 +3,18 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, tempDir } from './harness.js';
-import { agentEnv } from '../lib/agent-env.js';
+import { tempDir } from './harness.js';
+import { AGENT_CWD, agentCommand, agentEnv } from '../lib/agent-env.js';
 
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) => {
   const clean = agentEnv(null, env);
-  return spawnSync(process.execPath, [CLI, ...args], { env: clean, encoding: 'utf8', timeout: 15_000 });
+  const command = agentCommand();
+  return spawnSync(command.file, [...command.args, ...args], {
+    cwd: AGENT_CWD,
+    env: clean,
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
 };
 
 describe('cli', () => {

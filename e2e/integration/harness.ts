@@ -9,12 +9,12 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, afterEach } from 'vitest';
 import { PlatformSimulator, type SimulatorOptions } from '../platform/simulator.js';
-import { BUILT_CLI, agentEnv } from '../lib/agent-env.js';
+import { AGENT_CWD, agentCommand, agentEnv } from '../lib/agent-env.js';
 
-export const CLI = BUILT_CLI;
 export const TOKEN = 'tok-SECRET-4f9a2c7e1b';
 
-if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+const AGENT_FILE = agentCommand().file;
+if (!existsSync(AGENT_FILE)) throw new Error(`${AGENT_FILE} is missing: run \`npm run build\` first (npm test does)`);
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -64,7 +64,8 @@ export interface AgentSpawnOptions {
 
 export function spawnAgent(opts: AgentSpawnOptions = {}): AgentRun {
   const workDir = opts.workDir ?? path.join(tempDir(), 'work');
-  const args = [CLI, ...(opts.url ? ['--server-url', opts.url] : []), '--work-dir', workDir];
+  const command = agentCommand();
+  const args = [...command.args, ...(opts.url ? ['--server-url', opts.url] : []), '--work-dir', workDir];
   if (opts.config) {
     const file = path.join(tempDir('ats-cfg-'), 'agent.yaml');
     writeFileSync(file, stringify(opts.config));
@@ -72,7 +73,13 @@ export function spawnAgent(opts: AgentSpawnOptions = {}): AgentRun {
   }
   args.push(...(opts.args ?? []));
   const env = agentEnv(opts.token === null ? null : (opts.token ?? TOKEN), opts.env);
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid });
+  const child = spawn(command.file, args, {
+    cwd: AGENT_CWD,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    uid: opts.uid,
+    gid: opts.gid,
+  });
   let out = '';
   let err = '';
   const listeners = new Set<() => void>();
