@@ -57,6 +57,9 @@ export function createAgentLogging(opts: AgentLoggingOptions): AgentLogging {
   const listeners = new Set<(e: AgentLogEntry) => void>();
 
   const { file, console: consoleTransport } = logger.transports;
+  // without a name electron-log looks for the nearest package.json of the current directory, and its
+  // file transport fails silently when none is there (a service started in `/`, a packaged app)
+  file.setAppName('ats-agent');
   file.resolvePathFn = () => path.join(logsDir, AGENT_LOG_FILE);
   file.maxSize = opts.maxSize;
   // synchronous writes: a crash loses no line and close() has nothing left to flush
