@@ -31,6 +31,7 @@ import {
   readlinkSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -218,6 +219,25 @@ describe('desktop package (Linux --dir, Electron stand-in): asar build', () => {
     console.log(`app.asar ${(asarSize / 1e6).toFixed(2)} MB, resources/ ${(resources / 1e6).toFixed(2)} MB`);
     expect(asarSize).toBeLessThanOrEqual(ASAR_BUDGET);
     expect(resources).toBeLessThanOrEqual(RESOURCES_BUDGET);
+  });
+
+  it('its launcher hands the executable app.asar/dist-electron/cli.js, as Node, also through a symlink', () => {
+    // the stand-in's Node cannot read inside app.asar: a recording "executable" shows what would run
+    const recorder = path.join(root, 'record-args');
+    writeFileSync(recorder, '#!/bin/sh\necho "ELECTRON_RUN_AS_NODE=$ELECTRON_RUN_AS_NODE $*"\n', { mode: 0o755 });
+    const link = path.join(root, 'ats-agent-link');
+    rmSync(link, { force: true });
+    symlinkSync(path.join(app, 'resources', 'bin', 'ats-agent'), link);
+    const cli = path.join(app, 'resources', 'app.asar', 'dist-electron', 'cli.js');
+    expect(files).toContain('dist-electron/cli.js');
+    for (const launcher of [path.join(app, 'resources', 'bin', 'ats-agent'), link]) {
+      const out = execFileSync(launcher, ['--no-gui', '--version'], {
+        cwd: '/',
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, ATS_AGENT_ELECTRON: recorder },
+      });
+      expect(out).toBe(`ELECTRON_RUN_AS_NODE=1 ${cli} --no-gui --version\n`);
+    }
   });
 
   it('ships the launchers and the icons each platform loads (extraResources)', () => {
