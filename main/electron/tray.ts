@@ -6,6 +6,7 @@
  */
 import { Menu, Tray, nativeImage, type MenuItemConstructorOptions, type NativeImage } from 'electron';
 import path from 'node:path';
+import { trayImageFile } from './tray-icon-files.js';
 import { TRAY_ICONS, type TrayIcon, type TrayState } from './tray-state.js';
 
 export interface TrayActions {
@@ -19,12 +20,14 @@ export interface TrayActions {
 
 export const TRAY_MENU_LABELS = ['Open dashboard', 'Open work folder', 'Open logs', 'Start at login', 'Quit'] as const;
 
-/** `online.png` (+ `online@2x.png`, picked up by nativeImage for HiDPI) per state. */
+/** One image per state, the file this platform wants (tray-icon-files.ts). */
 export function loadTrayImages(dir: string): Record<TrayIcon, NativeImage> {
   const images = {} as Record<TrayIcon, NativeImage>;
   for (const icon of TRAY_ICONS) {
-    const image = nativeImage.createFromPath(path.join(dir, `${icon}.png`));
-    if (image.isEmpty()) console.warn(`ats-agent: tray icon ${icon}.png missing in ${dir}`);
+    const { file, template } = trayImageFile(process.platform, icon);
+    const image = nativeImage.createFromPath(path.join(dir, file));
+    if (image.isEmpty()) console.warn(`ats-agent: tray icon ${file} missing in ${dir}`);
+    if (template) image.setTemplateImage(true);
     images[icon] = image;
   }
   return images;
