@@ -97,8 +97,9 @@ export function createAgentLogging(opts: AgentLoggingOptions): AgentLogging {
   if (logger.transports.ipc) logger.transports.ipc.level = false;
 
   /**
-   * Hands a path to electron-log only once a file can be opened there: its registry remembers a path
-   * that failed as a file that drops every line, for good, and says so only on its own console.
+   * Hands a path to electron-log only once a file can be opened there (tried again with each line
+   * until then): its registry remembers a path that failed as a file that drops every line, for good,
+   * and says so only on its own console.
    */
   function openFile(target: string): Error | null {
     if (attached.has(target)) return null;
@@ -119,7 +120,7 @@ export function createAgentLogging(opts: AgentLoggingOptions): AgentLogging {
 
   function fileFailed(target: string, err: Error): void {
     linesLost++;
-    const message = err.message.replace(/^Couldn't write to .*?\. /, '');
+    const message = opts.redactor.redact(err.message.replace(/^Couldn't write to .*?\. /, ''));
     if (!problem || problem.path !== target || problem.message !== message) {
       if (!problem)
         process.stderr.write(
