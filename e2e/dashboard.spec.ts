@@ -2,6 +2,7 @@
  * The headless dashboard end to end: the real built agent, the platform simulator, the real UI in
  * Chromium. See e2e/fixtures/agent.ts for what runs.
  */
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import type { Page } from '@playwright/test';
@@ -179,6 +180,34 @@ test('an open page whose key no longer fits (the agent restarted) shows access-d
     await shot(page, 'access-denied-after-restart');
   } finally {
     await second.stop();
+  }
+});
+
+test('a log file that cannot be written shows as a warning, and the agent still runs tasks', async ({
+  page,
+  sim,
+  tmp,
+  agentConfig,
+}) => {
+  // the platform's work dir, whose agent.log is a directory: no line can be written there
+  mkdirSync(path.join(tmp, 'work', 'logs', 'agent.log'), { recursive: true });
+  const agent = await launchAgent(sim, tmp, agentConfig);
+  try {
+    await openOnline(page, agent.url);
+    const banner = page.getByTestId('log-file-problem');
+    await expect(banner).toBeVisible();
+    await expect(banner).toContainText(path.join(tmp, 'work', 'logs', 'agent.log'));
+    await expect(banner).toContainText('EISDIR');
+    sim.dispatch({ task_id: 'e2e-log-lost', command: 'echo fine' });
+    await expect(page.getByTestId('task-row-e2e-log-lost')).toHaveAttribute('data-phase', 'success');
+    // the lines still reach the UI's own tail
+    await expect(page.getByTestId('agent-log')).toContainText('e2e-log-lost');
+    await shot(page, 'log-file-problem');
+    const snapshot = await agent.call<AgentSnapshot>('getSnapshot');
+    expect(snapshot.logFileProblem).toMatchObject({ path: path.join(tmp, 'work', 'logs', 'agent.log') });
+    expect(snapshot.counters.logLinesLost).toBeGreaterThan(0);
+  } finally {
+    await agent.stop();
   }
 });
 

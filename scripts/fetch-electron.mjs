@@ -5,6 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
+// It runs as `prepare`, not `postinstall`: npm runs `prepare` on `npm install` / `npm ci` in this
+// checkout (and for a git dependency, which builds from source), never for a tarball or registry
+// install; the packed package.json drops it anyway (scripts/pack-manifest.mjs).
 const require = createRequire(import.meta.url);
 let installer;
 try {

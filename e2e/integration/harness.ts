@@ -52,7 +52,7 @@ export interface AgentRun {
 
 export interface AgentSpawnOptions {
   url?: string;
-  workDir?: string;
+  workDir?: string | null;
   args?: string[];
   env?: NodeJS.ProcessEnv;
   /** written to a YAML file passed with --config */
@@ -60,12 +60,19 @@ export interface AgentSpawnOptions {
   token?: string | null;
   uid?: number;
   gid?: number;
+  /** where the agent starts (default AGENT_CWD, `/`) */
+  cwd?: string;
 }
 
 export function spawnAgent(opts: AgentSpawnOptions = {}): AgentRun {
-  const workDir = opts.workDir ?? path.join(tempDir(), 'work');
+  // null: no --work-dir flag at all (the config file or the default decides)
+  const workDir = opts.workDir === null ? '' : (opts.workDir ?? path.join(tempDir(), 'work'));
   const command = agentCommand();
-  const args = [...command.args, ...(opts.url ? ['--server-url', opts.url] : []), '--work-dir', workDir];
+  const args = [
+    ...command.args,
+    ...(opts.url ? ['--server-url', opts.url] : []),
+    ...(workDir ? ['--work-dir', workDir] : []),
+  ];
   if (opts.config) {
     const file = path.join(tempDir('ats-cfg-'), 'agent.yaml');
     writeFileSync(file, stringify(opts.config));
@@ -74,7 +81,7 @@ export function spawnAgent(opts: AgentSpawnOptions = {}): AgentRun {
   args.push(...(opts.args ?? []));
   const env = agentEnv(opts.token === null ? null : (opts.token ?? TOKEN), opts.env);
   const child = spawn(command.file, args, {
-    cwd: AGENT_CWD,
+    cwd: opts.cwd ?? AGENT_CWD,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
     uid: opts.uid,

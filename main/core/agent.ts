@@ -110,6 +110,7 @@ export class Agent {
       },
     );
     logging.onEntry((entry) => this.state.addLog(entry));
+    logging.onFileProblem((problem, linesLost) => this.state.setLogFile(problem, linesLost));
     if (runningAsRoot && config.task.run_as === undefined)
       this.log.warn(
         'running as root: tasks run as root too; set task.run_as (a user name or uid, e.g. "nobody") in the config file to run them unprivileged',
@@ -275,9 +276,11 @@ export class Agent {
   private async onAuthenticated(frame: AuthSuccessFrame): Promise<void> {
     this.authCount += 1;
     if (this.authCount > 1) this.state.count('reconnects');
-    if (frame.work_dir && path.resolve(frame.work_dir) !== this.layout.root) {
+    // the platform cannot know the agent's current directory: a relative work_dir is read inside the local one
+    const platformDir = frame.work_dir ? path.resolve(this.opts.config.work_dir, frame.work_dir) : null;
+    if (platformDir && platformDir !== this.layout.root) {
       try {
-        this.layout = await prepareWorkDir(frame.work_dir);
+        this.layout = await prepareWorkDir(platformDir);
       } catch (err) {
         await this.fail(
           err instanceof FatalError

@@ -97,6 +97,17 @@ export interface Counters {
   heartbeatsSent: number;
   reconnects: number;
   invalidFrames: number;
+  /** agent log lines that could not be written to agent.log (they still reached the UI and stderr) */
+  logLinesLost: number;
+}
+
+/** agent.log cannot be written: the agent goes on, its lines reach only the UI (and stderr) until it can. */
+export interface LogFileProblem {
+  path: string;
+  /** why the last line could not be written */
+  message: string;
+  /** when the first line failed */
+  since: string;
 }
 
 export interface AgentIdentity {
@@ -125,6 +136,8 @@ export interface AgentSnapshot {
   lastHeartbeatAt: string | null;
   /** task_log / task_result frames not yet confirmed by the platform */
   outbox: { frames: number; bytes: number };
+  /** set while agent.log cannot be written (absent where no agent runs yet) */
+  logFileProblem?: LogFileProblem | null;
 }
 
 export type AgentEvent =
@@ -134,6 +147,7 @@ export type AgentEvent =
   | { type: 'task-output'; taskId: string; chunk: OutputChunk }
   | { type: 'log'; entry: AgentLogEntry }
   | { type: 'counters'; counters: Counters }
+  | { type: 'log-file'; problem: LogFileProblem | null }
   /** the host replaced the agent (new settings): fetch a new snapshot */
   | { type: 'reset' };
 

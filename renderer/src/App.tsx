@@ -140,6 +140,11 @@ export function App() {
           {t('app.rootWarning')}
         </div>
       ) : null}
+      {snapshot?.logFileProblem ? (
+        <div className="banner banner-warn" role="alert" data-testid="log-file-problem">
+          {t('app.logFileProblem', { path: snapshot.logFileProblem.path, message: snapshot.logFileProblem.message })}
+        </div>
+      ) : null}
       <main id="main">{body}</main>
     </div>
   );

@@ -32,6 +32,17 @@ describe('config', () => {
     expect(c.logging.max_size).toBe(10485760);
   });
 
+  it("reads a config file's relative paths next to the file, never against the current directory", () => {
+    const p = file('rel.yaml', 'work_dir: data/work\nserver:\n  ca_file: ../ca.pem\n');
+    const c = resolveConfig([readConfigFile(p)]);
+    expect(c.work_dir).toBe(path.join(dir, 'data', 'work'));
+    expect(c.server.ca_file).toBe(path.join(path.dirname(dir), 'ca.pem'));
+    // absolute ones stay as written; a flag is the user's own path: the agent resolves it against its cwd
+    const abs = resolveConfig([readConfigFile(file('abs.yaml', 'work_dir: /srv/ats\n'))]);
+    expect(abs.work_dir).toBe('/srv/ats');
+    expect(resolveConfig([readConfigFile(p), flagLayer({ work_dir: 'mine' })]).work_dir).toBe('mine');
+  });
+
   it('flags beat the environment, which beats the file', () => {
     const p = file('layers.yaml', 'server:\n  url: ws://file/ws\nlogging:\n  level: ERROR\nwork_dir: /from/file\n');
     const c = resolveConfig([

@@ -3,6 +3,7 @@
  * names the key and where it came from, and is a FatalError with the usage exit code (2).
  */
 import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ExitCode, FatalError } from '../protocol/codes.js';
@@ -27,7 +28,20 @@ export function readConfigFile(file: string): Layer {
     throw usage(`config file ${file} must hold a mapping of keys (server, logging, task, monitor)`);
   const layer = { source: `config file ${file}`, values: values as Record<string, unknown> };
   validate([layer]);
+  anchorPaths(layer.values, path.dirname(path.resolve(file)));
   return layer;
+}
+
+/**
+ * A relative path in a config file means a path next to that file, wherever the agent was started
+ * (a service starts in `/`); paths typed on the command line or set in the environment stay relative
+ * to the current directory, as users expect of any command.
+ */
+function anchorPaths(values: Record<string, unknown>, dir: string): void {
+  const anchor = (v: unknown) => (typeof v === 'string' && v && !path.isAbsolute(v) ? path.resolve(dir, v) : v);
+  if ('work_dir' in values) values.work_dir = anchor(values.work_dir);
+  const server = values.server as Record<string, unknown> | undefined;
+  if (server && 'ca_file' in server) server.ca_file = anchor(server.ca_file);
 }
 
 /** Environment variables the agent reads, as a config layer. */

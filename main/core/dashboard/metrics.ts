@@ -123,6 +123,22 @@ export class DashboardMetrics {
         this.inc(self.delta('reconnects', snapshot().counters.reconnects));
       },
     });
+    new Counter({
+      name: 'ats_agent_log_lines_lost_total',
+      help: 'Agent log lines that could not be written to agent.log (the UI and stderr still got them).',
+      registers,
+      collect() {
+        this.inc(self.delta('logLinesLost', snapshot().counters.logLinesLost));
+      },
+    });
+    new Gauge({
+      name: 'ats_agent_log_file_writable',
+      help: '1 while agent.log is written, 0 while its lines cannot be written there.',
+      registers,
+      collect() {
+        this.set(snapshot().logFileProblem ? 0 : 1);
+      },
+    });
     const duration = new Histogram({
       name: 'ats_agent_task_duration_seconds',
       help: 'Run time of finished tasks, by final status.',

@@ -550,6 +550,23 @@ describe('/metrics', () => {
     expect(sample(m3, 'ats_agent_reconnects_total')).toBe(1);
   });
 
+  it('counts agent log lines that never reached agent.log and says while it cannot be written', async () => {
+    const m1 = (await rawGet('/metrics')).body;
+    expect(sample(m1, 'ats_agent_log_lines_lost_total')).toBe(0);
+    expect(sample(m1, 'ats_agent_log_file_writable')).toBe(1);
+
+    const problem = { path: '/w/logs/agent.log', message: 'EISDIR', since: new Date().toISOString() };
+    state.setLogFile(problem, 3);
+    const m2 = (await rawGet('/metrics')).body;
+    expect(sample(m2, 'ats_agent_log_lines_lost_total')).toBe(3);
+    expect(sample(m2, 'ats_agent_log_file_writable')).toBe(0);
+
+    state.setLogFile(null, 5);
+    const m3 = (await rawGet('/metrics')).body;
+    expect(sample(m3, 'ats_agent_log_lines_lost_total')).toBe(5);
+    expect(sample(m3, 'ats_agent_log_file_writable')).toBe(1);
+  });
+
   it('keeps a registry per instance', async () => {
     const other = new DashboardMetrics(newState());
     try {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { AgentLogEntry } from '../api.js';
+import type { AgentLogEntry, LogFileProblem } from '../api.js';
 import { createAgentLogging, type AgentLogging, type AgentLoggingOptions } from './logger.js';
 import { Redactor } from './redact.js';
 
@@ -205,5 +205,90 @@ describe('agent log', () => {
     const all = lines('logs', 'agent.log');
     expect(all).toHaveLength(50);
     expect(all.at(-1)).toMatch(/n49$/);
+  });
+
+  describe('when agent.log cannot be written', () => {
+    /** stderr as the agent's console shows it, electron-log's console.* included */
+    function captureStderr(): string[] {
+      const written: string[] = [];
+      vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
+      for (const m of ['error', 'warn', 'info', 'log', 'debug'] as const)
+        vi.spyOn(console, m).mockImplementation((...args: unknown[]) => void written.push(args.map(String).join(' ')));
+      return written;
+    }
+    const reports = (agentLog: AgentLogging) => {
+      const seen: Array<{ problem: LogFileProblem | null; linesLost: number }> = [];
+      agentLog.onFileProblem((problem, linesLost) => seen.push({ problem, linesLost }));
+      return seen;
+    };
+
+    it('says so once on stderr, counts the lost lines, keeps the UI tail, and writes again once it can', () => {
+      const written = captureStderr();
+      fs.mkdirSync(path.join(dir, 'logs', 'agent.log'), { recursive: true });
+      const agentLog = open();
+      const entries: AgentLogEntry[] = [];
+      agentLog.onEntry((e) => entries.push(e));
+      const seen = reports(agentLog);
+      const log = agentLog.scope('t');
+      for (let i = 0; i < 50; i++) log.info(`line ${i}`);
+
+      expect(entries).toHaveLength(50);
+      const complaints = written.filter((w) => /agent log/.test(w));
+      expect(complaints).toEqual([
+        expect.stringMatching(/^ats-agent: cannot write the agent log .*logs\/agent\.log \(EISDIR.*the agent goes on/),
+      ]);
+      // electron-log's own message (a stack per line on another console) never shows
+      expect(written.join('')).not.toMatch(/electron-log|Can't write/);
+      expect(seen[0]).toEqual({ problem: null, linesLost: 0 });
+      expect(seen.at(-1)).toEqual({
+        problem: {
+          path: path.join(dir, 'logs', 'agent.log'),
+          message: expect.stringMatching(/^EISDIR/),
+          since: expect.any(String),
+        },
+        linesLost: 50,
+      });
+
+      fs.rmdirSync(path.join(dir, 'logs', 'agent.log'));
+      log.info('back');
+      log.info('again');
+      expect(lines('logs', 'agent.log')).toEqual([expect.stringMatching(/back$/), expect.stringMatching(/again$/)]);
+      expect(seen.at(-1)).toEqual({ problem: null, linesLost: 50 });
+      expect(written.filter((w) => /agent log/.test(w))).toHaveLength(2);
+      expect(written.at(-1)).toMatch(/agent\.log is written again \(50 lines lost so far\)/);
+    });
+
+    it('notices a file that fails after it was opened, and tells a late listener at once', () => {
+      const written = captureStderr();
+      const agentLog = open();
+      const log = agentLog.scope('t');
+      log.info('first');
+      // the file goes away and a directory takes its place while the agent runs
+      fs.rmSync(path.join(dir, 'logs', 'agent.log'));
+      fs.mkdirSync(path.join(dir, 'logs', 'agent.log'));
+      log.info('lost 1');
+      log.warn('lost 2');
+      const seen = reports(agentLog);
+      expect(seen).toEqual([
+        { problem: expect.objectContaining({ message: expect.stringMatching(/EISDIR/) }), linesLost: 2 },
+      ]);
+      expect(written.filter((w) => /cannot write the agent log/.test(w))).toHaveLength(1);
+      expect(written.join('')).not.toMatch(/electron-log|Couldn't write/);
+    });
+
+    it('moves on to the new dir of setDir even while the old one fails', () => {
+      captureStderr();
+      fs.mkdirSync(path.join(dir, 'logs', 'agent.log'), { recursive: true });
+      const agentLog = open();
+      const seen = reports(agentLog);
+      agentLog.scope('t').info('lost');
+      agentLog.setDir(path.join(dir, 'real'));
+      agentLog.scope('t').info('kept');
+      expect(lines('real', 'agent.log')).toEqual([expect.stringMatching(/kept$/)]);
+      expect(seen.at(-1)).toEqual({ problem: null, linesLost: 1 });
+    });
   });
 });

@@ -5,11 +5,12 @@
  * Lines are rendered and redacted here, before electron-log sees them: the file, the console and the
  * UI listeners all get the very same redacted text, whatever meta objects or errors were passed.
  */
+import type { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import log from 'electron-log/node';
-import type { AgentLogEntry, AgentLogLevel } from '../api.js';
+import type { AgentLogEntry, AgentLogLevel, LogFileProblem } from '../api.js';
 import type { LogLevel } from '../config/schema.js';
 import type { Redactor } from './redact.js';
 
@@ -28,6 +29,11 @@ export interface AgentLogging {
   /** Future lines go to `{logsDir}/agent.log`: the platform names the real work dir after start. */
   setDir(logsDir: string): void;
   onEntry(listener: (e: AgentLogEntry) => void): () => void;
+  /**
+   * Follows whether agent.log can be written: called at once with the current state, then on every
+   * line that cannot be written and when the file is written again (`problem` null).
+   */
+  onFileProblem(listener: (problem: LogFileProblem | null, linesLost: number) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -55,6 +61,13 @@ export function createAgentLogging(opts: AgentLoggingOptions): AgentLogging {
   let threshold = RANK[LEVEL_OF[opts.level]];
   let closed = false;
   const listeners = new Set<(e: AgentLogEntry) => void>();
+  const problemListeners = new Set<(problem: LogFileProblem | null, linesLost: number) => void>();
+  let problem: LogFileProblem | null = null;
+  let linesLost = 0;
+  /** the files handed to electron-log, by path; their write errors come to `lineError` */
+  const attached = new Map<string, EventEmitter>();
+  let lineError: Error | null = null;
+  const onWriteError = (err: Error) => (lineError = err);
 
   const { file, console: consoleTransport } = logger.transports;
   // without a name electron-log looks for the nearest package.json of the current directory, and its
@@ -83,11 +96,71 @@ export function createAgentLogging(opts: AgentLoggingOptions): AgentLogging {
   // the UI receives entries through onEntry, never through electron-log's own IPC
   if (logger.transports.ipc) logger.transports.ipc.level = false;
 
+  /**
+   * Hands a path to electron-log only once a file can be opened there (tried again with each line
+   * until then): its registry remembers a path that failed as a file that drops every line, for good,
+   * and says so only on its own console.
+   */
+  function openFile(target: string): Error | null {
+    if (attached.has(target)) return null;
+    try {
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.closeSync(fs.openSync(target, 'a', 0o666));
+    } catch (e) {
+      return e instanceof Error ? e : new Error(String(e));
+    }
+    // electron-log's own listener prints a stack per failed line on another logger's console: ours
+    // reports once (its File is an EventEmitter, and one without an 'error' listener would throw)
+    const f = file.getFile() as ReturnType<typeof file.getFile> & EventEmitter;
+    f.removeAllListeners('error');
+    f.on('error', onWriteError);
+    attached.set(target, f);
+    return null;
+  }
+
+  function fileFailed(target: string, err: Error): void {
+    linesLost++;
+    const message = opts.redactor.redact(err.message.replace(/^Couldn't write to .*?\. /, ''));
+    if (!problem || problem.path !== target || problem.message !== message) {
+      if (!problem)
+        process.stderr.write(
+          `ats-agent: cannot write the agent log ${target} (${message}); the agent goes on, its log ` +
+            'lines reach only the UI and this console until the file can be written\n',
+        );
+      problem = { path: target, message, since: problem?.since ?? new Date().toISOString() };
+    }
+    notifyProblem();
+  }
+
+  function fileWritten(target: string): void {
+    if (!problem) return;
+    process.stderr.write(`ats-agent: the agent log ${target} is written again (${linesLost} lines lost so far)\n`);
+    problem = null;
+    notifyProblem();
+  }
+
+  function notifyProblem(): void {
+    for (const listener of problemListeners) {
+      try {
+        listener(problem && { ...problem }, linesLost);
+      } catch {
+        // as for entry listeners: the caller's log call must not fail
+      }
+    }
+  }
+
   function write(level: AgentLogLevel, scope: string, msg: string, meta: unknown[]): void {
     if (closed || RANK[level] < threshold) return;
     const date = new Date();
     const message = opts.redactor.redact(render(msg, meta));
+    const target = path.join(logsDir, AGENT_LOG_FILE);
+    const unopened = openFile(target);
+    file.level = unopened ? false : 'silly';
+    lineError = null;
     logger[level](`[${localStamp(date)}] [${level}] [${scope}] ${message}`);
+    const failure = unopened ?? lineError;
+    if (failure) fileFailed(target, failure);
+    else fileWritten(target);
     const entry: AgentLogEntry = { at: date.toISOString(), level, scope, message };
     for (const listener of listeners) {
       try {
@@ -117,12 +190,26 @@ export function createAgentLogging(opts: AgentLoggingOptions): AgentLogging {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    onFileProblem(listener) {
+      problemListeners.add(listener);
+      listener(problem && { ...problem }, linesLost);
+      return () => problemListeners.delete(listener);
+    },
     async close() {
       closed = true;
       listeners.clear();
+      problemListeners.clear();
+      // the file stays in electron-log's registry (another agent may log there later): never bare
+      for (const f of attached.values()) {
+        f.off('error', onWriteError);
+        if (f.listenerCount('error') === 0) f.on('error', ignoreError);
+      }
+      attached.clear();
     },
   };
 }
+
+function ignoreError(): void {}
 
 function render(msg: string, meta: unknown[]): string {
   if (meta.length === 0) return msg;

@@ -11,6 +11,7 @@ import type {
   AgentStateSource,
   ConnectionView,
   Counters,
+  LogFileProblem,
   MetricsPoint,
   OutputChunk,
   SystemInfo,
@@ -35,6 +36,7 @@ export const ZERO_COUNTERS: Readonly<Counters> = {
   heartbeatsSent: 0,
   reconnects: 0,
   invalidFrames: 0,
+  logLinesLost: 0,
 };
 
 /** the state counter each final status adds to */
@@ -59,6 +61,7 @@ export class AgentState implements AgentStateSource {
   private counters: Counters = { ...ZERO_COUNTERS };
   private log: AgentLogEntry[] = [];
   private lastHeartbeatAt: string | null = null;
+  private logFileProblem: LogFileProblem | null = null;
   private outboxProbe: () => { frames: number; bytes: number } = () => ({ frames: 0, bytes: 0 });
 
   constructor(
@@ -80,6 +83,7 @@ export class AgentState implements AgentStateSource {
       log: [...this.log],
       lastHeartbeatAt: this.lastHeartbeatAt,
       outbox: this.outboxProbe(),
+      logFileProblem: this.logFileProblem && { ...this.logFileProblem },
     };
   }
 
@@ -152,6 +156,14 @@ export class AgentState implements AgentStateSource {
     this.emit({ type: 'log', entry });
   }
 
+  /** What the log reports of agent.log: the problem is announced when it changes, lost lines count. */
+  setLogFile(problem: LogFileProblem | null, linesLost: number): void {
+    if (linesLost !== this.counters.logLinesLost) this.count('logLinesLost', linesLost - this.counters.logLinesLost);
+    if (sameProblem(problem, this.logFileProblem)) return;
+    this.logFileProblem = problem && { ...problem };
+    this.emit({ type: 'log-file', problem: problem && { ...problem } });
+  }
+
   count(counter: keyof Counters, by = 1): void {
     this.counters = { ...this.counters, [counter]: this.counters[counter] + by };
     this.emit({ type: 'counters', counters: { ...this.counters } });
@@ -168,6 +180,10 @@ export class AgentState implements AgentStateSource {
   private emit(event: AgentEvent): void {
     this.events.emit('event', event);
   }
+}
+
+function sameProblem(a: LogFileProblem | null, b: LogFileProblem | null): boolean {
+  return a === b || (a !== null && b !== null && a.path === b.path && a.message === b.message);
 }
 
 function numberOrNull(value: number | 'unknown'): number | null {

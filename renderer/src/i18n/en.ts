@@ -10,6 +10,8 @@ export const en = {
   'app.transportLost': 'Lost the link to the agent — reconnecting…',
   'app.rootWarning':
     'This agent runs tasks as root (administrator). Commands from the platform have full control of this machine.',
+  'app.logFileProblem':
+    'The agent log {path} cannot be written ({message}). The agent goes on; until the file can be written, its lines appear only here and on its console.',
   'app.agentLine': '{hostname} · v{version} · {mode}',
   'app.mode.gui': 'desktop',
   'app.mode.headless': 'headless',

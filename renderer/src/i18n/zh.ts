@@ -8,6 +8,8 @@ export const zh: Dict = {
   'app.retry': '重试',
   'app.transportLost': '与 Agent 的连接已断开，正在重连…',
   'app.rootWarning': '此 Agent 以 root（管理员）身份运行任务，平台下发的命令对本机拥有完全控制权。',
+  'app.logFileProblem':
+    '无法写入 Agent 日志 {path}（{message}）。Agent 继续运行；在该文件可写之前，日志只显示在这里和它的控制台上。',
   'app.agentLine': '{hostname} · v{version} · {mode}',
   'app.mode.gui': '桌面版',
   'app.mode.headless': '无界面',

@@ -85,6 +85,8 @@ export function applyEvent(snap: AgentSnapshot, event: AgentEvent, replayed = fa
     }
     case 'counters':
       return { ...snap, counters: event.counters };
+    case 'log-file':
+      return { ...snap, logFileProblem: event.problem };
     case 'task-output':
     case 'reset':
       return snap;
