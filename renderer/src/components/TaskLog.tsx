@@ -5,7 +5,7 @@ import { useI18n, type DictKey } from '../i18n/index.js';
 import { formatNumber } from '../format.js';
 import { OutputSearch, type OutputLine } from '../state/output-buffer.js';
 import { useTaskOutput } from '../state/useTaskOutput.js';
-import { highlight, parseAnsi, type Segment } from './ansi.js';
+import { AnsiLines, highlight, type Segment } from './ansi.js';
 import { Panel } from './Panel.js';
 import { taskPhaseKey, taskTone } from './status.js';
 
@@ -27,18 +27,10 @@ export function TaskLog({ task }: { task: TaskView | null }) {
   );
 }
 
-const parsed = new WeakMap<OutputLine, { rev: number; segments: Segment[] }>();
-function segmentsOf(line: OutputLine): Segment[] {
-  const hit = parsed.get(line);
-  if (hit && hit.rev === line.rev) return hit.segments;
-  const segments = parseAnsi(line.text);
-  parsed.set(line, { rev: line.rev, segments });
-  return segments;
-}
-
 const LogRow = memo(function LogRow(props: {
   line: OutputLine;
-  rev: number;
+  /** parsed with the colour state the line starts in (cached: same array while the line is unchanged) */
+  segments: Segment[];
   index: number;
   start: number;
   query: string;
@@ -47,7 +39,7 @@ const LogRow = memo(function LogRow(props: {
   markerTitle: string;
 }) {
   const { line, index, start, query, currentOcc } = props;
-  const pieces = highlight(segmentsOf(line), query, currentOcc);
+  const pieces = highlight(props.segments, query, currentOcc);
   return (
     <div
       data-testid="log-line"
@@ -99,6 +91,7 @@ function TaskLogView({ task }: { task: TaskView }) {
   }, [input]);
 
   const search = useMemo(() => new OutputSearch(buffer), [buffer]);
+  const ansi = useMemo(() => new AnsiLines(), [buffer]);
   // scan only what changed since the last render (new lines, a grown open line)
   const matchCount = useMemo(() => {
     search.update(query, buffer.takeDirty());
@@ -255,7 +248,7 @@ function TaskLogView({ task }: { task: TaskView }) {
                 <LogRow
                   key={item.index}
                   line={line}
-                  rev={line.rev}
+                  segments={ansi.segments(lines, item.index)}
                   index={item.index}
                   start={item.start}
                   query={query}
