@@ -54,6 +54,9 @@ for (const scheme of ['light', 'dark'] as const) {
 
         // nothing run yet: each panel's empty state
         await online(page, agent.url);
+        await expect(page.getByTestId('task-log-empty')).toHaveText(
+          lang === 'zh' ? /^还没有运行过任务/ : /^No task has run yet/,
+        );
         await check(page, 'empty');
 
         const taskId = `a11y-${lang}-${scheme}`;

@@ -92,7 +92,7 @@ export function App() {
         <ConnectionPanel snapshot={snapshot} />
         <MetricsPanel snapshot={snapshot} />
         <TasksPanel tasks={snapshot.tasks} selected={selected} onSelect={setSelected} />
-        <TaskLog task={task} />
+        <TaskLog task={task} anyTasks={snapshot.tasks.length > 0} />
         <AgentLog entries={snapshot.log} />
         <SettingsPanel desktop={snapshot.agent.mode === 'gui'} reloadKey={resets} />
       </div>

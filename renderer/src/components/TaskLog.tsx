@@ -12,7 +12,8 @@ import { taskPhaseKey, taskTone } from './status.js';
 /** every line has the same height: no measuring, 100,000 lines scroll like 100 */
 export const ROW_HEIGHT = 18;
 
-export function TaskLog({ task }: { task: TaskView | null }) {
+/** `anyTasks`: whether the list has any task, to say "none yet" rather than "pick one" */
+export function TaskLog({ task, anyTasks }: { task: TaskView | null; anyTasks: boolean }) {
   const { t } = useI18n();
   return (
     <Panel
@@ -22,7 +23,13 @@ export function TaskLog({ task }: { task: TaskView | null }) {
       className="panel-log"
       extra={{ 'data-task-id': task?.taskId ?? '' }}
     >
-      {task ? <TaskLogView key={task.taskId} task={task} /> : <p className="empty">{t('log.noTask')}</p>}
+      {task ? (
+        <TaskLogView key={task.taskId} task={task} />
+      ) : (
+        <p className="empty" data-testid="task-log-empty">
+          {t(anyTasks ? 'log.noTask' : 'log.noTasks')}
+        </p>
+      )}
     </Panel>
   );
 }
@@ -239,7 +246,11 @@ function TaskLogView({ task }: { task: TaskView }) {
           {status === 'error' ? (
             <p className="log-status text-bad">{t('log.loadFailed', { message: error ?? '' })}</p>
           ) : null}
-          {status === 'ready' && lines.length === 0 ? <p className="log-status">{t('log.empty')}</p> : null}
+          {status === 'ready' && lines.length === 0 ? (
+            <p className="log-status">
+              {t(task.phase === 'running' || task.phase === 'queued' ? 'log.empty' : 'log.emptyFinished')}
+            </p>
+          ) : null}
           <div className="log-rows" style={{ height: virtualizer.getTotalSize() }}>
             {virtualizer.getVirtualItems().map((item) => {
               const line = lines[item.index]!;

@@ -105,6 +105,8 @@ export const en = {
   'log.loading': 'Loading output…',
   'log.loadFailed': 'Could not load the output: {message}',
   'log.empty': 'No output yet.',
+  'log.emptyFinished': 'This task printed nothing.',
+  'log.noTasks': 'No task has run yet. The output of the next one shows here as it runs.',
   'log.lines': '{count} lines',
   'log.follow': 'Follow',
   'log.followPaused': 'Follow paused — resume',
@@ -122,6 +124,7 @@ export const en = {
   'log.viewLabel': 'Output of task {id}',
 
   'agentLog.empty': 'No log lines yet.',
+  'agentLog.emptyFiltered': 'No log lines at this level or above. Lower the minimum level to see more.',
   'agentLog.minLevel': 'Minimum level',
   'level.debug': 'debug',
   'level.info': 'info',

@@ -103,6 +103,8 @@ export const zh: Dict = {
   'log.loading': '正在加载输出…',
   'log.loadFailed': '无法加载输出：{message}',
   'log.empty': '暂无输出。',
+  'log.emptyFinished': '该任务没有任何输出。',
+  'log.noTasks': '还没有运行过任务。下一个任务运行时，其输出会实时显示在这里。',
   'log.lines': '{count} 行',
   'log.follow': '跟随',
   'log.followPaused': '已暂停跟随 — 继续',
@@ -120,6 +122,7 @@ export const zh: Dict = {
   'log.viewLabel': '任务 {id} 的输出',
 
   'agentLog.empty': '暂无日志。',
+  'agentLog.emptyFiltered': '没有该级别及以上的日志。降低最低级别可查看更多。',
   'agentLog.minLevel': '最低级别',
   'level.debug': '调试',
   'level.info': '信息',
