@@ -141,6 +141,8 @@ test('every control is reached with Tab and works from the keyboard', async ({ p
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('settings').getByRole('status')).toHaveText('Saved.');
   expect(host.calls).toContainEqual({ method: 'updateSettings', args: [{ startAtLogin: true }] });
+  // the form reloads what was saved
+  await expect(atLogin).toBeChecked();
 
   // the tray menu's folder items, from the window
   await tabTo(page, page.getByRole('button', { name: 'Open log folder' }));
