@@ -103,6 +103,19 @@ describe('ANSI colour state across lines', () => {
     });
   });
 
+  it('jumping to the end renders the same as reading from the top', () => {
+    const codes = ['31', '1', '0', '42', '22', '38;5;99', '39', '4', '24;49', ''];
+    const rows = Array.from({ length: 500 }, (_, i) =>
+      i % 3 === 0 ? `a${i}${ESC}[${codes[i % codes.length]}mb${i}` : i % 7 === 0 ? `x\r${ESC}[35my${i}` : `plain ${i}`,
+    );
+    const buffer = bufferOf([['stdout', rows.join('\n')]]);
+    const inOrder = render(buffer);
+    const jumped = new AnsiLines();
+    const tail = jumped.segments(buffer.lines, 499);
+    expect(tail.map((s) => [s.text, s.className ?? ''])).toEqual(inOrder[499]);
+    expect(render(buffer, jumped)).toEqual(inOrder);
+  });
+
   it('renders the tail of a long coloured log without parsing a line twice per view', () => {
     const rows = Array.from({ length: 20_000 }, (_, i) => (i % 100 === 0 ? `${ESC}[3${i % 7}m` : '') + `row ${i}`);
     const buffer = bufferOf([['stdout', rows.join('\n')]]);

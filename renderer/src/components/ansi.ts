@@ -148,12 +148,25 @@ export class AnsiLines {
       }
     }
     let result: Parsed | undefined;
+    // lines only walked over need their end state, not segments: one instance runs through them
+    let walker: StatefulAnser | null = null;
     for (let k = todo.length - 1; k >= 0; k--) {
       const l = lines[todo[k]!]!;
-      const { segments, end } = parseAnsi(l.text, start);
-      result = { rev: l.rev, start, end, segments: k === 0 ? segments : null };
+      if (k > 0 && !l.text.includes('\x1b')) {
+        result = { rev: l.rev, start, end: start, segments: null };
+      } else if (k > 0) {
+        if (!walker) {
+          walker = new Anser() as StatefulAnser;
+          if (start) Object.assign(walker, start, { decorations: [...start.decorations] });
+        }
+        walker.ansiToJson(l.text, { use_classes: true });
+        result = { rev: l.rev, start, end: stateOf(walker), segments: null };
+      } else {
+        const { segments, end } = parseAnsi(l.text, start);
+        result = { rev: l.rev, start, end, segments: k === 0 ? segments : null };
+      }
       this.cache.set(l, result);
-      start = end;
+      start = result.end;
     }
     return result!;
   }
