@@ -108,6 +108,21 @@ test('a short task streams all its lines and ends as success', async ({ page, ag
   expect((await sim.waitFor(() => sim.result(taskId), 5_000)).status).toBe('success');
 });
 
+test('each panel says what its emptiness means', async ({ page, agent, sim }) => {
+  await openOnline(page, agent.url);
+  await expect(page.getByTestId('task-log-empty')).toHaveText(/^No task has run yet/);
+  await expect(page.locator('#tasks')).toContainText('No tasks yet');
+  // a finished task that printed nothing is not "no output yet"
+  sim.dispatch({ task_id: 'e2e-silent', command: 'true' });
+  await expect(page.getByTestId('task-row-e2e-silent')).toHaveAttribute('data-phase', 'success', { timeout: 15_000 });
+  await selectTask(page, 'e2e-silent');
+  await expect(page.getByTestId('task-log')).toContainText('This task printed nothing.');
+  // the agent log filtered to a level with no lines says so, and how to see more
+  await page.getByTestId('agent-log').getByRole('combobox').selectOption('error');
+  await expect(page.getByTestId('agent-log')).toContainText('No log lines at this level or above.');
+  await shot(page, 'empty-states');
+});
+
 test('the metrics charts follow the heartbeats', async ({ page, agent }) => {
   await openOnline(page, agent.url);
   const points = async (id: string) => Number((await page.getByTestId(id).getAttribute('data-points')) ?? '0');
@@ -169,6 +184,9 @@ test('an open page whose key no longer fits (the agent restarted) shows access-d
   const first = await launchAgent(sim, tmp, agentConfig, port);
   try {
     await openOnline(page, first.url);
+    sim.dispatch({ task_id: 'before-restart', command: 'echo from the first agent' });
+    await expect(page.getByTestId('task-row-before-restart')).toHaveAttribute('data-phase', 'success');
+    await expect(page.getByTestId('agent-line')).toBeVisible();
   } finally {
     await first.stop();
   }
@@ -177,6 +195,12 @@ test('an open page whose key no longer fits (the agent restarted) shows access-d
   try {
     expect(second.key).not.toBe(first.key);
     await expect(page.getByTestId('access-denied')).toBeVisible({ timeout: 20_000 });
+    // nothing of the first agent is left on screen: its header line, sections, phase, tasks
+    await expect(page.getByTestId('agent-line')).toHaveCount(0);
+    await expect(page.getByRole('navigation')).toHaveCount(0);
+    await expect(page.locator('.header-phase')).toHaveCount(0);
+    await expect(page.getByTestId('task-row-before-restart')).toHaveCount(0);
+    await expect(page.getByText('from the first agent')).toHaveCount(0);
     await shot(page, 'access-denied-after-restart');
   } finally {
     await second.stop();

@@ -46,6 +46,10 @@ export function App() {
   const [resets, setResets] = useState(0);
 
   useEffect(() => store.onReset(() => setResets((n) => n + 1)), [store]);
+  // the task picked on a refused agent means nothing to the next one
+  useEffect(() => {
+    if (transport === 'denied') setSelected(null);
+  }, [transport]);
 
   // show the running task's log until the user picks one
   const tasks = snapshot?.tasks;
@@ -55,11 +59,14 @@ export function App() {
     if (running) setSelected(running.taskId);
   }, [tasks, selected]);
 
-  const phase = snapshot?.connection.phase;
+  // a refused page shows nothing of the agent it was talking to: it may be another one now
+  const denied = transport === 'denied';
+  const shown = denied ? null : snapshot;
+  const phase = shown?.connection.phase;
   const unconfigured = phase === 'unconfigured';
 
   let body;
-  if (transport === 'denied') {
+  if (denied) {
     body = <AccessDenied onRetry={() => store.transport.retry()} />;
   } else if (!snapshot) {
     body = (
@@ -85,26 +92,29 @@ export function App() {
         <ConnectionPanel snapshot={snapshot} />
         <MetricsPanel snapshot={snapshot} />
         <TasksPanel tasks={snapshot.tasks} selected={selected} onSelect={setSelected} />
-        <TaskLog task={task} />
+        <TaskLog task={task} anyTasks={snapshot.tasks.length > 0} />
         <AgentLog entries={snapshot.log} />
         <SettingsPanel desktop={snapshot.agent.mode === 'gui'} reloadKey={resets} />
       </div>
     );
   }
 
-  const showNav = snapshot !== null && !unconfigured && transport !== 'denied';
+  const showNav = shown !== null && !unconfigured;
+  const linkLost = transport === 'reconnecting' || (transport === 'connecting' && shown !== null);
+  const asRoot = shown?.agent.runningAsRoot === true && !unconfigured;
+  const logProblem = shown?.logFileProblem;
 
   return (
     <div className="app">
       <header className="topbar">
         <div className="brand">
-          <span className="brand-name">{t('app.title')}</span>
-          {snapshot ? (
-            <span className="brand-sub muted">
+          <h1 className="brand-name">{t('app.title')}</h1>
+          {shown ? (
+            <span className="brand-sub muted" data-testid="agent-line">
               {t('app.agentLine', {
-                hostname: snapshot.agent.hostname,
-                version: snapshot.agent.version,
-                mode: t(snapshot.agent.mode === 'gui' ? 'app.mode.gui' : 'app.mode.headless'),
+                hostname: shown.agent.hostname,
+                version: shown.agent.version,
+                mode: t(shown.agent.mode === 'gui' ? 'app.mode.gui' : 'app.mode.headless'),
               })}
             </span>
           ) : null}
@@ -130,22 +140,29 @@ export function App() {
         ) : null}
         <LanguageSelect />
       </header>
-      {transport === 'reconnecting' || (transport === 'connecting' && snapshot) ? (
-        <div className="banner banner-warn" role="status">
-          {t('app.transportLost')}
-        </div>
-      ) : null}
-      {snapshot?.agent.runningAsRoot && !unconfigured ? (
-        <div className="banner banner-bad" role="note">
-          {t('app.rootWarning')}
-        </div>
-      ) : null}
-      {snapshot?.logFileProblem ? (
-        <div className="banner banner-warn" role="alert" data-testid="log-file-problem">
-          {t('app.logFileProblem', { path: snapshot.logFileProblem.path, message: snapshot.logFileProblem.message })}
-        </div>
-      ) : null}
-      <main id="main">{body}</main>
+      {/* the banners are part of the main content: axe's "region" rule wants all text in a landmark */}
+      <main id="main">
+        {linkLost || asRoot || logProblem ? (
+          <div className="banners">
+            {linkLost ? (
+              <div className="banner banner-warn" role="status">
+                {t('app.transportLost')}
+              </div>
+            ) : null}
+            {asRoot ? (
+              <div className="banner banner-bad" role="note">
+                {t('app.rootWarning')}
+              </div>
+            ) : null}
+            {logProblem ? (
+              <div className="banner banner-warn" role="alert" data-testid="log-file-problem">
+                {t('app.logFileProblem', { path: logProblem.path, message: logProblem.message })}
+              </div>
+            ) : null}
+          </div>
+        ) : null}
+        {body}
+      </main>
     </div>
   );
 }

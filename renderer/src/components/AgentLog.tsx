@@ -53,7 +53,9 @@ export function AgentLog({ entries }: { entries: AgentLogEntry[] }) {
           stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
         }}
       >
-        {shown.length === 0 ? <p className="empty">{t('agentLog.empty')}</p> : null}
+        {shown.length === 0 ? (
+          <p className="empty">{t(entries.length === 0 ? 'agentLog.empty' : 'agentLog.emptyFiltered')}</p>
+        ) : null}
         {shown.map((e, i) => (
           <div key={`${e.at}-${i}`} className={`agent-entry lvl-${e.level}`}>
             <time dateTime={e.at} title={formatDateTime(e.at, locale)}>

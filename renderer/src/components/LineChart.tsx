@@ -1,3 +1,4 @@
+import { useId, useState, type KeyboardEvent, type MouseEvent } from 'react';
 import type { MetricsPoint } from '../../../main/core/api.js';
 import { METRICS_WINDOW_MS } from '../state/agent-store.js';
 
@@ -5,15 +6,23 @@ const W = 300;
 const H = 80;
 /** a missed heartbeat or two is drawn as a line; a longer silence as a gap */
 const MAX_GAP_MS = 16_000;
-/** the narrowest span drawn: a young agent's first minute fills the chart instead of a sliver */
+/** the narrowest span drawn: a young agent's first minute fills the chart from the left */
 const MIN_SPAN_MS = 60_000;
 
 export type MetricKey = 'cpu' | 'memory' | 'disk';
 
+interface Sample {
+  at: string;
+  value: number;
+  px: number;
+  py: number;
+}
+
 /**
- * A percentage over the last 10 minutes (less while the agent is younger, at least a minute) as a
- * small SVG line chart. The x axis ends at `end` (the latest heartbeat), y is 0–100 %. Points
- * without a value (null) break the line.
+ * A percentage over the last 10 minutes as a small SVG line chart, y 0–100 %. While the data spans
+ * less than a minute the x axis is that first minute, filled from the left, and each sample is a dot.
+ * Points without a value (null) break the line. The frame is focusable: hovering or the arrow keys
+ * pick a sample, whose time and value show in a readout that screen readers announce.
  */
 export function LineChart({
   points,
@@ -21,23 +30,33 @@ export function LineChart({
   end,
   label,
   testId,
+  describe,
+  collecting,
 }: {
   points: MetricsPoint[];
   metric: MetricKey;
   end: number;
   label: string;
   testId: string;
+  /** the readout of one sample: "12:03:04 · 23%" */
+  describe(at: string, value: number): string;
+  /** shown over the chart during its first minute, with the sample count */
+  collecting(count: number): string;
 }) {
+  const tipId = useId();
+  const [picked, setPicked] = useState<number | null>(null);
+
   const first = points.length ? Date.parse(points[0]!.at) : end;
-  const span = Math.min(METRICS_WINDOW_MS, Math.max(MIN_SPAN_MS, end - first));
-  const start = end - span;
+  const young = end - first < MIN_SPAN_MS;
+  const span = young ? MIN_SPAN_MS : Math.min(METRICS_WINDOW_MS, end - first);
+  const start = young ? first : end - span;
   const x = (t: number) => ((t - start) / span) * W;
   const y = (v: number) => H - (Math.min(100, Math.max(0, v)) / 100) * H;
 
-  const runs: Array<Array<[number, number]>> = [];
-  let run: Array<[number, number]> = [];
+  const samples: Sample[] = [];
+  const runs: Sample[][] = [];
+  let run: Sample[] = [];
   let prevT = Number.NaN;
-  let drawn = 0;
   for (const p of points) {
     const t = Date.parse(p.at);
     const v = p[metric];
@@ -48,51 +67,134 @@ export function LineChart({
     }
     prevT = t;
     if (v === null || !Number.isFinite(v)) continue;
-    run.push([x(t), y(v)]);
-    drawn++;
+    const s = { at: p.at, value: v, px: x(t), py: y(v) };
+    samples.push(s);
+    run.push(s);
   }
   if (run.length) runs.push(run);
 
   const fmt = (n: number) => n.toFixed(1);
-  const line = runs.map((r) => r.map(([px, py], i) => `${i ? 'L' : 'M'}${fmt(px)} ${fmt(py)}`).join('')).join('');
+  const line = runs.map((r) => r.map((s, i) => `${i ? 'L' : 'M'}${fmt(s.px)} ${fmt(s.py)}`).join('')).join('');
   const area = runs
     .filter((r) => r.length > 1)
     .map(
       (r) =>
-        `M${fmt(r[0]![0])} ${H}` +
-        r.map(([px, py]) => `L${fmt(px)} ${fmt(py)}`).join('') +
-        `L${fmt(r[r.length - 1]![0])} ${H}Z`,
+        `M${fmt(r[0]!.px)} ${H}` +
+        r.map((s) => `L${fmt(s.px)} ${fmt(s.py)}`).join('') +
+        `L${fmt(r[r.length - 1]!.px)} ${H}Z`,
     )
     .join('');
-  const lonely = runs.filter((r) => r.length === 1).map((r) => r[0]!);
+  // dots where a line alone would not read: the first minute, and samples between two gaps
+  const dots = young ? samples : runs.filter((r) => r.length === 1).map((r) => r[0]!);
+
+  const active = picked === null || samples.length === 0 ? null : samples[Math.min(picked, samples.length - 1)]!;
+  const last = samples.length - 1;
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (samples.length === 0) return;
+    const at = picked ?? last;
+    const to =
+      e.key === 'ArrowLeft'
+        ? Math.max(0, at - 1)
+        : e.key === 'ArrowRight'
+          ? Math.min(last, at + 1)
+          : e.key === 'Home'
+            ? 0
+            : e.key === 'End'
+              ? last
+              : null;
+    if (e.key === 'Escape') return setPicked(null);
+    if (to === null) return;
+    e.preventDefault();
+    setPicked(to);
+  };
+  const onMouseMove = (e: MouseEvent<HTMLDivElement>) => {
+    if (samples.length === 0) return;
+    const box = e.currentTarget.getBoundingClientRect();
+    const px = ((e.clientX - box.left) / box.width) * W;
+    let best = 0;
+    for (let i = 1; i < samples.length; i++)
+      if (Math.abs(samples[i]!.px - px) < Math.abs(samples[best]!.px - px)) best = i;
+    setPicked(best);
+  };
 
   return (
-    <svg
-      className={`chart chart-${metric}`}
-      viewBox={`0 0 ${W} ${H}`}
-      preserveAspectRatio="none"
-      role="img"
-      aria-label={label}
-      data-testid={testId}
-      data-points={drawn}
-    >
-      {[25, 50, 75].map((g) => (
-        <line key={g} className="grid" x1={0} x2={W} y1={y(g)} y2={y(g)} vectorEffect="non-scaling-stroke" />
-      ))}
-      {area ? <path className="area" d={area} /> : null}
-      {line ? <path className="line" d={line} vectorEffect="non-scaling-stroke" /> : null}
-      {lonely.map(([px, py], i) => (
-        <line
-          key={i}
-          className="line"
-          x1={px}
-          x2={px + 0.01}
-          y1={py}
-          y2={py}
-          vectorEffect="non-scaling-stroke"
-          strokeLinecap="round"
-        />
-      ))}
-    </svg>
+    <>
+      <div
+        className="chart-frame"
+        tabIndex={0}
+        role="group"
+        aria-label={label}
+        aria-describedby={active ? tipId : undefined}
+        data-testid={`${testId}-frame`}
+        onKeyDown={onKeyDown}
+        onFocus={() => setPicked((p) => p ?? (samples.length ? last : null))}
+        onBlur={() => setPicked(null)}
+        onMouseMove={onMouseMove}
+        onMouseLeave={() => setPicked(null)}
+      >
+        <svg
+          className={`chart chart-${metric}`}
+          viewBox={`0 0 ${W} ${H}`}
+          preserveAspectRatio="none"
+          aria-hidden="true"
+          data-testid={testId}
+          data-points={samples.length}
+        >
+          {[25, 50, 75].map((g) => (
+            <line key={g} className="grid" x1={0} x2={W} y1={y(g)} y2={y(g)} vectorEffect="non-scaling-stroke" />
+          ))}
+          {area ? <path className="area" d={area} /> : null}
+          {line ? <path className="line" d={line} vectorEffect="non-scaling-stroke" /> : null}
+          {dots.map((s) => (
+            <line
+              key={s.at}
+              className="line dot-mark"
+              x1={s.px}
+              x2={s.px + 0.01}
+              y1={s.py}
+              y2={s.py}
+              vectorEffect="non-scaling-stroke"
+              strokeLinecap="round"
+            />
+          ))}
+          {active ? (
+            <>
+              <line className="cursor" x1={active.px} x2={active.px} y1={0} y2={H} vectorEffect="non-scaling-stroke" />
+              <line
+                className="line cursor-dot"
+                x1={active.px}
+                x2={active.px + 0.01}
+                y1={active.py}
+                y2={active.py}
+                vectorEffect="non-scaling-stroke"
+                strokeLinecap="round"
+              />
+            </>
+          ) : null}
+        </svg>
+        <span className="axis axis-top" aria-hidden="true">
+          100%
+        </span>
+        <span className="axis axis-bottom" aria-hidden="true">
+          0
+        </span>
+        {/* always there, so that a change of its text is announced */}
+        <span
+          id={tipId}
+          className={active ? `chart-tip${active.px > W / 2 ? ' chart-tip-left' : ''}` : 'sr-only'}
+          role="status"
+          data-testid={`${testId}-tip`}
+          style={active ? { left: `${(active.px / W) * 100}%` } : undefined}
+        >
+          {active ? describe(active.at, active.value) : ''}
+        </span>
+      </div>
+      {young && samples.length > 0 ? (
+        <p className="chart-note muted small" data-testid={`${testId}-collecting`}>
+          {collecting(samples.length)}
+        </p>
+      ) : null}
+    </>
   );
 }

@@ -1,6 +1,6 @@
 import type { AgentSnapshot, Counters } from '../../../main/core/api.js';
 import { useI18n, type DictKey } from '../i18n/index.js';
-import { formatMb, formatNumber, formatPercent } from '../format.js';
+import { formatMb, formatNumber, formatPercent, formatTime } from '../format.js';
 import { LineChart, type MetricKey } from './LineChart.js';
 import { Panel } from './Panel.js';
 
@@ -41,21 +41,15 @@ export function MetricsPanel({ snapshot }: { snapshot: AgentSnapshot }) {
                 <span className="chart-name">{name}</span>
                 <span className="chart-value">{value}</span>
               </figcaption>
-              <div className="chart-frame">
-                <LineChart
-                  points={points}
-                  metric={m}
-                  end={end}
-                  testId={`chart-${m}`}
-                  label={t('metrics.chartLabel', { name, value })}
-                />
-                <span className="axis axis-top" aria-hidden="true">
-                  100%
-                </span>
-                <span className="axis axis-bottom" aria-hidden="true">
-                  0
-                </span>
-              </div>
+              <LineChart
+                points={points}
+                metric={m}
+                end={end}
+                testId={`chart-${m}`}
+                label={t('metrics.chartLabel', { name, value })}
+                describe={(at, v) => t('metrics.sample', { time: formatTime(at, locale), value: formatPercent(v) })}
+                collecting={(count) => t('metrics.collecting', { count })}
+              />
               {points.length === 0 ? <p className="muted small">{t('metrics.noData')}</p> : null}
             </figure>
           );

@@ -5,14 +5,15 @@ import { useI18n, type DictKey } from '../i18n/index.js';
 import { formatNumber } from '../format.js';
 import { OutputSearch, type OutputLine } from '../state/output-buffer.js';
 import { useTaskOutput } from '../state/useTaskOutput.js';
-import { highlight, parseAnsi, type Segment } from './ansi.js';
+import { AnsiLines, highlight, type Segment } from './ansi.js';
 import { Panel } from './Panel.js';
 import { taskPhaseKey, taskTone } from './status.js';
 
 /** every line has the same height: no measuring, 100,000 lines scroll like 100 */
 export const ROW_HEIGHT = 18;
 
-export function TaskLog({ task }: { task: TaskView | null }) {
+/** `anyTasks`: whether the list has any task, to say "none yet" rather than "pick one" */
+export function TaskLog({ task, anyTasks }: { task: TaskView | null; anyTasks: boolean }) {
   const { t } = useI18n();
   return (
     <Panel
@@ -22,23 +23,21 @@ export function TaskLog({ task }: { task: TaskView | null }) {
       className="panel-log"
       extra={{ 'data-task-id': task?.taskId ?? '' }}
     >
-      {task ? <TaskLogView key={task.taskId} task={task} /> : <p className="empty">{t('log.noTask')}</p>}
+      {task ? (
+        <TaskLogView key={task.taskId} task={task} />
+      ) : (
+        <p className="empty" data-testid="task-log-empty">
+          {t(anyTasks ? 'log.noTask' : 'log.noTasks')}
+        </p>
+      )}
     </Panel>
   );
 }
 
-const parsed = new WeakMap<OutputLine, { rev: number; segments: Segment[] }>();
-function segmentsOf(line: OutputLine): Segment[] {
-  const hit = parsed.get(line);
-  if (hit && hit.rev === line.rev) return hit.segments;
-  const segments = parseAnsi(line.text);
-  parsed.set(line, { rev: line.rev, segments });
-  return segments;
-}
-
 const LogRow = memo(function LogRow(props: {
   line: OutputLine;
-  rev: number;
+  /** parsed with the colour state the line starts in (cached: same array while the line is unchanged) */
+  segments: Segment[];
   index: number;
   start: number;
   query: string;
@@ -47,7 +46,7 @@ const LogRow = memo(function LogRow(props: {
   markerTitle: string;
 }) {
   const { line, index, start, query, currentOcc } = props;
-  const pieces = highlight(segmentsOf(line), query, currentOcc);
+  const pieces = highlight(props.segments, query, currentOcc);
   return (
     <div
       data-testid="log-line"
@@ -99,6 +98,7 @@ function TaskLogView({ task }: { task: TaskView }) {
   }, [input]);
 
   const search = useMemo(() => new OutputSearch(buffer), [buffer]);
+  const ansi = useMemo(() => new AnsiLines(), [buffer]);
   // scan only what changed since the last render (new lines, a grown open line)
   const matchCount = useMemo(() => {
     search.update(query, buffer.takeDirty());
@@ -246,7 +246,11 @@ function TaskLogView({ task }: { task: TaskView }) {
           {status === 'error' ? (
             <p className="log-status text-bad">{t('log.loadFailed', { message: error ?? '' })}</p>
           ) : null}
-          {status === 'ready' && lines.length === 0 ? <p className="log-status">{t('log.empty')}</p> : null}
+          {status === 'ready' && lines.length === 0 ? (
+            <p className="log-status">
+              {t(task.phase === 'running' || task.phase === 'queued' ? 'log.empty' : 'log.emptyFinished')}
+            </p>
+          ) : null}
           <div className="log-rows" style={{ height: virtualizer.getTotalSize() }}>
             {virtualizer.getVirtualItems().map((item) => {
               const line = lines[item.index]!;
@@ -255,7 +259,7 @@ function TaskLogView({ task }: { task: TaskView }) {
                 <LogRow
                   key={item.index}
                   line={line}
-                  rev={line.rev}
+                  segments={ansi.segments(lines, item.index)}
                   index={item.index}
                   start={item.start}
                   query={query}

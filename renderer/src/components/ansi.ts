@@ -6,7 +6,7 @@
  */
 import Anser from 'anser';
 import type { CSSProperties } from 'react';
-import { visibleText } from '../state/output-buffer.js';
+import { visibleText, type OutputLine } from '../state/output-buffer.js';
 
 export interface Segment {
   text: string;
@@ -42,24 +42,134 @@ function colorOf(
   }
 }
 
-export function parseAnsi(raw: string): Segment[] {
+/**
+ * The SGR state (colours, bold...) an Anser instance keeps between `ansiToJson` calls: public fields
+ * of the instance that anser's typings leave out. `null` is the terminal's default state.
+ */
+export interface AnsiState {
+  fg: string | null;
+  bg: string | null;
+  fg_truecolor: string | null;
+  bg_truecolor: string | null;
+  bright: number;
+  decorations: string[];
+}
+type StatefulAnser = Anser & AnsiState;
+const NO_OP_SGR = '\x1b[10m';
+
+function stateOf(a: StatefulAnser): AnsiState | null {
+  if (!a.fg && !a.bg && !a.fg_truecolor && !a.bg_truecolor && !a.bright && a.decorations.length === 0) return null;
+  return {
+    fg: a.fg,
+    bg: a.bg,
+    fg_truecolor: a.fg_truecolor,
+    bg_truecolor: a.bg_truecolor,
+    bright: a.bright,
+    decorations: [...a.decorations],
+  };
+}
+
+export interface ParsedLine {
+  segments: Segment[];
+  /** the state the next line of the same stream starts in */
+  end: AnsiState | null;
+}
+
+/**
+ * One line's segments, starting in `start` (the previous line's end state: a colour set on one line
+ * and reset lines later colours all of them, as in a terminal).
+ */
+export function parseAnsi(raw: string, start: AnsiState | null = null): ParsedLine {
+  if (!start && !raw.includes('\x1b')) return { segments: [{ text: visibleText(raw) }], end: null };
+  const anser = new Anser() as StatefulAnser;
+  if (start) Object.assign(anser, start, { decorations: [...start.decorations] });
   const text = visibleText(raw);
-  if (!text.includes('\x1b')) return [{ text }];
-  const out: Segment[] = [];
-  for (const e of Anser.ansiToJson(text, { use_classes: true, remove_empty: true })) {
+  // what a carriage return overwrote is not shown, but its escapes still set the state
+  if (text.length < raw.length) anser.ansiToJson(raw.slice(0, raw.length - text.length), { use_classes: true });
+  const segments: Segment[] = [];
+  // anser styles the text before a line's first escape as plain: a no-op SGR (10, the primary font) first
+  const input = start || text.length < raw.length ? `${NO_OP_SGR}${text}` : text;
+  for (const e of anser.ansiToJson(input, { use_classes: true, remove_empty: true })) {
     if (!e.content) continue;
     const classes: string[] = [];
     const style: CSSProperties = {};
     colorOf(e.fg, e.fg_truecolor, 'fg', classes, style);
     colorOf(e.bg, e.bg_truecolor, 'bg', classes, style);
     for (const d of e.decorations ?? []) classes.push(`ansi-${d}`);
-    out.push({
+    segments.push({
       text: e.content,
       className: classes.length ? classes.join(' ') : undefined,
       style: Object.keys(style).length ? style : undefined,
     });
   }
-  return out;
+  return { segments, end: stateOf(anser) };
+}
+
+interface Parsed {
+  rev: number;
+  start: AnsiState | null;
+  end: AnsiState | null;
+  /** kept for lines that were shown; lines only walked over keep their states */
+  segments: Segment[] | null;
+}
+
+/**
+ * The segments of a buffer's lines with the colour state carried from line to line within each
+ * stream (stdout and stderr are separate terminals; the agent's own lines carry nothing). Lines are
+ * parsed on demand and cached by revision: only the open last line of a stream ever changes, and no
+ * later line of that stream exists while it is open, so a cached line's start state stays right.
+ */
+export class AnsiLines {
+  private readonly cache = new WeakMap<OutputLine, Parsed>();
+
+  segments(lines: readonly OutputLine[], index: number): Segment[] {
+    const line = lines[index];
+    if (!line) return [];
+    const p = this.parsed(lines, index, line);
+    return (p.segments ??= parseAnsi(line.text, p.start).segments);
+  }
+
+  private parsed(lines: readonly OutputLine[], index: number, line: OutputLine): Parsed {
+    const hit = this.cache.get(line);
+    if (hit && hit.rev === line.rev) return hit;
+    // the lines of this stream back to one already parsed (or the first), then forward from there
+    const todo = [index];
+    let start: AnsiState | null = null;
+    if (line.stream !== 'agent') {
+      for (let i = index - 1; i >= 0; i--) {
+        const prev = lines[i]!;
+        if (prev.stream !== line.stream) continue;
+        const cached = this.cache.get(prev);
+        if (cached && cached.rev === prev.rev) {
+          start = cached.end;
+          break;
+        }
+        todo.push(i);
+      }
+    }
+    let result: Parsed | undefined;
+    // lines only walked over need their end state, not segments: one instance runs through them
+    let walker: StatefulAnser | null = null;
+    for (let k = todo.length - 1; k >= 0; k--) {
+      const l = lines[todo[k]!]!;
+      if (k > 0 && !l.text.includes('\x1b')) {
+        result = { rev: l.rev, start, end: start, segments: null };
+      } else if (k > 0) {
+        if (!walker) {
+          walker = new Anser() as StatefulAnser;
+          if (start) Object.assign(walker, start, { decorations: [...start.decorations] });
+        }
+        walker.ansiToJson(l.text, { use_classes: true });
+        result = { rev: l.rev, start, end: stateOf(walker), segments: null };
+      } else {
+        const { segments, end } = parseAnsi(l.text, start);
+        result = { rev: l.rev, start, end, segments: k === 0 ? segments : null };
+      }
+      this.cache.set(l, result);
+      start = result.end;
+    }
+    return result!;
+  }
 }
 
 /** Splits segments at the matches of `query` (lower-case), wrapping them in <mark>. */

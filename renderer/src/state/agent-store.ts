@@ -146,7 +146,13 @@ export class AgentStore {
   start(): void {
     if (this.unsubscribe) return;
     this.unsubscribe = this.conn.api.subscribe((event) => this.handle(event));
-    this.unsubscribeTransport = this.conn.transport.onState((transport) => this.set({ transport }));
+    this.unsubscribeTransport = this.conn.transport.onState((transport) => {
+      if (transport !== 'denied') return this.set({ transport });
+      // a refused key may mean another agent on the same port: nothing of the previous one stays on screen
+      this.generation++;
+      this.pendingEvents = null;
+      this.set({ transport, snapshot: null, loadError: null });
+    });
     this.refresh();
   }
 
