@@ -71,7 +71,7 @@ export type InboundFrame = z.infer<typeof InboundFrame>;
 
 export interface AgentInfo {
   version: string;
-  platform: NodeJS.Platform;
+  platform: string; // process.platform; a plain string so that the contract types need no Node types (renderer)
   node_version: string;
   electron_version?: string;
   hostname: string;
