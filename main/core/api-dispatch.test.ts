@@ -132,6 +132,7 @@ describe('dispatchCall', () => {
     getTaskOutput: async () => [],
     cancelTask: async (taskId) => (calls.push(taskId), { ok: true }),
     getSettings: async () => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- what a non-Error throw becomes is the point
       throw 'not an Error';
     },
     updateSettings: async () => ({ ok: true }),

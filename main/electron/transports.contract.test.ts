@@ -106,7 +106,7 @@ beforeAll(async () => {
     log: { info() {}, warn() {} },
   });
   ws = new WebSocket(dashboard.url.replace('http:', 'ws:').replace('/?key=', '/api?key='));
-  ws.on('message', (data) => inbox.push(JSON.parse(data.toString()) as DashboardServerMessage));
+  ws.on('message', (data) => inbox.push(JSON.parse((data as Buffer).toString()) as DashboardServerMessage));
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   unregister = registerAgentIpc({
     api: recordingApi(reached.ipc),

@@ -223,7 +223,10 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     ws.on('error', () => ws.terminate());
     ws.on('close', () => unsubscribe());
     ws.on('message', (data, isBinary) => {
-      void handleMessage(isBinary ? null : data.toString()).then(send);
+      // one Buffer per message (ws's default binaryType); a reply that cannot be sent ends the socket
+      handleMessage(isBinary ? null : (data as Buffer).toString())
+        .then(send)
+        .catch(() => ws.terminate());
     });
   }
 
