@@ -47,13 +47,9 @@ export function App() {
 
   useEffect(() => store.onReset(() => setResets((n) => n + 1)), [store]);
 
-  // show the running task's log until the user picks one
-  const tasks = snapshot?.tasks;
-  useEffect(() => {
-    if (selected !== null || !tasks) return;
-    const running = tasks.find((x) => x.phase === 'running');
-    if (running) setSelected(running.taskId);
-  }, [tasks, selected]);
+  // show the running task's log until the user picks one (set while rendering: React re-renders at once)
+  const running = selected === null ? snapshot?.tasks.find((x) => x.phase === 'running') : undefined;
+  if (running) setSelected(running.taskId);
 
   const phase = snapshot?.connection.phase;
   const unconfigured = phase === 'unconfigured';
