@@ -1,7 +1,7 @@
 /**
  * ESLint: the recommended JS and TypeScript rules, the type-aware rules that catch a lost promise or
  * a switch that forgot a case, React's hooks rules for the renderer, and the layer boundaries (which
- * folder may import what; see docs/architecture.md). eslint.config.test.ts proves each boundary fails.
+ * folder may import what; see docs/architecture.md). e2e/integration/layer-boundaries.test.ts proves them.
  */
 import js from '@eslint/js';
 import reactHooks from 'eslint-plugin-react-hooks';
