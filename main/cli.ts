@@ -36,7 +36,10 @@ async function main(): Promise<number> {
     signals += 1;
     if (signals === 1) {
       process.stderr.write(`\n${signal}: stopping (tasks get their grace period; again to force)\n`);
-      void agent.shutdown();
+      agent.shutdown().catch((err: unknown) => {
+        process.stderr.write(`the agent failed while stopping: ${(err as Error)?.stack ?? String(err)}\n`);
+        process.exit(ExitCode.UNEXPECTED);
+      });
     } else {
       process.exit(ExitCode.UNEXPECTED);
     }

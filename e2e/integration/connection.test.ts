@@ -117,7 +117,10 @@ describe('heartbeat', () => {
     await sim.waitFor(() => sim.heartbeats.length >= 4, 10_000, '4 heartbeats');
     expect(sim.heartbeats[0]!.at - authAt).toBeLessThan(1_000);
     const gaps = sim.heartbeats.slice(1, 4).map((h, i) => h.at - sim.heartbeats[i]!.at);
-    for (const gap of gaps) (expect(gap).toBeGreaterThan(700), expect(gap).toBeLessThan(1_400));
+    for (const gap of gaps) {
+      expect(gap).toBeGreaterThan(700);
+      expect(gap).toBeLessThan(1_400);
+    }
     const info = sim.heartbeats.at(-1)!.frame.system_info;
     expect(info.cpu).toMatchObject({
       cores: expect.any(Number),

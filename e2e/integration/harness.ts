@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, afterEach } from 'vitest';
-import { PlatformSimulator, type SimulatorOptions } from '../platform/simulator.js';
+import { PlatformSimulator, type ReceivedFrame, type SimulatorOptions } from '../platform/simulator.js';
 import { AGENT_CWD, agentCommand, agentEnv } from '../lib/agent-env.js';
 
 export const TOKEN = 'tok-SECRET-4f9a2c7e1b';
@@ -153,7 +153,7 @@ export async function connectedAgent(sim: PlatformSimulator, opts: AgentSpawnOpt
   return agent;
 }
 
-export function waitForResult(sim: PlatformSimulator, taskId: string, timeoutMs = 15_000): Promise<any> {
+export function waitForResult(sim: PlatformSimulator, taskId: string, timeoutMs = 15_000): Promise<ReceivedFrame> {
   return sim.waitFor(() => sim.result(taskId), timeoutMs, `a task_result for ${taskId}`);
 }
 

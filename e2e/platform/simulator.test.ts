@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { PlatformSimulator, type SimulatorOptions } from './simulator.js';
+import { PlatformSimulator, type ReceivedFrame, type SimulatorOptions } from './simulator.js';
 
 const TOKEN = 'good-token';
 const sims: PlatformSimulator[] = [];
@@ -29,12 +29,12 @@ function connect(url: string, token: string): WebSocket {
   return ws;
 }
 
-async function nextFrame(ws: WebSocket): Promise<any> {
+async function nextFrame(ws: WebSocket): Promise<ReceivedFrame> {
   const [data] = await once(ws, 'message');
-  return JSON.parse(String(data));
+  return JSON.parse(String(data)) as ReceivedFrame;
 }
 
-async function authenticate(url: string, token = TOKEN): Promise<{ ws: WebSocket; reply: any }> {
+async function authenticate(url: string, token = TOKEN): Promise<{ ws: WebSocket; reply: ReceivedFrame }> {
   const ws = connect(url, token);
   await once(ws, 'open');
   const reply = nextFrame(ws);

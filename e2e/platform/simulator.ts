@@ -1,10 +1,11 @@
 /**
- * The platform's side of the agent protocol (PROTOCOL.md), as a real WebSocket server on loopback.
+ * The platform's side of the agent protocol (docs/protocol.md), as a real WebSocket server on loopback.
  * Used by integration and Playwright tests, the benchmark, the demo and `serve.ts`.
  *
  * Records are typed `any` on purpose: they are whatever the agent under test sent, and tests must
  * be able to look at malformed frames too.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- the records are received JSON of any shape, as said above */
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -38,6 +39,9 @@ export interface DispatchedTask {
   env_vars?: Record<string, unknown>;
   timeout?: number;
 }
+
+/** A frame as the agent sent it (see the top of this file): tests read the fields they assert. */
+export type ReceivedFrame = any;
 
 /** A stand-in for "not yet": anything else a waitFor check returns resolves it, 0 and '' included. */
 type Pending = undefined | null | false;
@@ -218,7 +222,7 @@ export class PlatformSimulator extends EventEmitter {
           resolve(value);
         } catch (err) {
           done();
-          reject(err);
+          reject(err instanceof Error ? err : new Error(String(err)));
         }
       };
       const timer = setTimeout(() => {
@@ -255,7 +259,7 @@ export class PlatformSimulator extends EventEmitter {
   private onConnection(ws: WebSocket, req: IncomingMessage, upgradeToken: string | undefined): void {
     this.connectionCount++;
     this.sockets.add(ws);
-    ws.on('message', (data) => this.onMessage(ws, upgradeToken, data.toString()));
+    ws.on('message', (data) => this.onMessage(ws, upgradeToken, (data as Buffer).toString()));
     ws.on('error', (err) => this.errors.push({ type: 'socket_error', message: err.message, at: Date.now() }));
     ws.on('close', (code, reason) => {
       this.sockets.delete(ws);

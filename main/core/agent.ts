@@ -260,7 +260,9 @@ export class Agent {
       this.inbound = this.inbound.then(() => this.onFrame(frame)).catch((err) => this.inboundFailed(err));
     });
     c.on('invalid', (raw, reason) => this.rejectFrame(ErrorCode.INVALID_MESSAGE, `${reason}: ${raw.slice(0, 200)}`));
-    c.on('fatal', (error) => void this.fail(error));
+    c.on('fatal', (error) => {
+      this.fail(error).catch((err: unknown) => this.log.error(`stopping after ${error.code} failed: ${String(err)}`));
+    });
     c.on('drain', () => {
       if (c.outbox.pendingBytes < OUTBOX_LOW_WATER) this.scheduler.setPaused(false);
     });
@@ -366,8 +368,13 @@ export class Agent {
   private startHeartbeat(): void {
     if (this.stopping) return;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    void this.heartbeat();
-    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.config.monitor.interval * 1000);
+    const beat = () => {
+      this.heartbeat().catch((err: unknown) =>
+        this.log.warn(`heartbeat not sent: ${(err as Error)?.message ?? String(err)}`),
+      );
+    };
+    beat();
+    this.heartbeatTimer = setInterval(beat, this.opts.config.monitor.interval * 1000);
   }
 
   /** Nothing periodic outlives a stopping agent. */

@@ -333,12 +333,14 @@ export class AgentHost {
           done({ ok: false, message: `cannot connect to ${url}: ${c.lastError?.message ?? 'no answer'}` });
         }
       });
-      void agent.finished.then((exit) =>
-        done(
-          exit.error
-            ? { ok: false, message: `${exit.error.code}: ${exit.error.message}` }
-            : { ok: false, message: 'the agent stopped' },
-        ),
+      agent.finished.then(
+        (exit) =>
+          done(
+            exit.error
+              ? { ok: false, message: `${exit.error.code}: ${exit.error.message}` }
+              : { ok: false, message: 'the agent stopped' },
+          ),
+        () => done({ ok: false, message: 'the agent stopped' }),
       );
       agent.start();
     });

@@ -3,11 +3,13 @@
  * `safeListener` + `isTrustedIPCSender` model) that
  *   (a) rejects untrusted senders: the webContents must be one of our windows and the sending frame
  *       its main frame, showing our own page (file:// dist/index.html, or the dev server's origin);
- *   (b) parses the arguments with zod (ipc-validation.ts) — a compromised page is assumed;
- * and only then calls the AgentApi. Events go out on 'agent:event', payload only, to our windows.
+ *   (b) hands the call to the one dispatcher (core/api-dispatch.ts), which parses the arguments with
+ *       zod — a compromised page is assumed — and only then calls the AgentApi.
+ * Events go out on 'agent:event', payload only, to our windows.
  */
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent, type WebContents } from 'electron';
-import type { AgentApi, AgentCall, AgentEvent } from '../core/api.js';
+import { dispatchCall } from '../core/api-dispatch.js';
+import type { AgentApi, AgentEvent } from '../core/api.js';
 import {
   AGENT_CHANNELS,
   AGENT_EVENT_CHANNEL,
@@ -16,7 +18,7 @@ import {
   type MainToRendererChannels,
   type RequestResponseChannels,
 } from './ipc-contract.js';
-import { isTrustedSenderUrl, validateCall, type TrustedOrigins } from './ipc-validation.js';
+import { isTrustedSenderUrl, type TrustedOrigins } from './ipc-validation.js';
 
 export interface IpcHostOptions {
   api: AgentApi;
@@ -29,24 +31,6 @@ export class UntrustedSenderError extends Error {
   constructor() {
     super('IPC refused: the sender is not the ATS Agent dashboard');
     this.name = 'UntrustedSenderError';
-  }
-}
-
-/** Dispatches a validated call; the switch is exhaustive over AgentCall. */
-function invoke(api: AgentApi, call: AgentCall): Promise<unknown> {
-  switch (call.method) {
-    case 'getSnapshot':
-      return api.getSnapshot();
-    case 'getTaskOutput':
-      return api.getTaskOutput(...call.args);
-    case 'cancelTask':
-      return api.cancelTask(...call.args);
-    case 'getSettings':
-      return api.getSettings();
-    case 'updateSettings':
-      return api.updateSettings(...call.args);
-    case 'openPath':
-      return api.openPath(...call.args);
   }
 }
 
@@ -75,9 +59,9 @@ export function registerAgentIpc(opts: IpcHostOptions): () => void {
         console.warn(`ats-agent: refused ${channel} from ${event.senderFrame?.url ?? 'a gone frame'}`);
         throw new UntrustedSenderError();
       }
-      const parsed = validateCall(method satisfies AgentMethod, args);
-      if (!parsed.ok) throw new Error(parsed.error);
-      return invoke(opts.api, parsed.call);
+      const answer = await dispatchCall(opts.api, method satisfies AgentMethod, args);
+      if (!answer.ok) throw new Error(answer.error);
+      return answer.result;
     }) as never);
   }
   return () => AGENT_METHODS.forEach((m) => ipcMain.removeHandler(AGENT_CHANNELS[m]));

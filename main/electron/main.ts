@@ -162,6 +162,11 @@ function startGui(args: readonly string[]): void {
     n.show();
   };
 
+  /** Tray and app callbacks return nothing: what they start says here when it fails. */
+  const background = (what: string, work: Promise<unknown>): void => {
+    work.catch((err: unknown) => console.error(`ats-agent: ${what} failed`, err));
+  };
+
   const toggleStartAtLogin = async (enabled: boolean) => {
     const result: CommandResult = await host.api.updateSettings({ startAtLogin: enabled });
     if (!result.ok) console.warn(`ats-agent: ${result.message}`);
@@ -184,7 +189,7 @@ function startGui(args: readonly string[]): void {
   app.on('before-quit', (event) => {
     if (quitting) return;
     event.preventDefault();
-    void quit();
+    background('quitting', quit());
   });
   // A tray app keeps running with no window open.
   app.on('window-all-closed', () => undefined);
@@ -205,11 +210,11 @@ function startGui(args: readonly string[]): void {
         paths.trayIcons,
         {
           openDashboard,
-          openWorkFolder: () => void host.openPath('work-dir'),
-          openLogs: () => void host.openPath('logs'),
+          openWorkFolder: () => background('opening the work folder', host.openPath('work-dir')),
+          openLogs: () => background('opening the logs', host.openPath('logs')),
           startAtLogin: () => getStartAtLogin(),
-          setStartAtLogin: (enabled) => void toggleStartAtLogin(enabled),
-          quit: () => void quit(),
+          setStartAtLogin: (enabled) => background('changing start at login', toggleStartAtLogin(enabled)),
+          quit: () => background('quitting', quit()),
         },
         trayModel.state(),
       );

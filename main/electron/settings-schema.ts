@@ -93,8 +93,8 @@ export type PatchOutcome = { ok: true; next: StoredSettings; restart: boolean } 
  * stored here (encryption is the main process's); `restart` accounts for it.
  */
 export function applySettingsPatch(stored: StoredSettings, patch: SettingsPatch): PatchOutcome {
-  const a = structuredClone(stored.agent) as Record<string, any>;
-  const section = (key: string): Record<string, any> => (isRecord(a[key]) ? a[key] : (a[key] = {}));
+  const a = structuredClone(stored.agent) as Record<string, unknown>;
+  const section = (key: string): Record<string, unknown> => (isRecord(a[key]) ? a[key] : (a[key] = {}));
   if (patch.serverUrl !== undefined) section('server').url = patch.serverUrl;
   if (patch.workDir !== undefined) a.work_dir = patch.workDir;
   if (patch.logLevel !== undefined) section('logging').level = patch.logLevel;

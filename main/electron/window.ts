@@ -80,8 +80,8 @@ export function createMainWindow(opts: MainWindowOptions): BrowserWindow {
     win.hide();
   });
   hardenWebContents(win.webContents);
-  if (opts.devServerUrl) void win.loadURL(opts.devServerUrl);
-  else void win.loadFile(opts.paths.indexHtml);
+  const loading = opts.devServerUrl ? win.loadURL(opts.devServerUrl) : win.loadFile(opts.paths.indexHtml);
+  loading.catch((err: unknown) => console.error('ats-agent: the window could not load its page', err));
   return win;
 }
 

@@ -46,21 +46,14 @@ export function App() {
   const [resets, setResets] = useState(0);
 
   useEffect(() => store.onReset(() => setResets((n) => n + 1)), [store]);
-  // the task picked on a refused agent means nothing to the next one
-  useEffect(() => {
-    if (transport === 'denied') setSelected(null);
-  }, [transport]);
-
-  // show the running task's log until the user picks one
-  const tasks = snapshot?.tasks;
-  useEffect(() => {
-    if (selected !== null || !tasks) return;
-    const running = tasks.find((x) => x.phase === 'running');
-    if (running) setSelected(running.taskId);
-  }, [tasks, selected]);
-
   // a refused page shows nothing of the agent it was talking to: it may be another one now
   const denied = transport === 'denied';
+
+  // state set while rendering (React re-renders at once): the task picked on a refused agent means
+  // nothing to the next one; otherwise show the running task's log until the user picks one
+  if (denied && selected !== null) setSelected(null);
+  const running = selected === null && !denied ? snapshot?.tasks.find((x) => x.phase === 'running') : undefined;
+  if (running) setSelected(running.taskId);
   const shown = denied ? null : snapshot;
   const phase = shown?.connection.phase;
   const unconfigured = phase === 'unconfigured';

@@ -19,7 +19,7 @@ export const reconnect: Bench = {
     await sim.start();
     const agent = await startAgent(sim, { label: 'reconnect', nodeArgs: ctx.agentNodeArgs('reconnect') });
     let authAt = 0;
-    let dropAt = 0;
+    let dropAt: number; // set to 0 before each run, then by the disconnect
     const onAuth = () => (authAt = performance.now());
     const onDrop = () => (dropAt = performance.now());
     sim.on('auth', onAuth);

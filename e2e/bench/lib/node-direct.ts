@@ -33,9 +33,11 @@ const run = (cmd) => new Promise((resolve) => {
 
 function node(args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, ['-e', SCRIPT, ...args], { timeout: 120_000 }, (err, stdout) =>
-      err ? reject(err) : resolve(stdout),
-    ),
+    execFile(process.execPath, ['-e', SCRIPT, ...args], { timeout: 120_000 }, (err, stdout) => {
+      if (err)
+        reject(err as Error); // an Error at run time; its type (an Omit<>) no longer says so
+      else resolve(stdout);
+    }),
   );
 }
 

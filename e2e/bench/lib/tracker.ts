@@ -2,14 +2,14 @@
  * Receive times of task frames, taken with performance.now() in the simulator's 'frame' event
  * (emitted synchronously right after the frame is parsed), so sub-millisecond latencies show.
  */
-import type { PlatformSimulator } from '../../platform/simulator.js';
+import type { PlatformSimulator, ReceivedFrame } from '../../platform/simulator.js';
 
 export interface TaskTimes {
   sentAt: number;
   firstLogAt?: number;
   lastLogAt?: number;
   resultAt?: number;
-  result?: any;
+  result?: ReceivedFrame;
   /** task_log frames received, duplicates included */
   logFrames: number;
   /** distinct seqs */
@@ -19,7 +19,7 @@ export interface TaskTimes {
 export class TaskTracker {
   private readonly tasks = new Map<string, TaskTimes>();
   private readonly waiters = new Map<string, Array<() => void>>();
-  private readonly onFrame = (frame: any) => {
+  private readonly onFrame = (frame: ReceivedFrame) => {
     if (frame?.type !== 'task_log' && frame?.type !== 'task_result') return;
     const now = performance.now();
     const t = this.tasks.get(frame.task_id);

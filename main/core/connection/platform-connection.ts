@@ -220,8 +220,9 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
       const auth: AuthFrame = { type: 'auth', token, agent_info: this.opts.agentInfo };
       socket.send(JSON.stringify(auth));
     });
-    socket.on('message', (data, isBinary) => {
-      const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
+    socket.on('message', (data) => {
+      // one Buffer per message, text or binary alike (ws's default binaryType, 'nodebuffer')
+      const text = (data as Buffer).toString('utf8');
       this.onMessage(text, socket, authTimer);
     });
     socket.on('pong', (payload) => this.onPong(payload));
@@ -432,6 +433,7 @@ function readCaFile(file: string): string {
   } catch (err) {
     throw new Error(
       `cannot read the CA file ${file} (server.ca_file / --ca-file): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err },
     );
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----'))

@@ -34,7 +34,7 @@ export class DashboardMetrics {
   constructor(private readonly source: AgentStateSource) {
     const registers = [this.registry];
     const snapshot = () => this.scrape ?? this.source.snapshot();
-    const self = this;
+    const newSince = (key: string, value: number) => this.delta(key, value);
 
     new Gauge({
       name: 'ats_agent_info',
@@ -110,7 +110,7 @@ export class DashboardMetrics {
       collect() {
         const { counters } = snapshot();
         for (const status of TASK_STATUSES) {
-          const delta = self.delta(`tasks:${status}`, counters[COUNTER_OF[status]]);
+          const delta = newSince(`tasks:${status}`, counters[COUNTER_OF[status]]);
           this.inc({ status }, delta);
         }
       },
@@ -120,7 +120,7 @@ export class DashboardMetrics {
       help: 'Successful reconnections to the platform after the first connection.',
       registers,
       collect() {
-        this.inc(self.delta('reconnects', snapshot().counters.reconnects));
+        this.inc(newSince('reconnects', snapshot().counters.reconnects));
       },
     });
     new Counter({
@@ -128,7 +128,7 @@ export class DashboardMetrics {
       help: 'Agent log lines that could not be written to agent.log (the UI and stderr still got them).',
       registers,
       collect() {
-        this.inc(self.delta('logLinesLost', snapshot().counters.logLinesLost));
+        this.inc(newSince('logLinesLost', snapshot().counters.logLinesLost));
       },
     });
     new Gauge({

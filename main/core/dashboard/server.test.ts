@@ -186,7 +186,7 @@ function connect(key: string | null, headers: Record<string, string> = {}): Prom
 
 function messages(ws: WebSocket): DashboardServerMessage[] {
   const list: DashboardServerMessage[] = [];
-  ws.on('message', (data) => list.push(JSON.parse(data.toString())));
+  ws.on('message', (data) => list.push(JSON.parse((data as Buffer).toString()) as DashboardServerMessage));
   return list;
 }
 

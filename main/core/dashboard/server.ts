@@ -3,7 +3,8 @@
  * /healthz and /metrics. Loopback only. The UI page and its WebSocket need the access key the agent
  * prints at start; /healthz, /metrics and the static assets (no secrets in them) do not.
  *
- * The WebSocket at /api carries the AgentApi (DashboardClientMessage / DashboardServerMessage).
+ * The WebSocket at /api carries the AgentApi (DashboardClientMessage / DashboardServerMessage); the
+ * calls go to the one dispatcher (api-dispatch.ts) that the desktop's IPC handlers use too.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -14,6 +15,7 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
+import { dispatchCall } from '../api-dispatch.js';
 import type { AgentApi, AgentEvent, DashboardServerMessage } from '../api.js';
 import type { DashboardMetrics } from './metrics.js';
 
@@ -65,49 +67,11 @@ const CONTENT_TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
-// ---- the call protocol ----------------------------------------------------------------------------
+// ---- the call envelope ----------------------------------------------------------------------------
 
-const TaskId = z.string().min(1).max(256);
-const SettingsPatchSchema = z.strictObject({
-  serverUrl: z.string().min(1).max(2048).optional(),
-  workDir: z.string().min(1).max(4096).optional(),
-  logLevel: z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).optional(),
-  maxConcurrent: z.number().int().min(1).max(64).optional(),
-  keepTasks: z.number().int().min(0).max(1_000_000).optional(),
-  keepDays: z.number().min(0).max(36_500).optional(),
-  notifyOnFailure: z.boolean().optional(),
-  startAtLogin: z.boolean().optional(),
-  token: z.string().min(1).max(4096).optional(),
-});
 const Id = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const call = <M extends string, A extends z.ZodTuple>(method: M, args: A) =>
-  z.strictObject({ kind: z.literal('call'), id: Id, method: z.literal(method), args });
-export const ClientMessageSchema = z.discriminatedUnion('method', [
-  call('getSnapshot', z.tuple([])),
-  call('getTaskOutput', z.tuple([TaskId])),
-  call('cancelTask', z.tuple([TaskId])),
-  call('getSettings', z.tuple([])),
-  call('updateSettings', z.tuple([SettingsPatchSchema])),
-  call('openPath', z.tuple([z.enum(['work-dir', 'logs'])])),
-]);
-type ClientMessage = z.infer<typeof ClientMessageSchema>;
-
-async function invoke(api: AgentApi, msg: ClientMessage): Promise<unknown> {
-  switch (msg.method) {
-    case 'getSnapshot':
-      return api.getSnapshot();
-    case 'getTaskOutput':
-      return api.getTaskOutput(msg.args[0]);
-    case 'cancelTask':
-      return api.cancelTask(msg.args[0]);
-    case 'getSettings':
-      return api.getSettings();
-    case 'updateSettings':
-      return api.updateSettings(msg.args[0]);
-    case 'openPath':
-      return api.openPath(msg.args[0]);
-  }
-}
+/** `{kind:'call', id, method, args}`: method and args are the dispatcher's to judge (api-dispatch.ts) */
+const CallEnvelopeSchema = z.strictObject({ kind: z.literal('call'), id: Id, method: z.unknown(), args: z.unknown() });
 
 function describeIssues(error: z.ZodError): string {
   return error.issues
@@ -259,7 +223,10 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     ws.on('error', () => ws.terminate());
     ws.on('close', () => unsubscribe());
     ws.on('message', (data, isBinary) => {
-      void handleMessage(isBinary ? null : data.toString()).then(send);
+      // one Buffer per message (ws's default binaryType); a reply that cannot be sent ends the socket
+      handleMessage(isBinary ? null : (data as Buffer).toString())
+        .then(send)
+        .catch(() => ws.terminate());
     });
   }
 
@@ -273,14 +240,10 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     }
     const rawId = (raw as { id?: unknown } | null)?.id;
     const id = typeof rawId === 'number' && Number.isSafeInteger(rawId) ? rawId : -1;
-    const parsed = ClientMessageSchema.safeParse(raw);
-    if (!parsed.success)
-      return { kind: 'reply', id, ok: false, error: `invalid call: ${describeIssues(parsed.error)}` };
-    try {
-      return { kind: 'reply', id, ok: true, result: await invoke(api, parsed.data) };
-    } catch (err) {
-      return { kind: 'reply', id, ok: false, error: (err as Error)?.message ?? String(err) };
-    }
+    const envelope = CallEnvelopeSchema.safeParse(raw);
+    if (!envelope.success)
+      return { kind: 'reply', id, ok: false, error: `invalid call: ${describeIssues(envelope.error)}` };
+    return { kind: 'reply', id, ...(await dispatchCall(api, envelope.data.method, envelope.data.args)) };
   }
 
   const pinger = setInterval(() => {

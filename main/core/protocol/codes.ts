@@ -1,4 +1,4 @@
-/** Error codes of the spec's appendix B, plus the agent's own extensions (PROTOCOL.md). */
+/** Error codes of the spec's appendix B, plus the agent's own extensions (docs/protocol.md). */
 export const ErrorCode = {
   AUTH_FAILED: 'AUTH_FAILED',
   CONNECTION_FAILED: 'CONNECTION_FAILED',

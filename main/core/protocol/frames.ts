@@ -1,6 +1,6 @@
 /**
  * Frames in both directions. Field names are the spec's (section 2.2.3) and must never change:
- * real platforms already speak them. Extensions are marked; PROTOCOL.md lists them.
+ * real platforms already speak them. Extensions are marked; docs/protocol.md lists them.
  */
 import { z } from 'zod';
 
@@ -71,7 +71,7 @@ export type InboundFrame = z.infer<typeof InboundFrame>;
 
 export interface AgentInfo {
   version: string;
-  platform: NodeJS.Platform;
+  platform: string; // process.platform; a plain string so that the contract types need no Node types (renderer)
   node_version: string;
   electron_version?: string;
   hostname: string;

@@ -72,13 +72,13 @@ export class TaskJournal {
     const id = entry.task_id;
     // an id that failed validation never names a file (its result still goes out, unjournaled)
     if (!TASK_ID_PATTERN.test(id)) return Promise.resolve();
-    const next = (this.pending.get(id) ?? Promise.resolve())
+    const next: Promise<void> = (this.pending.get(id) ?? Promise.resolve())
       .then(() => this.writeFile(entry))
-      .catch((err: Error) => this.onError(id, err));
+      .catch((err: Error) => this.onError(id, err))
+      .finally(() => {
+        if (this.pending.get(id) === next) this.pending.delete(id);
+      });
     this.pending.set(id, next);
-    void next.then(() => {
-      if (this.pending.get(id) === next) this.pending.delete(id);
-    });
     return next;
   }
 

@@ -71,7 +71,7 @@ export function signalTree(
 ): void {
   rootPid = usableRoot(rootPid);
   if (IS_WINDOWS) {
-    if (rootPid !== undefined) void taskkill(rootPid);
+    if (rootPid !== undefined) taskkill(rootPid).catch(() => undefined); // it resolves on error too
     return;
   }
   if (rootPid !== undefined) sendSignal(-rootPid, signal);

@@ -94,6 +94,14 @@ export function shellInvocation(shell: string[], command: string): { file: strin
   return { file, args: [...prefix, verbatim ? `"${command}"` : command], verbatim };
 }
 
+/**
+ * The end of a run settles its outcome whatever throws (complete's finally): what still throws is a
+ * bug in a hook, shown as a process warning rather than an unhandled rejection, which ends the agent.
+ */
+function warnUnexpected(err: unknown): void {
+  process.emitWarning(err instanceof Error ? err : String(err), { code: 'ATS_AGENT_TASK_RUN' });
+}
+
 export function startTask(spec: RunSpec, hooks: RunHooks): RunningTask {
   return new TaskRun(spec, hooks);
 }
@@ -150,13 +158,13 @@ class TaskRun implements RunningTask {
         windowsVerbatimArguments: verbatim,
       });
     } catch (err) {
-      void this.failToStart(err as Error);
+      this.failToStart(err as Error).catch(warnUnexpected);
       return;
     }
     if (!child.stdout || !child.stderr) {
       // Node gives a child without pipes when the agent is out of file descriptors (EMFILE)
       child.once('error', () => undefined);
-      void this.failToStart(new Error('no pipes could be opened for the task (too many open files?)'));
+      this.failToStart(new Error('no pipes could be opened for the task (too many open files?)')).catch(warnUnexpected);
       return;
     }
     this.child = child;
@@ -165,10 +173,12 @@ class TaskRun implements RunningTask {
     const stderr = child.stderr!;
     this.pipesClosed = Promise.all([closed(stdout), closed(stderr)]).then(() => undefined);
     child.once('error', (err) => {
-      if (child.pid === undefined) void this.failToStart(err);
+      if (child.pid === undefined) this.failToStart(err).catch(warnUnexpected);
     });
     child.once('spawn', () => hooks.onSpawn?.(child.pid!, this.rootStart));
-    child.once('exit', (code, signal) => void this.finish(code, signal));
+    child.once('exit', (code, signal) => {
+      this.finish(code, signal).catch(warnUnexpected);
+    });
     // pulled with 'readable' rather than 'data': Node resumes flowing stdio when the child exits,
     // which would defeat pause(); and the readable state's buffer limit is the backpressure
     stdout.on('readable', () => this.readPipe('stdout'));
@@ -311,7 +321,7 @@ class TaskRun implements RunningTask {
         resolve();
       };
       this.cutLinger = done;
-      void this.pipesClosed.then(done);
+      this.pipesClosed.then(done, done);
     });
   }
 }

@@ -160,7 +160,10 @@ export class TaskScheduler {
   setPaused(paused: boolean): void {
     if (paused === this.paused) return;
     this.paused = paused;
-    for (const task of this.running.values()) paused ? task.pause() : task.resume();
+    for (const task of this.running.values()) {
+      if (paused) task.pause();
+      else task.resume();
+    }
   }
 
   /** Accept nothing new; end queued and running tasks; resolves when every result is out. */
@@ -184,10 +187,14 @@ export class TaskScheduler {
     while (this.accepting && this.inFlight.size < this.concurrency && this.queue.length > 0) {
       const next = this.queue.shift()!;
       this.inFlight.add(next.frame.task_id);
-      void this.run(next).finally(() => {
-        this.inFlight.delete(next.frame.task_id);
-        this.pump();
-      });
+      this.run(next)
+        .catch((err: unknown) =>
+          this.opts.log.error(`task ${next.frame.task_id}: ${(err as Error)?.stack ?? String(err)}`),
+        )
+        .finally(() => {
+          this.inFlight.delete(next.frame.task_id);
+          this.pump();
+        });
     }
   }
 
@@ -283,7 +290,9 @@ export class TaskScheduler {
         this.remember(entry.result);
         if (!entry.delivered) {
           this.opts.log.info(`task ${entry.task_id}: sending its unconfirmed result again`);
-          this.opts.deliver(entry.result, () => void this.opts.journal.write({ ...entry, delivered: true }));
+          this.opts.deliver(entry.result, () => {
+            this.opts.journal.write({ ...entry, delivered: true }).catch(journalNeverRejects);
+          });
         }
         continue;
       }
@@ -309,7 +318,7 @@ export class TaskScheduler {
 
   private journal(entry: JournalEntry): void {
     this.entries.set(entry.task_id, entry);
-    void this.opts.journal.write(entry);
+    this.opts.journal.write(entry).catch(journalNeverRejects);
   }
 
   private remember(result: TaskResultFrame): void {
@@ -376,8 +385,10 @@ export class TaskScheduler {
       delivered: false,
     };
     this.entries.delete(id);
-    void this.opts.journal.write(finished);
-    this.opts.deliver(result, () => void this.opts.journal.write({ ...finished, delivered: true }));
+    this.opts.journal.write(finished).catch(journalNeverRejects);
+    this.opts.deliver(result, () => {
+      this.opts.journal.write({ ...finished, delivered: true }).catch(journalNeverRejects);
+    });
     this.opts.state.count(COUNTER_OF[outcome.status]);
     this.opts.state.updateTask(id, {
       phase: outcome.status,
@@ -396,6 +407,9 @@ export class TaskScheduler {
     this.opts.onTaskFinished();
   }
 }
+
+/** TaskJournal.write hands its own errors to its onError and never rejects: nothing to handle here. */
+const journalNeverRejects = (): void => undefined;
 
 /** The outcome of a task that never ran, or whose run the agent lost. */
 function unrun(status: 'cancelled' | 'error', errorCode: ErrorCode, error: string, startedAt = new Date()): RunOutcome {

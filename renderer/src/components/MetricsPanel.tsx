@@ -1,6 +1,7 @@
 import type { AgentSnapshot, Counters } from '../../../main/core/api.js';
 import { useI18n, type DictKey } from '../i18n/index.js';
 import { formatMb, formatNumber, formatPercent, formatTime } from '../format.js';
+import { useNow } from '../state/useNow.js';
 import { LineChart, type MetricKey } from './LineChart.js';
 import { Panel } from './Panel.js';
 
@@ -21,7 +22,9 @@ export function MetricsPanel({ snapshot }: { snapshot: AgentSnapshot }) {
   const { t, locale } = useI18n();
   const points = snapshot.metrics;
   const last = points[points.length - 1];
-  const end = last ? Date.parse(last.at) : Date.now();
+  // no heartbeat yet: an empty chart ending now (the shared clock, not ticking for this)
+  const idleNow = useNow(false);
+  const end = last ? Date.parse(last.at) : idleNow;
   const sys = snapshot.system;
   const unknown = t('common.unknown');
 

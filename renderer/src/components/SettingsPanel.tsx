@@ -149,7 +149,11 @@ export function SettingsPanel({ desktop, reloadKey }: { desktop: boolean; reload
         </p>
       ) : null}
       {ro ? <p className="notice">{t('settings.readOnly')}</p> : null}
-      <form className={`settings-form ${ro ? 'is-readonly' : ''}`} onSubmit={submit} aria-labelledby="settings-title">
+      <form
+        className={`settings-form ${ro ? 'is-readonly' : ''}`}
+        onSubmit={(e) => void submit(e)}
+        aria-labelledby="settings-title"
+      >
         <div className="field">
           <label htmlFor={id('serverUrl')}>{t('settings.serverUrl')}</label>
           <input

@@ -56,7 +56,7 @@ export function SetupForm({ initialWorkDir, initialServerUrl }: { initialWorkDir
       <form
         className="setup-card"
         data-testid="setup-form"
-        onSubmit={submit}
+        onSubmit={(e) => void submit(e)}
         aria-labelledby={`${ids}-title`}
         noValidate
       >

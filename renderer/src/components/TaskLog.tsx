@@ -98,15 +98,17 @@ function TaskLogView({ task }: { task: TaskView }) {
   }, [input]);
 
   const search = useMemo(() => new OutputSearch(buffer), [buffer]);
+  // eslint-disable-next-line react-hooks/exhaustive-deps -- a fresh colour-state cache for each task's buffer
   const ansi = useMemo(() => new AnsiLines(), [buffer]);
   // scan only what changed since the last render (new lines, a grown open line)
   const matchCount = useMemo(() => {
     search.update(query, buffer.takeDirty());
     return search.count;
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- `version` is the buffer's change counter: the buffer mutates in place
   }, [search, buffer, version, query]);
 
   const lines = buffer.lines;
+  // eslint-disable-next-line react-hooks/incompatible-library -- a notice that the React Compiler would skip this component; the build does not use the compiler
   const virtualizer = useVirtualizer({
     count: lines.length,
     getScrollElement: () => scrollRef.current,
@@ -142,7 +144,7 @@ function TaskLogView({ task }: { task: TaskView }) {
   useEffect(() => {
     setCurrent(0);
     if (query && search.count > 0) jumpTo(0);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- only a new query jumps: new output for the same query must not move the view
   }, [query]);
 
   const cur = matchCount > 0 ? Math.min(current, matchCount - 1) : -1;

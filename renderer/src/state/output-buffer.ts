@@ -17,6 +17,7 @@ export interface OutputLine {
 }
 
 // CSI sequences, OSC sequences (BEL or ST terminated) and two-byte escapes
+// eslint-disable-next-line no-control-regex -- ANSI escapes are control characters (ESC, BEL): finding them is the point
 const ANSI_RE = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
 
 /** What a terminal would show of a line: text after the last carriage return (progress bars). */
