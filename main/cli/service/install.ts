@@ -84,7 +84,8 @@ function scopeOf(flags: ServiceFlags, platform: ServicePlatform): ServiceScope {
   return flags.system ? 'system' : 'user';
 }
 
-export function serviceTarget(flags: ServiceFlags, platform: ServicePlatform): ServiceTarget {
+/** forInstall: the account matters (User=, UserName); uninstall and status find a --system service without it */
+export function serviceTarget(flags: ServiceFlags, platform: ServicePlatform, forInstall = false): ServiceTarget {
   const scope = scopeOf(flags, platform);
   if (scope === 'user') {
     if (flags.runAs !== undefined) throw usage('--run-as goes with --system: a --user service runs as you');
@@ -92,7 +93,7 @@ export function serviceTarget(flags: ServiceFlags, platform: ServicePlatform): S
     return { scope, user: { name: me.username, uid: me.uid, home: os.homedir() } };
   }
   if (flags.runAs === undefined) {
-    if (platform === 'win32') return { scope, user: { name: '', uid: -1, home: '' } };
+    if (platform === 'win32' || !forInstall) return { scope, user: { name: '', uid: -1, home: '' } };
     throw usage(
       '--system needs --run-as USER: the agent and its tasks should not run as root (say --run-as root to mean it)',
     );
@@ -114,7 +115,7 @@ function existingFile(flag: string, file: string): string {
 }
 
 export function serviceRequest(flags: ServiceFlags, platform: ServicePlatform, env: NodeJS.ProcessEnv): ServiceRequest {
-  const target = serviceTarget(flags, platform);
+  const target = serviceTarget(flags, platform, true);
   const tokenFlag = flags.tokenFile ?? env.ATS_AGENT_TOKEN_FILE;
   if (!tokenFlag)
     throw usage(

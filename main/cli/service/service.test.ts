@@ -258,6 +258,19 @@ describe('ats-agent service (the command)', () => {
     expect(out).toMatch(/^not installed: no /);
   });
 
+  it('uninstall and status find a --system service without --run-as', async () => {
+    expect(await service('status', '--system', '--dry-run')).toBe(0);
+    expect(out).toBe('# run: systemctl status --no-pager ats-agent.service\n');
+    out = '';
+    expect(await service('uninstall', '--system', '--dry-run')).toBe(0);
+    expect(out.split('\n')).toEqual([
+      '# run: systemctl disable --now ats-agent.service',
+      '# remove: /etc/systemd/system/ats-agent.service',
+      '# run: systemctl daemon-reload',
+      '',
+    ]);
+  });
+
   it('reads task.kill_grace from --config for the stop timeout, and refuses a config the agent would refuse', async () => {
     const config = path.join(dir, 'agent.yaml');
     writeFileSync(config, 'task:\n  kill_grace: 120\n');
