@@ -45,6 +45,14 @@ run(process.execPath, ['--experimental-sea-config', path.join(work, 'sea-config.
 rmSync(out, { force: true });
 copyFileSync(process.execPath, out);
 chmodSync(out, 0o755);
+// Node's debug symbols (12 MB here) are of no use on a server; keep them where strip is missing
+if (process.platform === 'linux') {
+  try {
+    execFileSync('strip', [out]);
+  } catch {
+    console.warn('strip is not available: the file keeps the debug symbols of Node');
+  }
+}
 if (process.platform === 'darwin') run('codesign', ['--remove-signature', out]);
 const postject = at('node_modules', 'postject', 'dist', 'cli.js');
 run(process.execPath, [
@@ -58,6 +66,11 @@ run(process.execPath, [
 ]);
 // unsigned binaries do not start on Apple silicon: sign ad hoc (a release signs with its own identity)
 if (process.platform === 'darwin') run('codesign', ['--sign', '-', out]);
+
+// the file must start on its own and be this version
+const version = execFileSync(out, ['--version'], { cwd: path.parse(root).root, env: {}, encoding: 'utf8' }).trim();
+const expected = JSON.parse(readFileSync(at('package.json'), 'utf8')).version;
+if (version !== expected) throw new Error(`${name} --version says ${version}, package.json ${expected}`);
 
 const sha = createHash('sha256').update(readFileSync(out)).digest('hex');
 writeFileSync(`${out}.sha256`, `${sha}  ${name}\n`);
