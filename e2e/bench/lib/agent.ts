@@ -70,6 +70,8 @@ export interface AgentOptions {
   nodeArgs?: string[];
   /** run this executable instead of node and the built cli.js (the single file); nodeArgs do not apply */
   executable?: string;
+  /** run the built cli.js with this Node binary instead of this process's own */
+  node?: string;
   timeoutMs?: number;
 }
 
@@ -96,7 +98,9 @@ export async function startAgent(sim: PlatformSimulator, opts: AgentOptions): Pr
   }
   const env = agentEnv(TOKEN);
   delete env.NODE_OPTIONS; // the bench runs under tsx; the agent must not
-  const child = track(spawn(opts.executable ?? process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(
+    spawn(opts.executable ?? opts.node ?? process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   let out = '';
   const keep = (d: Buffer) => {
     out += d.toString();
