@@ -5,7 +5,7 @@
  * --dry-run, or one that must fail for want of rights.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AGENT_CWD, agentCommand, agentEnv } from '../lib/agent-env.js';
@@ -55,6 +55,21 @@ function verify(unitFile: string, user: boolean) {
   });
 }
 
+/**
+ * What the service must run: the build as node + cli.js; an installed script (npm's `ats-agent`, a
+ * `#!/usr/bin/env node` file) as the node that runs it + the script's real path; the single file alone.
+ */
+function runsAs(): string[] {
+  if (agent.args.length) return [agent.file, ...agent.args];
+  if (!readFileSync(agent.file).subarray(0, 2).equals(Buffer.from('#!'))) return [agent.file];
+  return [whichNode(), realpathSync(agent.file)];
+}
+
+function whichNode(): string {
+  const found = spawnSync('sh', ['-c', 'command -v node'], { encoding: 'utf8', env: agentEnv(null) });
+  return realpathSync(found.stdout.trim());
+}
+
 const hasSystemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 
 describe('ats-agent service (the installed agent, from /)', () => {
@@ -80,7 +95,7 @@ describe('ats-agent service (the installed agent, from /)', () => {
       expect(file.runs).toEqual(['# run: systemctl daemon-reload', '# run: systemctl enable --now ats-agent.service']);
       // the agent that ran `service install` is the one the service runs: the single file alone, or node and cli.js
       const execStart = file.content.split('\n').find((l) => l.startsWith('ExecStart='));
-      expect(execStart).toBe(`ExecStart=${[agent.file, ...agent.args, '--config', config].join(' ')}`);
+      expect(execStart).toBe(`ExecStart=${[...runsAs(), '--config', config].join(' ')}`);
       expect(r.stdout).not.toContain(TOKEN);
       expect(execStart).not.toMatch(/--token/);
       expect(file.content).toContain(`LoadCredential=token:${tokenFile}`);
