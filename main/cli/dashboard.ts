@@ -21,18 +21,17 @@ export const SEA_UI_PREFIX = 'ui';
  * (`main/cli/dashboard.ts` through tsx) it is two levels up instead; the first one with an
  * index.html wins.
  */
-export function uiDir(moduleUrl: string = import.meta.url): { dir: string; built: boolean } {
+export function uiDir(moduleUrl: string = import.meta.url): string {
   const here = path.dirname(fileURLToPath(moduleUrl));
   const candidates = [path.resolve(here, '..', 'dist'), path.resolve(here, '..', '..', 'dist')];
-  const built = candidates.find((dir) => existsSync(path.join(dir, 'index.html')));
-  return { dir: built ?? candidates[0]!, built: built !== undefined };
+  return candidates.find((dir) => existsSync(path.join(dir, 'index.html'))) ?? candidates[0]!;
 }
 
 function uiFiles(): UiFiles {
   // not `import`: the single file's CommonJS main cannot import(), and Electron-as-Node may lack node:sea
   const sea = process.getBuiltinModule('node:sea') as typeof import('node:sea') | undefined;
   if (sea?.isSea()) return assetUi((key) => sea.getAsset(key), SEA_UI_PREFIX, `${process.execPath} (built in)`);
-  return directoryUi(uiDir().dir);
+  return directoryUi(uiDir());
 }
 
 export async function startHeadlessDashboard(
