@@ -20,7 +20,16 @@ process.on('unhandledRejection', (err) =>
 );
 
 async function main(): Promise<number> {
-  const settings = parseCli(process.argv.slice(2), process.env);
+  const argv = process.argv.slice(2);
+  if (argv[0] === 'service') {
+    const { runServiceCommand } = await import('./cli/service/command.js');
+    return runServiceCommand(argv.slice(1), {
+      out: (s) => process.stdout.write(s),
+      err: (s) => process.stderr.write(s),
+      env: process.env,
+    });
+  }
+  const settings = parseCli(argv, process.env);
   const tokenSource = settings.token;
   const agent = await Agent.create({
     config: settings.config,

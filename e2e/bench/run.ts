@@ -2,7 +2,7 @@
  * The benchmark: `npm run bench` (= npm run build && node --import tsx e2e/bench/run.ts).
  *
  *   --quick              fewer and shorter runs (≈ 1 min instead of ≈ 3–4)
- *   --only a,b           run only these: idle, sampling, task-start, log-relay, burst, reconnect
+ *   --only a,b           run only these: idle, sampling, task-start, log-relay, burst, reconnect, single-file
  *   --cpu-prof           every agent writes a V8 CPU profile to bench-results/profiles/<label>/
  *   --agent-flags "…"    extra node flags for every agent (e.g. "--optimize-for-size"), to try a fix
  *   --keep-tmp           keep the agents' temp work dirs (printed at the end)
@@ -23,9 +23,10 @@ import { idle } from './benches/idle.js';
 import { logRelay } from './benches/log-relay.js';
 import { reconnect } from './benches/reconnect.js';
 import { sampling } from './benches/sampling.js';
+import { singleFile } from './benches/single-file.js';
 import { taskStart } from './benches/task-start.js';
 
-const ALL: Bench[] = [idle, sampling, taskStart, logRelay, burst, reconnect];
+const ALL: Bench[] = [idle, sampling, taskStart, logRelay, burst, reconnect, singleFile];
 
 function parseArgs(argv: string[]) {
   const opts = {

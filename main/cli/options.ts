@@ -81,7 +81,8 @@ function buildProgram(): Command {
     .addHelpText(
       'after',
       '\nExit codes: 0 stopped cleanly, 1 unexpected error, 2 bad usage or config, 3 AUTH_FAILED,\n' +
-        '            4 CONNECTION_FAILED (server.max_retries reached), 5 WORK_DIR_ERROR.',
+        '            4 CONNECTION_FAILED (server.max_retries reached), 5 WORK_DIR_ERROR.\n' +
+        '\nAs a service: ats-agent service install|uninstall|status (ats-agent service --help).',
     )
     .allowExcessArguments(false)
     .exitOverride()

@@ -24,8 +24,10 @@ import { TaskScheduler } from './tasks/scheduler.js';
 import { TaskPolicy } from './tasks/task-policy.js';
 import { cleanupTasks } from './workspace/cleanup.js';
 import { prepareWorkDir, type WorkLayout } from './workspace/layout.js';
+import pkg from '../../package.json' with { type: 'json' };
 
-export const AGENT_VERSION = '1.0.0';
+// bundled at build time: the version users see is the one in package.json, in every form of the agent
+export const AGENT_VERSION: string = pkg.version;
 /** The agent's own variables (its secrets, and the switch that runs the packaged app as Node): never passed to a task. */
 export const SECRET_ENV_NAMES = ['ATS_AGENT_TOKEN', 'ATS_AGENT_TOKEN_FILE', 'ELECTRON_RUN_AS_NODE'];
 /** Outbox sizes (bytes) at which task output reading pauses and resumes while online. */

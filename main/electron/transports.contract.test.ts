@@ -12,6 +12,7 @@ import type { AgentApi, AgentSnapshot, DashboardServerMessage, SettingsView } fr
 import type { CallAnswer } from '../core/api-dispatch.js';
 import { DashboardMetrics } from '../core/dashboard/metrics.js';
 import { startDashboard, type Dashboard } from '../core/dashboard/server.js';
+import { directoryUi } from '../core/dashboard/ui-files.js';
 import { AgentState } from '../core/state/agent-state.js';
 
 type Listener = (event: unknown, ...args: unknown[]) => Promise<unknown>;
@@ -101,7 +102,7 @@ beforeAll(async () => {
   dashboard = await startDashboard({
     api: recordingApi(reached.dashboard),
     port: 0,
-    staticDir: '/nonexistent',
+    ui: directoryUi('/nonexistent'),
     metrics,
     log: { info() {}, warn() {} },
   });

@@ -68,6 +68,10 @@ export interface AgentOptions {
   config?: Record<string, unknown>;
   /** extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=…'] */
   nodeArgs?: string[];
+  /** run this executable instead of node and the built cli.js (the single file); nodeArgs do not apply */
+  executable?: string;
+  /** run the built cli.js with this Node binary instead of this process's own */
+  node?: string;
   timeoutMs?: number;
 }
 
@@ -80,7 +84,13 @@ export async function startAgent(sim: PlatformSimulator, opts: AgentOptions): Pr
   assertBuilt();
   const dir = freshDir(opts.label);
   const workDir = path.join(dir, 'work');
-  const args = [...(opts.nodeArgs ?? []), CLI, '--server-url', sim.url, '--work-dir', workDir];
+  const args = [
+    ...(opts.executable ? [] : [...(opts.nodeArgs ?? []), CLI]),
+    '--server-url',
+    sim.url,
+    '--work-dir',
+    workDir,
+  ];
   if (opts.config) {
     const file = path.join(dir, 'agent.yaml');
     writeFileSync(file, stringify(opts.config));
@@ -88,7 +98,9 @@ export async function startAgent(sim: PlatformSimulator, opts: AgentOptions): Pr
   }
   const env = agentEnv(TOKEN);
   delete env.NODE_OPTIONS; // the bench runs under tsx; the agent must not
-  const child = track(spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(
+    spawn(opts.executable ?? opts.node ?? process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   let out = '';
   const keep = (d: Buffer) => {
     out += d.toString();

@@ -20,6 +20,7 @@ import type {
 import { AgentState } from '../state/agent-state.js';
 import { DashboardMetrics } from './metrics.js';
 import { startDashboard, type Dashboard } from './server.js';
+import { directoryUi } from './ui-files.js';
 
 const SETTINGS: SettingsView = {
   serverUrl: 'ws://127.0.0.1:1/ws/agent',
@@ -134,7 +135,7 @@ beforeEach(async () => {
   dashboard = await startDashboard({
     api: apiOver(state, calls),
     port: 0,
-    staticDir,
+    ui: directoryUi(staticDir),
     accessKey: undefined,
     metrics,
     log: { info() {}, warn: (m) => warnings.push(m) },

@@ -7,8 +7,6 @@
  * calls go to the one dispatcher (api-dispatch.ts) that the desktop's IPC handlers use too.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -18,13 +16,14 @@ import { z } from 'zod';
 import { dispatchCall } from '../api-dispatch.js';
 import type { AgentApi, AgentEvent, DashboardServerMessage } from '../api.js';
 import type { DashboardMetrics } from './metrics.js';
+import type { UiFile, UiFiles } from './ui-files.js';
 
 export interface DashboardOptions {
   api: AgentApi;
   /** 0 = any free port */
   port: number;
-  /** the built UI (vite's dist/); when it has no index.html the rest still works */
-  staticDir: string;
+  /** the built UI (vite's dist/, on disk or inside the single file); without index.html the rest still works */
+  ui: UiFiles;
   /** default: 32 random bytes, base64url */
   accessKey?: string;
   metrics: DashboardMetrics;
@@ -86,7 +85,6 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const { api, metrics, log } = opts;
   const key = opts.accessKey ?? randomBytes(32).toString('base64url');
   const keyDigest = digest(key);
-  const staticRoot = path.resolve(opts.staticDir);
   const keyMatches = (candidate: string | null): boolean =>
     candidate !== null && timingSafeEqual(digest(candidate), keyDigest);
 
@@ -164,22 +162,22 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       res.end(req.method === 'HEAD' ? undefined : ACCESS_DENIED_PAGE);
       return;
     }
-    const file = path.join(staticRoot, 'index.html');
-    const info = await stat(file).catch(() => null);
-    if (!info?.isFile()) {
+    const file = await opts.ui.get(['index.html']);
+    if (!file) {
       res.writeHead(503, { ...headers, 'Content-Type': 'text/html; charset=utf-8' });
       res.end(req.method === 'HEAD' ? undefined : NOT_BUILT_PAGE);
       return;
     }
-    res.writeHead(200, { ...headers, 'Content-Type': CONTENT_TYPES['.html']!, 'Content-Length': info.size });
+    res.writeHead(200, { ...headers, 'Content-Type': CONTENT_TYPES['.html']!, 'Content-Length': file.size });
     if (req.method === 'HEAD') return void res.end();
     pipeFile(file, res);
   }
 
   async function asset(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
-    const file = await resolveAsset(staticRoot, pathname);
+    const segments = assetSegments(pathname);
+    const file = segments && (await opts.ui.get(segments));
     if (!file) return sendText(res, 404, 'not found\n');
-    const ext = path.extname(file.path).toLowerCase();
+    const ext = path.extname(segments[segments.length - 1]!).toLowerCase();
     res.writeHead(200, {
       'Content-Type': CONTENT_TYPES[ext] ?? 'application/octet-stream',
       'Content-Length': file.size,
@@ -188,7 +186,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       'Cache-Control': pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
     });
     if (req.method === 'HEAD') return void res.end();
-    pipeFile(file.path, res);
+    pipeFile(file, res);
   }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -269,7 +267,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   });
   server.on('error', (err) => log.warn(`dashboard: ${err.message}`));
   port = (server.address() as AddressInfo).port;
-  log.info(`dashboard listening on http://${HOST}:${port}/ (UI ${staticRoot})`);
+  log.info(`dashboard listening on http://${HOST}:${port}/ (UI ${opts.ui.where})`);
 
   let closing: Promise<void> | null = null;
   return {
@@ -317,8 +315,8 @@ function sameOrigin(req: IncomingMessage, port: number): boolean {
   return allowed.has(origin.toLowerCase());
 }
 
-/** A file under root named by a URL path, or null: no `..`, no dot files, no symlinks out of root. */
-async function resolveAsset(root: string, pathname: string): Promise<{ path: string; size: number } | null> {
+/** The path segments of an asset's URL path, or null: no `..`, no dot files, no NUL or backslash. */
+function assetSegments(pathname: string): string[] | null {
   let decoded: string;
   try {
     decoded = decodeURIComponent(pathname);
@@ -328,20 +326,11 @@ async function resolveAsset(root: string, pathname: string): Promise<{ path: str
   if (decoded.includes('\0') || decoded.includes('\\')) return null;
   const segments = decoded.split('/').filter(Boolean);
   if (segments.length === 0 || segments.some((s) => s === '..' || s.startsWith('.'))) return null;
-  const candidate = path.resolve(root, ...segments);
-  if (!candidate.startsWith(root + path.sep)) return null;
-  try {
-    const [real, realRoot] = await Promise.all([realpath(candidate), realpath(root)]);
-    if (!real.startsWith(realRoot + path.sep)) return null;
-    const info = await stat(real);
-    return info.isFile() ? { path: real, size: info.size } : null;
-  } catch {
-    return null;
-  }
+  return segments;
 }
 
-function pipeFile(file: string, res: ServerResponse): void {
-  const stream = createReadStream(file);
+function pipeFile(file: UiFile, res: ServerResponse): void {
+  const stream = file.open();
   stream.on('error', () => res.destroy());
   stream.pipe(res);
 }
