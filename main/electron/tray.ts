@@ -68,11 +68,14 @@ export class AgentTray {
     }
   }
 
-  /** Rebuilds and sets the menu when something in it changed (status line, start-at-login check). */
-  refreshMenu(): void {
+  /**
+   * Rebuilds and sets the menu when something in it changed (status line, start-at-login check), or
+   * always with `force`: after a click on the checkbox, which Electron has already flipped on its own.
+   */
+  refreshMenu(force = false): void {
     const startAtLogin = this.actions.startAtLogin();
     const key = `${this.status}\u0000${startAtLogin}`;
-    if (key === this.menuKey) return;
+    if (key === this.menuKey && !force) return;
     this.menuKey = key;
     this.tray.setContextMenu(Menu.buildFromTemplate(this.template(startAtLogin)));
   }
@@ -107,7 +110,7 @@ export class AgentTray {
         checked: startAtLogin,
         click: (item) => {
           a.setStartAtLogin(item.checked);
-          this.refreshMenu();
+          this.refreshMenu(true); // the real state, not the flipped checkbox, until the change is done
         },
       },
       { type: 'separator' },
