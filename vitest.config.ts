@@ -7,6 +7,7 @@ export default defineConfig({
       'renderer/**/*.test.ts',
       'e2e/platform/**/*.test.ts',
       'e2e/integration/**/*.test.ts',
+      'e2e/desktop/**/*.test.ts',
     ],
     testTimeout: 30_000,
     hookTimeout: 30_000,

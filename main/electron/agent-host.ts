@@ -219,8 +219,8 @@ export class AgentHost {
     const token = patch.token ?? backend.readToken(stored);
     const config = agentConfigOf(next);
 
-    if (!this.agent) {
-      // First run (or no agent after a failure): the update is a connection attempt.
+    if (!this.agent && (outcome.restart || patch.token !== undefined)) {
+      // First run (or no agent after a failure): a change of the connection is a connection attempt.
       if (!token) return { ok: false, message: 'enter the agent token from the platform to connect' };
       const probe = await this.probe(config, token);
       if (!probe.ok) {
@@ -235,7 +235,8 @@ export class AgentHost {
       return startAtLogin.ok ? { ok: true, message: `connected to ${redactUrl(config.server.url)}` } : startAtLogin;
     }
 
-    if (outcome.restart) {
+    const running = this.agent;
+    if (outcome.restart && running) {
       if (!token) return { ok: false, message: 'no token stored: enter the agent token' };
       // validated like the first run, while the running agent stays online
       try {
@@ -243,7 +244,7 @@ export class AgentHost {
       } catch (err) {
         return { ok: false, message: `not saved: work dir ${config.work_dir}: ${errorText(err)}` };
       }
-      const check = await this.checkConnection(config, token, this.agent);
+      const check = await this.checkConnection(config, token, running);
       if (!check.ok) return { ok: false, message: `not saved (still connected as before): ${check.message}` };
       if (this.closing) return { ok: false, message: 'the agent is shutting down' };
       const startAtLogin = await this.applyStartAtLogin(patch, stored);
