@@ -175,6 +175,20 @@ class WebContents extends EventEmitter {
     this.owner = owner;
     this.url = '';
     this.sent = { count: 0, bytes: 0, types: [] };
+    /** a page that stopped reading (`{cmd:'stallRenderer'}`): it acks nothing until it resumes */
+    this.stalled = false;
+    this.unacked = 0;
+  }
+  /** what the preload does (preload/index.ts): ack the events received, once per task */
+  #ack() {
+    if (this.stalled || this.unacked === 0 || this.owner.isDestroyed()) return;
+    const count = this.unacked;
+    this.unacked = 0;
+    ipcMain.emit('agent:event-ack', { sender: this, senderFrame: this.mainFrame }, count);
+  }
+  setStalled(stalled) {
+    this.stalled = stalled;
+    this.#ack();
   }
   get mainFrame() {
     return { url: this.url, parent: null };
@@ -201,6 +215,7 @@ class WebContents extends EventEmitter {
     this.sent.bytes += Buffer.byteLength(JSON.stringify(copy) ?? '');
     this.sent.types.push(`${channel}:${copy?.type ?? '?'}`);
     if (this.sent.types.length > 200) this.sent.types.shift();
+    if (channel === 'agent:event' && this.unacked++ === 0) setTimeout(() => this.#ack(), 0);
   }
 }
 
@@ -491,6 +506,9 @@ async function command(msg) {
       target.emit(msg.event, event, ...(msg.args ?? []));
       return { defaultPrevented: event.defaultPrevented };
     }
+    case 'stallRenderer':
+      for (const w of windows) w.webContents.setStalled(msg.stalled === true);
+      return null;
     case 'closeWindow':
       [...windows][0]?.close();
       return null;
