@@ -197,6 +197,8 @@ export function startGui(args: readonly string[], APP_ROOT: string): void {
           __atsAgentE2E: {
             trayMenuLabels: () => tray?.menuLabels() ?? [],
             trayIcon: () => tray?.currentIcon ?? null,
+            trayMenu: () => tray?.menuItems() ?? [],
+            clickTray: (label: string) => tray?.clickItem(label),
             webPreferences: () => ourWindows().map((w) => webPreferencesOf(w) ?? null),
             isQuitting: () => quitting,
           },

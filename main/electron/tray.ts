@@ -37,6 +37,7 @@ export class AgentTray {
   private tooltip = '';
   private status = '';
   private menuKey = '';
+  private menu: Menu | null = null;
 
   constructor(
     iconsDir: string,
@@ -77,7 +78,8 @@ export class AgentTray {
     const key = `${this.status}\u0000${startAtLogin}`;
     if (key === this.menuKey && !force) return;
     this.menuKey = key;
-    this.tray.setContextMenu(Menu.buildFromTemplate(this.template(startAtLogin)));
+    this.menu = Menu.buildFromTemplate(this.template(startAtLogin));
+    this.tray.setContextMenu(this.menu);
   }
 
   /** labels of the current menu, for tests */
@@ -85,6 +87,18 @@ export class AgentTray {
     return this.template(this.actions.startAtLogin())
       .map((item) => item.label)
       .filter((label): label is string => typeof label === 'string');
+  }
+
+  /** the menu as it is set now (what a user would see), for tests */
+  menuItems(): Array<{ label: string; checked: boolean }> {
+    return (this.menu?.items ?? []).map((i) => ({ label: i.label, checked: i.checked }));
+  }
+
+  /** clicks an item of the set menu as a user would (Electron flips a checkbox first), for tests */
+  clickItem(label: string): void {
+    const item = this.menu?.items.find((i) => i.label === label);
+    if (!item) throw new Error(`no tray menu item ${label}`);
+    item.click();
   }
 
   get currentIcon(): TrayIcon {
