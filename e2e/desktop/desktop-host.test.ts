@@ -328,6 +328,7 @@ describe('desktop host under the Electron STAND-IN (not Electron: see the header
 
     app.child.kill('SIGTERM');
     expect.soft(await app.exited, app.output()).toEqual({ code: 0, signal: null });
+    expect.soft(app.signalsForwarded()).toEqual(['SIGTERM']);
     expect.soft(app.signalsToAgent()).toEqual(['SIGTERM']);
     expect(sim.result('t-long')).toMatchObject({ status: 'error', error_code: 'AGENT_SHUTDOWN' });
     await sim.waitFor(() => sim.closes.length > 0, 5_000, 'the close');

@@ -67,8 +67,13 @@ export interface DesktopApp {
   waitFor<T>(check: (s: StandInState) => T | undefined | null | false, what: string, timeoutMs?: number): Promise<T>;
   /** files of every module the process resolved (not `electron`, which is the stand-in) */
   modules(): string[];
+  /** signals the headless agent received */
   signalsToAgent(): string[];
+  /** ChildProcess.kill() calls in main.js's process: what its forwarder sent */
+  signalsForwarded(): string[];
 }
+
+const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 
 export interface Profile {
   home: string;
@@ -95,6 +100,7 @@ export async function startDesktop(
   const stamp = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   const moduleLog = path.join(profile.dir, `modules-${stamp}.log`);
   const signalLog = path.join(profile.dir, `signals-${stamp}.log`);
+  const forwardLog = path.join(profile.dir, `forwarded-${stamp}.log`);
   const child = spawn(process.execPath, ['--import', REGISTER, MAIN_JS, ...(opts.args ?? [])], {
     cwd: AGENT_CWD,
     env: agentEnv(opts.token ?? null, {
@@ -102,6 +108,7 @@ export async function startDesktop(
       ATS_AGENT_USER_DATA_DIR: profile.userData,
       STANDIN_MODULE_LOG: moduleLog,
       STANDIN_SIGNAL_LOG: signalLog,
+      STANDIN_FORWARD_LOG: forwardLog,
       NODE_OPTIONS: `--import=${SIGNAL_COUNTER}`,
       DISPLAY: ':0', // a desktop session: `--token` alone must not mean headless here
       ...opts.env,
@@ -170,7 +177,8 @@ export async function startDesktop(
       throw new Error(`timed out waiting for ${what}; last state: ${JSON.stringify(last)?.slice(0, 3000)}`);
     },
     modules: () => (existsSync(moduleLog) ? readFileSync(moduleLog, 'utf8').split('\n').filter(Boolean) : []),
-    signalsToAgent: () => (existsSync(signalLog) ? readFileSync(signalLog, 'utf8').split('\n').filter(Boolean) : []),
+    signalsToAgent: () => lines(signalLog),
+    signalsForwarded: () => lines(forwardLog),
   };
   return app;
 }
