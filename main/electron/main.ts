@@ -1,11 +1,14 @@
 /**
- * ATS Agent, desktop: the thin Electron host around the same core the headless CLI runs. It owns
- * the app lifecycle (single instance, tray, window that closes to the tray, graceful quit), wires
- * the AgentHost (agent-host.ts: first run, agent replacement) to the IPC contract, and nothing more.
+ * ATS Agent, desktop: the Electron entry. It decides between the two ways the app runs and loads
+ * only what that way needs:
  *
- * `--no-gui` (or `--token` on Linux without a display): the GUI never starts; the headless entry is
- * run with ELECTRON_RUN_AS_NODE and its exit code is ours. A safety net only: without a display
- * Electron aborts before this file runs, so servers use the launcher script (assets/bin/ats-agent).
+ * - the GUI (gui.ts, imported dynamically): single instance, tray, the window that closes to the
+ *   tray, graceful quit, the AgentHost wired to the IPC contract;
+ * - `--no-gui` (or `--token` on Linux without a display): the headless entry run with
+ *   ELECTRON_RUN_AS_NODE, each signal we get forwarded once, its exit code ours. Nothing of the GUI
+ *   is loaded: electron-store's exit hook (when-exit) re-raises SIGTERM, which doubled the forward
+ *   and made the agent take it as "force". A safety net only: without a display Electron aborts
+ *   before this file runs, so servers use the launcher script (assets/bin/ats-agent).
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -59,7 +62,7 @@ const args = userArgs(process.argv);
 if (wantsHeadless(args)) runHeadless(args);
 else
   // the GUI's modules load only here: the headless path needs none of them
-  import('./gui.js').then(
+  void import('./gui.js').then(
     ({ startGui }) => startGui(args, APP_ROOT),
     (err: unknown) => {
       dialog.showErrorBox('ATS Agent cannot start', (err as Error)?.stack ?? String(err));
