@@ -295,14 +295,19 @@ export class AgentHost {
     token: string,
     running: Agent,
   ): Promise<{ ok: true } | { ok: false; message: string }> {
-    const check = new ConnectionCheck({
-      config,
-      token,
-      agentId: running.state.snapshot().agent.agentId,
-      timeoutMs: this.opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
-      maxAttempts: this.opts.probeMaxAttempts ?? DEFAULT_PROBE_MAX_ATTEMPTS,
-      log: running.logger('settings-check'),
-    });
+    let check: ConnectionCheck;
+    try {
+      check = new ConnectionCheck({
+        config,
+        token,
+        agentId: running.state.snapshot().agent.agentId,
+        timeoutMs: this.opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
+        maxAttempts: this.opts.probeMaxAttempts ?? DEFAULT_PROBE_MAX_ATTEMPTS,
+        log: running.logger('settings-check'),
+      });
+    } catch (err) {
+      return { ok: false, message: errorText(err) }; // a URL or CA file the connection cannot even use
+    }
     this.checking = check;
     try {
       return await check.result;
