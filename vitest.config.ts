@@ -8,6 +8,7 @@ export default defineConfig({
       'e2e/platform/**/*.test.ts',
       'e2e/integration/**/*.test.ts',
       'e2e/packaging/**/*.test.ts',
+      'e2e/desktop/**/*.test.ts',
     ],
     testTimeout: 30_000,
     hookTimeout: 30_000,

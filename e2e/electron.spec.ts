@@ -4,6 +4,7 @@
  * installs, ELECTRON_SKIP_BINARY_DOWNLOAD) or, on Linux, where there is no display (use xvfb-run).
  */
 import { _electron as electron, expect, test, type ElectronApplication, type Page } from '@playwright/test';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -203,5 +204,179 @@ test.describe('desktop app (Electron)', () => {
       return { destroyed: win.isDestroyed(), visible: win.isVisible() };
     });
     expect(state).toEqual({ destroyed: false, visible: false });
+  });
+});
+
+/**
+ * The cases of e2e/desktop/desktop-host.test.ts (which runs everywhere under an Electron stand-in),
+ * against the real binary: what only it proves is Chromium's own signal handling, real IPC, a real
+ * tray menu's checkbox, and the real single-instance lock.
+ */
+test.describe('desktop app (Electron): settings, start at login, quit paths (issue 16)', () => {
+  test.skip(skipReason !== null, skipReason ?? '');
+
+  interface HostHooks extends E2EHooks {
+    trayMenu(): Array<{ label: string; checked: boolean }>;
+    clickTray(label: string): void;
+  }
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  test.afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  function dirs() {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'ats-e2e-host-'));
+    cleanups.push(() => rmSync(base, { recursive: true, force: true }));
+    return { userData: path.join(base, 'user-data'), home: path.join(base, 'home'), work: path.join(base, 'work') };
+  }
+
+  async function launch(d: ReturnType<typeof dirs>, args: string[] = []) {
+    const electronApp = await electron.launch({
+      executablePath: electronBinaryPath()!,
+      args: [MAIN, ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), ...args],
+      env: launchEnv({ ATS_AGENT_USER_DATA_DIR: d.userData, ATS_AGENT_E2E: '1', HOME: d.home }),
+      timeout: 30_000,
+    });
+    cleanups.push(() => electronApp.close().catch(() => undefined));
+    const win = await electronApp.firstWindow();
+    await win.waitForLoadState('domcontentloaded');
+    return { electronApp, win };
+  }
+
+  async function simulator(tokens = [TOKEN]) {
+    const sim = Object.assign(new PlatformSimulator({ tokens }), { closes: [] as number[] });
+    sim.on('disconnect', (code: number) => sim.closes.push(code));
+    await sim.start();
+    cleanups.push(() => sim.stop());
+    return sim;
+  }
+
+  const clickTray = (electronApp: ElectronApplication, label: string) =>
+    electronApp.evaluate((_electron, l) => {
+      (globalThis as unknown as { __atsAgentE2E: HostHooks }).__atsAgentE2E.clickTray(l);
+    }, label);
+  const trayMenu = (electronApp: ElectronApplication) =>
+    electronApp.evaluate(() => (globalThis as unknown as { __atsAgentE2E: HostHooks }).__atsAgentE2E.trayMenu());
+  const trayIcon = (electronApp: ElectronApplication) =>
+    electronApp.evaluate(() => (globalThis as unknown as { __atsAgentE2E: HostHooks }).__atsAgentE2E.trayIcon());
+
+  async function online(sim: PlatformSimulator, d: ReturnType<typeof dirs>) {
+    const { electronApp, win } = await launch(d);
+    const r = await win.evaluate(
+      (s) => window.atsAgent!.updateSettings({ serverUrl: s.url, token: s.token, workDir: s.work }),
+      { url: sim.url, token: TOKEN, work: d.work },
+    );
+    expect(r.ok).toBe(true);
+    await sim.waitFor(() => sim.connected, 10_000, 'the desktop agent online');
+    return { electronApp, win };
+  }
+
+  /** Resolves with the exit code of the app's main process. */
+  const exitOf = (electronApp: ElectronApplication) =>
+    new Promise<number | null>((resolve) => {
+      const proc = electronApp.process();
+      if (proc.exitCode !== null) resolve(proc.exitCode);
+      else proc.once('exit', (code) => resolve(code));
+    });
+
+  test('settings changed while online: a wrong token or URL changes nothing and stays online; a right URL replaces the agent', async () => {
+    const sim = await simulator();
+    const d = dirs();
+    const { win } = await online(sim, d);
+    const saved = readFileSync(path.join(d.userData, 'settings.json'), 'utf8');
+    const auths = sim.authCount;
+    for (const patch of [{ token: 'tok-typo' }, { serverUrl: 'ws://127.0.0.1:9/ws/agent' }]) {
+      const r = await win.evaluate((p) => window.atsAgent!.updateSettings(p), patch);
+      expect(r.ok).toBe(false);
+      expect(readFileSync(path.join(d.userData, 'settings.json'), 'utf8')).toBe(saved);
+      expect(sim.connected).toBe(true);
+      expect(sim.authCount).toBe(auths);
+    }
+    const sim2 = await simulator();
+    const r = await win.evaluate((url) => window.atsAgent!.updateSettings({ serverUrl: url }), sim2.url);
+    expect(r.ok).toBe(true);
+    await sim2.waitFor(() => sim2.connected, 10_000, 'the new agent online');
+    await sim.waitFor(() => !sim.connected, 10_000, 'the old agent gone');
+    expect(sim.closes).toContain(1000);
+  });
+
+  test('start at login in a development run: the real menu stays unchecked after the click and the settings say why', async () => {
+    const d = dirs();
+    const { electronApp, win } = await launch(d);
+    await clickTray(electronApp, 'Start at login');
+    await expect
+      .poll(async () => (await win.evaluate(() => window.atsAgent!.getSettings())).startAtLoginError ?? null)
+      .toMatch(/development run/);
+    const menu = await trayMenu(electronApp);
+    expect(menu.find((i) => i.label === 'Start at login')?.checked).toBe(false);
+  });
+
+  test('a second instance quits and the first shows its window', async () => {
+    const d = dirs();
+    const { electronApp } = await launch(d);
+    await electronApp.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows()[0]!.hide());
+    const second = spawn(electronBinaryPath()!, [MAIN, ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])], {
+      env: launchEnv({ ATS_AGENT_USER_DATA_DIR: d.userData, HOME: d.home }),
+      stdio: 'ignore',
+    });
+    const code = await new Promise<number | null>((resolve) => second.on('exit', (c) => resolve(c)));
+    expect(code).toBe(0);
+    await expect
+      .poll(() => electronApp.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows()[0]!.isVisible()))
+      .toBe(true);
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    test(`${signal} to the GUI: the running task is reported, close 1000, exit 0 (as tray Quit)`, async () => {
+      const sim = await simulator();
+      const d = dirs();
+      const { electronApp } = await online(sim, d);
+      sim.dispatch({ task_id: 't-long', command: 'sleep 60 & echo child=$!; wait' });
+      await sim.waitFor(() => sim.output('t-long').includes('child='), 10_000, 'the task running');
+      const exited = exitOf(electronApp);
+      electronApp.process().kill(signal);
+      expect(await exited).toBe(0);
+      expect(sim.result('t-long')).toMatchObject({ status: 'error', error_code: 'AGENT_SHUTDOWN' });
+      await sim.waitFor(() => sim.closes.length > 0, 5_000, 'the close');
+      expect(sim.closes).toEqual([1000]);
+    });
+
+  test('--no-gui with the real binary: one SIGTERM, the agent stops gracefully (exit 0, close 1000, task reported)', async () => {
+    const sim = await simulator();
+    const d = dirs();
+    const child = spawn(electronBinaryPath()!, [MAIN, '--no-gui', '--server-url', sim.url, '--work-dir', d.work], {
+      cwd: '/',
+      env: launchEnv({ ATS_AGENT_TOKEN: TOKEN, ATS_AGENT_USER_DATA_DIR: d.userData, HOME: d.home }),
+      stdio: 'ignore',
+    });
+    cleanups.push(() => child.exitCode === null && child.kill('SIGKILL'));
+    await sim.waitFor(() => sim.connected, 20_000, 'the headless agent online');
+    sim.dispatch({ task_id: 't-long', command: 'sleep 60 & echo child=$!; wait' });
+    await sim.waitFor(() => sim.output('t-long').includes('child='), 10_000, 'the task running');
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(sim.result('t-long')).toMatchObject({ status: 'error', error_code: 'AGENT_SHUTDOWN' });
+    await sim.waitFor(() => sim.closes.length > 0, 5_000, 'the close');
+    expect(sim.closes).toEqual([1000]);
+  });
+
+  test('a quit during a slow settings change starts no agent after it', async () => {
+    const sim = await simulator();
+    const sim2 = await simulator();
+    const d = dirs();
+    const { electronApp, win } = await online(sim, d);
+    sim.dispatch({ task_id: 't-slow', command: 'trap "sleep 2; exit 0" TERM; echo ready; sleep 60 & wait' });
+    await sim.waitFor(() => sim.output('t-slow').includes('ready'), 10_000, 'the task running');
+    void win.evaluate((url) => window.atsAgent!.updateSettings({ serverUrl: url }), sim2.url).catch(() => undefined);
+    // the change was tried (sim2) and the old agent is stopping: its task takes ~2 s to end
+    await expect.poll(() => trayIcon(electronApp), { timeout: 15_000 }).toBe('offline');
+    const authsAtQuit = sim2.authCount;
+    const exited = exitOf(electronApp);
+    await clickTray(electronApp, 'Quit');
+    expect(await exited).toBe(0);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(sim2.authCount).toBe(authsAtQuit);
+    expect(sim2.connected).toBe(false);
   });
 });

@@ -10,7 +10,12 @@
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { AgentApi, AgentEvent } from '../main/core/api.js';
-import { AGENT_CHANNELS, AGENT_EVENT_CHANNEL, type RequestResponseChannels } from '../main/electron/ipc-contract.js';
+import {
+  AGENT_CHANNELS,
+  AGENT_EVENT_ACK_CHANNEL,
+  AGENT_EVENT_CHANNEL,
+  type RequestResponseChannels,
+} from '../main/electron/ipc-contract.js';
 
 function invoke<C extends keyof RequestResponseChannels>(
   channel: C,
@@ -38,5 +43,16 @@ const api: AgentApi = {
     };
   },
 };
+
+// Backpressure: tell main how many events arrived, once per task of this page's event loop. A page
+// that falls behind acks late, and main stops sending past the dashboard's 4 MB (ipc-handlers.ts).
+let received = 0;
+ipcRenderer.on(AGENT_EVENT_CHANNEL, () => {
+  if (received++ > 0) return;
+  setTimeout(() => {
+    ipcRenderer.send(AGENT_EVENT_ACK_CHANNEL, received);
+    received = 0;
+  }, 0);
+});
 
 contextBridge.exposeInMainWorld('atsAgent', api);

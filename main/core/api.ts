@@ -177,6 +177,8 @@ export interface SettingsView {
   notifyOnFailure: boolean | null;
   /** desktop only */
   startAtLogin: boolean | null;
+  /** desktop only: why the last change of start at login failed (null once one succeeds) */
+  startAtLoginError?: string | null;
   tokenStorage: TokenStorage;
   /** false where settings come from a config file and flags (headless) */
   editable: boolean;

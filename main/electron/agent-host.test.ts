@@ -9,7 +9,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PlatformSimulator } from '../../e2e/platform/simulator.js';
 import type { AgentEvent, TokenStorage } from '../core/api.js';
-import { AgentHost, type SettingsBackend } from './agent-host.js';
+import type { Agent, AgentOptions } from '../core/agent.js';
+import { AgentHost, type AgentHostOptions, type SettingsBackend } from './agent-host.js';
 import { STORE_DEFAULTS, type StoredSettings } from './settings-schema.js';
 
 const TOKEN = 'tok-desktop-7c1d';
@@ -49,14 +50,14 @@ function tempDir(): string {
   return dir;
 }
 
-async function platform(): Promise<PlatformSimulator> {
-  const sim = new PlatformSimulator({ tokens: [TOKEN] });
+async function platform(tokens: string[] = [TOKEN]): Promise<PlatformSimulator> {
+  const sim = new PlatformSimulator({ tokens });
   await sim.start();
   cleanups.push(() => sim.stop());
   return sim;
 }
 
-function host(backend: SettingsBackend, opts: { probeTimeoutMs?: number; probeMaxAttempts?: number } = {}) {
+function host(backend: SettingsBackend, opts: Omit<AgentHostOptions, 'backend'> = {}) {
   const h = new AgentHost({ backend, ...opts });
   const events: AgentEvent[] = [];
   h.subscribe((e) => events.push(e));
@@ -163,15 +164,15 @@ describe('AgentHost first run', () => {
 });
 
 describe('AgentHost configured', () => {
-  async function configured() {
-    const sim = await platform();
+  async function configured(opts: Omit<AgentHostOptions, 'backend'> = {}, tokens?: string[]) {
+    const sim = await platform(tokens);
     const workDir = path.join(tempDir(), 'work');
     const backend = new MemoryBackend({
       ...structuredClone(STORE_DEFAULTS),
       agent: { server: { url: sim.url }, work_dir: workDir },
     });
     backend.settings.token = backend.sealToken(TOKEN);
-    const { h, events } = host(backend);
+    const { h, events } = host(backend, opts);
     await h.start();
     await sim.waitFor(() => sim.connected, 10_000, 'the agent online');
     return { sim, backend, h, events, workDir };
@@ -227,5 +228,93 @@ describe('AgentHost configured', () => {
     ]);
     expect(results.every((r) => r.ok)).toBe(true);
     expect(backend.settings.agent.task).toEqual({ cleanup: { keep_tasks: 1, keep_days: 2 }, max_concurrent: 3 });
+  });
+
+  // issue 16 #1: a change is tried with a real connection while the old agent keeps running
+  async function expectUnchanged(
+    ctx: Awaited<ReturnType<typeof configured>>,
+    before: { agent: Agent | null; stored: StoredSettings; auths: number },
+  ) {
+    expect(ctx.h.current).toBe(before.agent);
+    expect(ctx.backend.settings).toEqual(before.stored);
+    expect(ctx.events.some((e) => e.type === 'reset')).toBe(false);
+    expect((await ctx.h.api.getSnapshot()).connection.phase).toBe('online');
+    expect(ctx.sim.connected).toBe(true);
+    expect(ctx.sim.authCount).toBe(before.auths); // the old agent never dropped its connection
+  }
+  const snapshotOf = (ctx: Awaited<ReturnType<typeof configured>>) => ({
+    agent: ctx.h.current,
+    stored: structuredClone(ctx.backend.settings),
+    auths: ctx.sim.authCount,
+  });
+
+  it('a wrong token while online: refused, nothing saved, the working token kept, still online', async () => {
+    const ctx = await configured();
+    const before = snapshotOf(ctx);
+    const r = await ctx.h.api.updateSettings({ token: 'tok-typo' });
+    expect(r).toMatchObject({ ok: false, message: expect.stringMatching(/refused/) });
+    expect(r.message).not.toContain('tok-typo');
+    expect(ctx.backend.readToken(ctx.backend.settings)).toBe(TOKEN);
+    await expectUnchanged(ctx, before);
+  });
+
+  it('a wrong server URL while online: refused, nothing saved, still online with the old one', async () => {
+    const ctx = await configured({ probeMaxAttempts: 2 });
+    const before = snapshotOf(ctx);
+    const port = await closedPort();
+    const r = await ctx.h.api.updateSettings({ serverUrl: `ws://127.0.0.1:${port}/ws/agent` });
+    expect(r).toMatchObject({ ok: false, message: expect.stringMatching(/cannot connect/) });
+    await expectUnchanged(ctx, before);
+  });
+
+  it('an unusable work dir while online: refused, nothing saved, still online', async () => {
+    const ctx = await configured();
+    const before = snapshotOf(ctx);
+    const file = path.join(tempDir(), 'not-a-dir');
+    writeFileSync(file, '');
+    const r = await ctx.h.api.updateSettings({ workDir: path.join(file, 'work') });
+    expect(r).toMatchObject({ ok: false, message: expect.stringMatching(/work dir/) });
+    await expectUnchanged(ctx, before);
+  });
+
+  it('a right new token while online: saved and the agent replaced only after it authenticated', async () => {
+    const ctx = await configured({}, [TOKEN, 'tok-rotated-2']);
+    const old = ctx.h.current;
+    const r = await ctx.h.api.updateSettings({ token: 'tok-rotated-2' });
+    expect(r.ok).toBe(true);
+    expect(ctx.h.current).not.toBe(old);
+    expect(ctx.backend.readToken(ctx.backend.settings)).toBe('tok-rotated-2');
+    expect((await old!.finished).exitCode).toBe(0);
+    await expect.poll(async () => (await ctx.h.api.getSnapshot()).connection.phase).toBe('online');
+  });
+
+  // issue 11: AgentHost.shutdown was not serialised with a replacement in progress
+  it('a quit during a slow replacement starts nothing after shutdown returned', async () => {
+    let created = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let reachedGate!: () => void;
+    const atGate = new Promise<void>((r) => (reachedGate = r));
+    const { Agent: RealAgent } = await import('../core/agent.js');
+    const createAgent = async (o: AgentOptions) => {
+      if (++created === 2) {
+        reachedGate();
+        await gate; // the new agent is slow to create (a slow disk, a big journal)
+      }
+      return RealAgent.create(o);
+    };
+    const ctx = await configured({ createAgent });
+    const sim2 = await platform();
+    const update = ctx.h.api.updateSettings({ serverUrl: sim2.url });
+    await atGate;
+    const authsAtQuit = sim2.authCount;
+    const down = ctx.h.shutdown();
+    release();
+    await down;
+    await update;
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(sim2.authCount).toBe(authsAtQuit);
+    expect(sim2.connected).toBe(false);
+    expect(ctx.h.current?.state.snapshot().connection.phase ?? 'none').toMatch(/none|stopped/);
   });
 });

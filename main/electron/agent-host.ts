@@ -7,8 +7,12 @@
  *   workDir})` then validates by connecting: it starts an Agent with those settings and waits until
  *   it is online (→ the settings and token are saved, that agent stays) or fails (AUTH_FAILED, or no
  *   connection after a few attempts / ~15 s → it is shut down and the reason returned).
- * - a settings change that touches the server URL, the token or the work dir replaces the agent
- *   (graceful shutdown of the old one, a new one started) and subscribers get `{type:'reset'}`.
+ * - a settings change that touches the server URL, the token or the work dir is validated the same
+ *   way while the running agent stays online: the work dir must be usable and a connection with the
+ *   new settings must reach `auth_success` (connection-check.ts). Only then are the settings saved
+ *   and the agent replaced (graceful shutdown of the old one, a new one started; subscribers get
+ *   `{type:'reset'}`). A failure changes nothing.
+ * - shutdown() ends whatever is in progress: a check, a replacement (which then starts nothing).
  *
  * Subscriptions are the host's, not an agent's: they survive a replacement.
  */
@@ -30,6 +34,7 @@ import type {
 import type { AgentConfig } from '../core/config/schema.js';
 import { redactUrl } from '../core/logging/redact.js';
 import { prepareWorkDir, workLayout } from '../core/workspace/layout.js';
+import { ConnectionCheck } from './connection-check.js';
 import {
   agentConfigOf,
   applySettingsPatch,
@@ -55,6 +60,8 @@ export interface SettingsBackend {
 export interface HostServices {
   openPath?(dir: string): Promise<CommandResult>;
   setStartAtLogin?(enabled: boolean): CommandResult | Promise<CommandResult>;
+  /** what the OS says now (the settings view shows it, not what was last asked for) */
+  getStartAtLogin?(): boolean;
 }
 
 export interface AgentHostOptions {
@@ -78,6 +85,9 @@ export class AgentHost {
   private agent: Agent | null = null;
   private detach: (() => void) | null = null;
   private probing: Agent | null = null;
+  private checking: ConnectionCheck | null = null;
+  /** why the last change of start at login failed; shown in the settings view until one succeeds */
+  private startAtLoginError: string | null = null;
   private readonly events = new EventEmitter<{ event: [AgentEvent] }>();
   /** the connection shown while there is no agent: 'unconfigured', or 'stopped' with the reason */
   private idle: ConnectionView;
@@ -139,7 +149,13 @@ export class AgentHost {
   }
 
   settingsView(): SettingsView {
-    return settingsViewOf(this.opts.backend.load(), this.opts.backend.tokenStorage());
+    const view = settingsViewOf(this.opts.backend.load(), this.opts.backend.tokenStorage());
+    const actual = this.opts.services?.getStartAtLogin?.();
+    return {
+      ...view,
+      ...(actual === undefined ? {} : { startAtLogin: actual }),
+      startAtLoginError: this.startAtLoginError,
+    };
   }
 
   subscribe(listener: (event: AgentEvent) => void): () => void {
@@ -173,10 +189,16 @@ export class AgentHost {
     return this.opts.services.openPath(target === 'logs' ? dirs.logsDir : dirs.workDir);
   }
 
-  /** Graceful: the running agent (and a first-run check in progress) stop their tasks and close. */
+  /**
+   * Graceful: the running agent (and a check in progress) stop their tasks and close. A replacement
+   * in progress sees `closing` and starts nothing; shutdown waits for it, so that nothing runs after
+   * it returned.
+   */
   async shutdown(): Promise<void> {
     this.closing = true;
-    await Promise.all([this.agent?.shutdown(), this.probing?.shutdown()]);
+    await Promise.all([this.agent?.shutdown(), this.probing?.shutdown(), this.checking?.cancel()]);
+    await this.queue;
+    await this.agent?.shutdown();
     this.detach?.();
     this.detach = null;
   }
@@ -197,8 +219,8 @@ export class AgentHost {
     const token = patch.token ?? backend.readToken(stored);
     const config = agentConfigOf(next);
 
-    if (!this.agent) {
-      // First run (or no agent after a failure): the update is a connection attempt.
+    if (!this.agent && (outcome.restart || patch.token !== undefined)) {
+      // First run (or no agent after a failure): a change of the connection is a connection attempt.
       if (!token) return { ok: false, message: 'enter the agent token from the platform to connect' };
       const probe = await this.probe(config, token);
       if (!probe.ok) {
@@ -213,13 +235,18 @@ export class AgentHost {
       return startAtLogin.ok ? { ok: true, message: `connected to ${redactUrl(config.server.url)}` } : startAtLogin;
     }
 
-    if (outcome.restart) {
+    const running = this.agent;
+    if (outcome.restart && running) {
       if (!token) return { ok: false, message: 'no token stored: enter the agent token' };
+      // validated like the first run, while the running agent stays online
       try {
-        await prepareWorkDir(config.work_dir); // refuse an unusable work dir before stopping the running agent
+        await prepareWorkDir(config.work_dir);
       } catch (err) {
-        return { ok: false, message: `work dir ${config.work_dir}: ${errorText(err)}` };
+        return { ok: false, message: `not saved: work dir ${config.work_dir}: ${errorText(err)}` };
       }
+      const check = await this.checkConnection(config, token, running);
+      if (!check.ok) return { ok: false, message: `not saved (still connected as before): ${check.message}` };
+      if (this.closing) return { ok: false, message: 'the agent is shutting down' };
       const startAtLogin = await this.applyStartAtLogin(patch, stored);
       backend.save({ ...next, ...(patch.token ? { token: backend.sealToken(patch.token) } : {}) });
       await this.replace(config, token);
@@ -244,12 +271,48 @@ export class AgentHost {
   }
 
   private async applyStartAtLogin(patch: SettingsPatch, stored: StoredSettings): Promise<CommandResult> {
-    if (typeof patch.startAtLogin !== 'boolean' || patch.startAtLogin === stored.gui.startAtLogin) return { ok: true };
-    if (!this.opts.services?.setStartAtLogin) return { ok: true };
+    if (typeof patch.startAtLogin !== 'boolean') return { ok: true };
+    const services = this.opts.services;
+    const actual = services?.getStartAtLogin?.() ?? stored.gui.startAtLogin;
+    if (patch.startAtLogin === actual) {
+      this.startAtLoginError = null;
+      return { ok: true };
+    }
+    if (!services?.setStartAtLogin) return { ok: true };
+    let result: CommandResult;
     try {
-      return await this.opts.services.setStartAtLogin(patch.startAtLogin);
+      result = await services.setStartAtLogin(patch.startAtLogin);
     } catch (err) {
-      return { ok: false, message: `start at login: ${errorText(err)}` };
+      result = { ok: false, message: `start at login: ${errorText(err)}` };
+    }
+    this.startAtLoginError = result.ok ? null : (result.message ?? 'start at login could not be changed');
+    return result;
+  }
+
+  /** A real connection with the new settings, the running agent untouched; its log gets the check's lines. */
+  private async checkConnection(
+    config: AgentConfig,
+    token: string,
+    running: Agent,
+  ): Promise<{ ok: true } | { ok: false; message: string }> {
+    let check: ConnectionCheck;
+    try {
+      check = new ConnectionCheck({
+        config,
+        token,
+        agentId: running.state.snapshot().agent.agentId,
+        timeoutMs: this.opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
+        maxAttempts: this.opts.probeMaxAttempts ?? DEFAULT_PROBE_MAX_ATTEMPTS,
+        log: running.logger('settings-check'),
+      });
+    } catch (err) {
+      return { ok: false, message: errorText(err) }; // a URL or CA file the connection cannot even use
+    }
+    this.checking = check;
+    try {
+      return await check.result;
+    } finally {
+      this.checking = null;
     }
   }
 
@@ -262,6 +325,7 @@ export class AgentHost {
       this.detach = null;
       this.agent = null;
     }
+    if (this.closing) return; // a quit came while the old agent stopped: start nothing
     await this.launch(config, token);
     this.emit({ type: 'reset' });
   }
@@ -274,6 +338,10 @@ export class AgentHost {
         mode: 'gui',
         console: this.opts.console ?? false,
       });
+      if (this.closing) {
+        await agent.shutdown(); // created while the app began to quit: never started
+        return;
+      }
       this.attach(agent);
       agent.start();
     } catch (err) {

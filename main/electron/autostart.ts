@@ -8,10 +8,8 @@
 import { app } from 'electron';
 import path from 'node:path';
 import type { CommandResult } from '../core/api.js';
+import { HIDDEN_ARG } from './launch-args.js';
 import { disableAutostart, enableAutostart, isAutostartEnabled } from './xdg-autostart.js';
-
-/** start in the tray, without showing the window */
-export const HIDDEN_ARG = '--hidden';
 
 function linuxExecutable(): string {
   return process.env.APPIMAGE && path.isAbsolute(process.env.APPIMAGE) ? process.env.APPIMAGE : process.execPath;

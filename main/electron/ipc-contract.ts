@@ -24,6 +24,8 @@ export const AGENT_CHANNELS = {
 
 /** main → renderer: every AgentEvent, payload only */
 export const AGENT_EVENT_CHANNEL = 'agent:event';
+/** renderer → main (send): how many events the page has received since its last ack; main's backpressure */
+export const AGENT_EVENT_ACK_CHANNEL = 'agent:event-ack';
 
 export type AgentChannel = (typeof AGENT_CHANNELS)[AgentMethod];
 

@@ -40,6 +40,7 @@ export class AgentTray {
   private tooltip = '';
   private status = '';
   private menuKey = '';
+  private menu: Menu | null = null;
 
   constructor(
     iconsDir: string,
@@ -71,13 +72,17 @@ export class AgentTray {
     }
   }
 
-  /** Rebuilds and sets the menu when something in it changed (status line, start-at-login check). */
-  refreshMenu(): void {
+  /**
+   * Rebuilds and sets the menu when something in it changed (status line, start-at-login check), or
+   * always with `force`: after a click on the checkbox, which Electron has already flipped on its own.
+   */
+  refreshMenu(force = false): void {
     const startAtLogin = this.actions.startAtLogin();
     const key = `${this.status}\u0000${startAtLogin}`;
-    if (key === this.menuKey) return;
+    if (key === this.menuKey && !force) return;
     this.menuKey = key;
-    this.tray.setContextMenu(Menu.buildFromTemplate(this.template(startAtLogin)));
+    this.menu = Menu.buildFromTemplate(this.template(startAtLogin));
+    this.tray.setContextMenu(this.menu);
   }
 
   /** labels of the current menu, for tests */
@@ -85,6 +90,18 @@ export class AgentTray {
     return this.template(this.actions.startAtLogin())
       .map((item) => item.label)
       .filter((label): label is string => typeof label === 'string');
+  }
+
+  /** the menu as it is set now (what a user would see), for tests */
+  menuItems(): Array<{ label: string; checked: boolean }> {
+    return (this.menu?.items ?? []).map((i) => ({ label: i.label, checked: i.checked }));
+  }
+
+  /** clicks an item of the set menu as a user would (Electron flips a checkbox first), for tests */
+  clickItem(label: string): void {
+    const item = this.menu?.items.find((i) => i.label === label);
+    if (!item) throw new Error(`no tray menu item ${label}`);
+    item.click();
   }
 
   get currentIcon(): TrayIcon {
@@ -110,7 +127,7 @@ export class AgentTray {
         checked: startAtLogin,
         click: (item) => {
           a.setStartAtLogin(item.checked);
-          this.refreshMenu();
+          this.refreshMenu(true); // the real state, not the flipped checkbox, until the change is done
         },
       },
       { type: 'separator' },

@@ -92,6 +92,7 @@ export function SettingsPanel({ desktop, reloadKey }: { desktop: boolean; reload
         setReload((n) => n + 1);
       } else {
         setResult({ ok: false, text: t('settings.saveFailed', { message: r.message ?? '' }) });
+        setReload((n) => n + 1); // the view's own notices (start at login) may have changed; edits are kept
       }
     } catch (err) {
       setResult({ ok: false, text: t('settings.saveFailed', { message: errorText(err) }) });
@@ -203,6 +204,11 @@ export function SettingsPanel({ desktop, reloadKey }: { desktop: boolean; reload
         </div>
         {check('notifyOnFailure')}
         {check('startAtLogin')}
+        {settings.startAtLoginError ? (
+          <p className="notice notice-bad" role="alert" data-testid="start-at-login-error">
+            {t('settings.startAtLoginFailed', { message: settings.startAtLoginError })}
+          </p>
+        ) : null}
         {!ro ? (
           <div className="field">
             <label htmlFor={id('token')}>{t('settings.newToken')}</label>

@@ -145,6 +145,7 @@ export const en = {
   'settings.keepDays': 'Keep task folders (days)',
   'settings.notifyOnFailure': 'Notify when a task fails',
   'settings.startAtLogin': 'Start at login',
+  'settings.startAtLoginFailed': 'Start at login could not be changed: {message}',
   'settings.newToken': 'New token',
   'settings.newTokenHint': 'Leave empty to keep the current token.',
   'settings.tokenStorage': 'Token stored in',

@@ -142,6 +142,7 @@ export const zh: Dict = {
   'settings.keepDays': '任务目录保留天数',
   'settings.notifyOnFailure': '任务失败时通知',
   'settings.startAtLogin': '登录时启动',
+  'settings.startAtLoginFailed': '无法更改登录时启动：{message}',
   'settings.newToken': '新令牌',
   'settings.newTokenHint': '留空则保留当前令牌。',
   'settings.tokenStorage': '令牌存储位置',
