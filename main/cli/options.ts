@@ -5,6 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { environmentLayer, flagLayer, readConfigFile, resolveConfig, type TokenSource } from '../core/config/load.js';
 import { LOG_LEVELS, type AgentConfig } from '../core/config/schema.js';
+import { splitTags } from '../core/config/tags.js';
 import { AGENT_VERSION } from '../core/agent.js';
 import { ExitCode, FatalError } from '../core/protocol/codes.js';
 
@@ -70,6 +71,7 @@ function buildProgram(): Command {
       'tasks run at once (config task.max_concurrent; default 1)',
       positiveInt('--max-concurrent'),
     )
+    .option('--tags <a,b>', 'comma-separated tags the platform routes work by (config agent.tags)')
     .option('--ca-file <file>', 'extra CA certificate (PEM) to trust for wss:// (config server.ca_file)')
     .option(
       '--dashboard [port]',
@@ -107,6 +109,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliSettings {
     workDir?: string;
     maxConcurrent?: number;
     caFile?: string;
+    tags?: string;
     dashboard?: number | true;
   }>();
   const configPath = flags.config ?? env.ATS_AGENT_CONFIG;
@@ -119,6 +122,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliSettings {
       'logging.level': flags.logLevel,
       work_dir: flags.workDir,
       'task.max_concurrent': flags.maxConcurrent,
+      'agent.tags': flags.tags === undefined ? undefined : splitTags(flags.tags),
     }),
   ];
   const config = resolveConfig(layers);

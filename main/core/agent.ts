@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CommandResult, SettingsView, TokenStorage } from './api.js';
 import type { AgentConfig } from './config/schema.js';
+import { agentTags } from './config/tags.js';
 import { PlatformConnection } from './connection/platform-connection.js';
 import { createAgentLogging, type AgentLogging, type Logger } from './logging/logger.js';
 import { Redactor, redactUrl } from './logging/redact.js';
@@ -97,6 +98,7 @@ export class Agent {
         pid: process.pid,
         startedAt: new Date().toISOString(),
         runningAsRoot,
+        tags: agentTags(config.agent.tags),
       },
       {
         phase: 'starting',
@@ -126,6 +128,7 @@ export class Agent {
         hostname: os.hostname(),
         agent_id: agentId,
         mode: opts.mode,
+        tags: agentTags(config.agent.tags),
       },
       caFile: config.server.ca_file,
       proxy: config.server.proxy,

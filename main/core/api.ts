@@ -108,6 +108,8 @@ export interface AgentIdentity {
   startedAt: string;
   /** tasks run as root: the state shows it so that a person can see it */
   runningAsRoot: boolean;
+  /** extension: auth.agent_info.tags (configured plus os: and arch:) */
+  tags?: string[];
 }
 
 export interface AgentSnapshot {

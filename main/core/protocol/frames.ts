@@ -77,6 +77,8 @@ export interface AgentInfo {
   hostname: string;
   agent_id: string;
   mode: 'gui' | 'headless';
+  /** extension: configured tags plus os:<platform> and arch:<arch> */
+  tags?: string[];
 }
 
 export interface AuthFrame {

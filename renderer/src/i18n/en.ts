@@ -46,6 +46,7 @@ export const en = {
   'conn.nextAttemptNow': 'now',
   'conn.attempts': 'Failed attempts',
   'conn.lastError': 'Last error',
+  'conn.tags': 'Tags',
   'conn.lastHeartbeat': 'Last heartbeat',
   'conn.agentId': 'Agent ID',
   'conn.outbox': 'Unconfirmed frames',

@@ -44,6 +44,7 @@ export const zh: Dict = {
   'conn.nextAttemptNow': '现在',
   'conn.attempts': '连续失败次数',
   'conn.lastError': '最近错误',
+  'conn.tags': '标签',
   'conn.lastHeartbeat': '最近心跳',
   'conn.agentId': 'Agent ID',
   'conn.outbox': '待确认帧',
