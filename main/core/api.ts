@@ -2,9 +2,10 @@
  * The one contract between the agent and any UI: a state snapshot, change events and commands.
  * Types only: imported by the core, the preload bridge, the dashboard transport and the renderer.
  */
+import type { AlertView } from './monitor/alerts.js';
 import type { LogStream, SystemInfo, TaskStatus } from './protocol/frames.js';
 
-export type { LogStream, SystemInfo, TaskStatus };
+export type { AlertView, LogStream, SystemInfo, TaskStatus };
 
 export type ConnectionPhase =
   /** desktop first run: no token yet, the window shows the setup form */
@@ -127,11 +128,13 @@ export interface AgentSnapshot {
   lastHeartbeatAt: string | null;
   /** task_log / task_result frames not yet confirmed by the platform */
   outbox: { frames: number; bytes: number };
+  /** extension: monitor.alerts and their state */
+  alerts?: AlertView[];
 }
 
 export type AgentEvent =
   | { type: 'connection'; connection: ConnectionView }
-  | { type: 'metrics'; point: MetricsPoint; system: SystemInfo; at: string }
+  | { type: 'metrics'; point: MetricsPoint; system: SystemInfo; at: string; alerts?: AlertView[] }
   | { type: 'task'; task: TaskView }
   | { type: 'task-output'; taskId: string; chunk: OutputChunk }
   | { type: 'log'; entry: AgentLogEntry }

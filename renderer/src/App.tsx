@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { AlertBanner } from './components/MonitorExtras.js';
 import { useI18n, type DictKey, type Lang } from './i18n/index.js';
 import { useAgent } from './state/useAgent.js';
 import { AccessDenied } from './components/AccessDenied.js';
@@ -140,6 +141,7 @@ export function App() {
           {t('app.rootWarning')}
         </div>
       ) : null}
+      {snapshot && !unconfigured ? <AlertBanner snapshot={snapshot} /> : null}
       <main id="main">{body}</main>
     </div>
   );
