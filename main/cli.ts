@@ -20,6 +20,8 @@ process.on('unhandledRejection', (err) =>
 );
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'register')
+    return (await import('./cli/register.js')).runRegister(process.argv.slice(3), process.env);
   const settings = parseCli(process.argv.slice(2), process.env);
   const tokenSource = settings.token;
   const agent = await Agent.create({

@@ -82,7 +82,8 @@ function buildProgram(): Command {
     .helpOption('-h, --help', 'show this help')
     .addHelpText(
       'after',
-      '\nExit codes: 0 stopped cleanly, 1 unexpected error, 2 bad usage or config, 3 AUTH_FAILED,\n' +
+      '\nRegister a new machine first: ats-agent register --help\n' +
+        '\nExit codes: 0 stopped cleanly, 1 unexpected error, 2 bad usage or config, 3 AUTH_FAILED,\n' +
         '            4 CONNECTION_FAILED (server.max_retries reached), 5 WORK_DIR_ERROR.',
     )
     .allowExcessArguments(false)
