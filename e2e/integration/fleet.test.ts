@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { connectedAgent, listFiles, spawnAgent, startPlatform, tempDir } from './harness.js';
+import { connectedAgent, listFiles, startPlatform, tempDir } from './harness.js';
 import { AGENT_CWD, agentCommand, agentEnv } from '../lib/agent-env.js';
 
 const RT = 'reg-SECRET-77aa21';
