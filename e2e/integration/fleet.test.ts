@@ -143,6 +143,8 @@ describe('monitoring extras, scripts and alerts', () => {
             { name: 'queue', command: `cat ${valueFile}`, interval: 1, timeout: 2 },
             { name: 'hang', command: 'sleep 600', interval: 1, timeout: 1 },
             { name: 'silent', command: 'true', interval: 1, timeout: 2 },
+            // the agent's token is not in a script's environment
+            { name: 'env', command: 'echo "${ATS_AGENT_TOKEN:-none}"', interval: 1, timeout: 2 },
             { name: 'flood', command: "head -c 10485760 /dev/zero | tr '\\0' 'y'", interval: 1, timeout: 5 },
           ],
           alerts: [
@@ -163,8 +165,16 @@ describe('monitoring extras, scripts and alerts', () => {
     });
     expect(Date.parse(firing.timestamp)).not.toBeNaN();
 
-    const hb = sim.heartbeats.at(-1)!.frame.system_info;
-    expect(hb.custom).toEqual({ queue: 42, hang: 'unknown', silent: 'unknown', flood: 'y'.repeat(256) });
+    // every script has had its first run (under load the 10 MB one may take a moment)
+    const hb = await sim.waitFor(
+      () => {
+        const s = sim.heartbeats.at(-1)?.frame.system_info;
+        return s?.custom?.env !== 'unknown' && s?.custom?.flood !== 'unknown' ? s : null;
+      },
+      15_000,
+      'a heartbeat with every script value',
+    );
+    expect(hb.custom).toEqual({ queue: 42, hang: 'unknown', silent: 'unknown', env: 'none', flood: 'y'.repeat(256) });
     expect(hb.load_average).toEqual([expect.any(Number), expect.any(Number), expect.any(Number)]);
     expect(hb.network_io).toEqual({ rx_bytes_per_s: expect.any(Number), tx_bytes_per_s: expect.any(Number) });
     expect(hb.disk_io).toEqual({ read_bytes_per_s: expect.any(Number), write_bytes_per_s: expect.any(Number) });
