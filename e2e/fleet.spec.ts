@@ -2,7 +2,7 @@
  * Fleet operations in the UI (issue 14): tags in the connection panel, script values and load in the
  * metrics panel, a banner while an alert fires, and the same on /metrics.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from '@playwright/test';
@@ -11,6 +11,7 @@ import { SCREENSHOTS, expect, test } from './fixtures/agent.js';
 const valueDir = mkdtempSync(path.join(os.tmpdir(), 'ats-e2e-fleet-'));
 const valueFile = path.join(valueDir, 'queue');
 writeFileSync(valueFile, '42\n');
+test.afterAll(() => rmSync(valueDir, { recursive: true, force: true }));
 
 test.use({
   agentConfig: {
