@@ -126,6 +126,19 @@ describe('register', () => {
     ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('"a b"');
+    const ca = await runCli([
+      'register',
+      '--registration-token',
+      RT,
+      '--server-url',
+      'wss://127.0.0.1:9/x',
+      '--token-file',
+      file,
+      '--ca-file',
+      '/nonexistent/ca.pem',
+    ]);
+    expect(ca.code).toBe(2);
+    expect(ca.stderr).toContain('/nonexistent/ca.pem');
   });
 });
 

@@ -82,7 +82,7 @@ export function parseRegisterArgs(argv: string[], env: NodeJS.ProcessEnv): Regis
 export function register(opts: RegisterOptions): Promise<string> {
   const url = new URL(opts.serverUrl);
   const proxy = proxyFor(url, { env: process.env });
-  const ca = opts.caFile ? [...rootCertificates, readFileSync(opts.caFile, 'utf8')] : undefined;
+  const ca = opts.caFile ? [...rootCertificates, readCa(opts.caFile)] : undefined;
   const tags = agentTags(opts.tags);
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, {
@@ -200,6 +200,16 @@ export async function runRegister(argv: string[], env: NodeJS.ProcessEnv): Promi
       `start the agent with: ats-agent --server-url ${opts.serverUrl} --token-file ${opts.tokenFile}\n`,
   );
   return ExitCode.OK;
+}
+
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw usage(
+      `cannot read the CA file ${file} (--ca-file): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
 }
 
 function usage(message: string): FatalError {
