@@ -29,6 +29,7 @@ async function main(): Promise<number> {
       env: process.env,
     });
   }
+  if (argv[0] === 'register') return (await import('./cli/register.js')).runRegister(argv.slice(1), process.env);
   const settings = parseCli(argv, process.env);
   const tokenSource = settings.token;
   const agent = await Agent.create({

@@ -21,12 +21,13 @@ import type { Bench, BenchContext, Figure } from './lib/types.js';
 import { burst } from './benches/burst.js';
 import { idle } from './benches/idle.js';
 import { logRelay } from './benches/log-relay.js';
+import { monitorScripts } from './benches/monitor-scripts.js';
 import { reconnect } from './benches/reconnect.js';
 import { sampling } from './benches/sampling.js';
 import { singleFile } from './benches/single-file.js';
 import { taskStart } from './benches/task-start.js';
 
-const ALL: Bench[] = [idle, sampling, taskStart, logRelay, burst, reconnect, singleFile];
+const ALL: Bench[] = [idle, sampling, taskStart, logRelay, burst, reconnect, singleFile, monitorScripts];
 
 function parseArgs(argv: string[]) {
   const opts = {

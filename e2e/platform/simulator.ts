@@ -6,6 +6,7 @@
  * be able to look at malformed frames too.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- the records are received JSON of any shape, as said above */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -30,6 +31,8 @@ export interface SimulatorOptions {
   keepLogText?: boolean;
   /** serve wss:// with this key and certificate (PEM) */
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /** registration tokens `register` accepts; each registration issues a new agent token (PROTOCOL.md, Registration) */
+  registrationTokens?: Iterable<string>;
 }
 
 export interface DispatchedTask {
@@ -49,6 +52,8 @@ type Pending = undefined | null | false;
 export class PlatformSimulator extends EventEmitter {
   readonly frames: Array<{ at: number; frame: any }> = [];
   readonly authFrames: any[] = [];
+  /** `register` frames received, and the agent token each accepted one was issued */
+  readonly registrations: Array<{ frame: any; token: string | null }> = [];
   readonly heartbeats: Array<{ at: number; frame: any }> = [];
   /** the agent's `error` frames, plus `{ type: 'unparseable' | 'socket_error', ... }` entries of our own */
   readonly errors: any[] = [];
@@ -61,7 +66,10 @@ export class PlatformSimulator extends EventEmitter {
   lastUpgradeUrl: string | undefined;
 
   private readonly tokens: Set<string>;
-  private readonly opts: Required<Omit<SimulatorOptions, 'tokens' | 'workDir' | 'tls' | 'keepLogText'>> &
+  private readonly registrationTokens: Set<string>;
+  private readonly opts: Required<
+    Omit<SimulatorOptions, 'tokens' | 'workDir' | 'tls' | 'keepLogText' | 'registrationTokens'>
+  > &
     Pick<SimulatorOptions, 'workDir' | 'tls' | 'keepLogText'>;
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly sockets = new Set<WebSocket>();
@@ -76,6 +84,7 @@ export class PlatformSimulator extends EventEmitter {
   constructor(opts: SimulatorOptions) {
     super();
     this.tokens = new Set(opts.tokens);
+    this.registrationTokens = new Set(opts.registrationTokens ?? []);
     this.opts = {
       host: opts.host ?? '127.0.0.1',
       port: opts.port ?? 0,
@@ -251,7 +260,7 @@ export class PlatformSimulator extends EventEmitter {
     const url = new URL(req.url ?? '/', 'http://simulator');
     if (url.pathname !== this.opts.path) return refuse(socket, 404, 'Not Found');
     const token = tokenOf(req, url);
-    const valid = token !== undefined && this.tokens.has(token);
+    const valid = token !== undefined && (this.tokens.has(token) || this.registrationTokens.has(token));
     if (!valid && this.opts.rejectAt === 'upgrade') return refuse(socket, 401, 'Unauthorized');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req, token));
   }
@@ -287,6 +296,9 @@ export class PlatformSimulator extends EventEmitter {
         this.authFrames.push(frame);
         this.onAuth(ws, upgradeToken, frame);
         break;
+      case 'register':
+        this.onRegister(ws, upgradeToken, frame);
+        break;
       case 'heartbeat':
         this.heartbeats.push({ at, frame });
         break;
@@ -304,6 +316,20 @@ export class PlatformSimulator extends EventEmitter {
     }
     this.emit('frame', frame, ws);
     this.recheck();
+  }
+
+  private onRegister(ws: WebSocket, upgradeToken: string | undefined, frame: any): void {
+    const rt = frame.registration_token;
+    if (rt !== upgradeToken || !this.registrationTokens.has(rt)) {
+      this.registrations.push({ frame, token: null });
+      ws.send(JSON.stringify({ type: 'auth_failed', message: 'invalid registration token' }));
+      ws.close(4001, 'invalid registration token');
+      return;
+    }
+    const token = `tok-reg-${randomBytes(12).toString('hex')}`;
+    this.tokens.add(token);
+    this.registrations.push({ frame, token });
+    ws.send(JSON.stringify({ type: 'registered', token, environment_id: this.opts.environmentId }));
   }
 
   private onAuth(ws: WebSocket, upgradeToken: string | undefined, frame: any): void {

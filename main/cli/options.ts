@@ -5,6 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { environmentLayer, flagLayer, readConfigFile, resolveConfig, type TokenSource } from '../core/config/load.js';
 import { LOG_LEVELS, type AgentConfig } from '../core/config/schema.js';
+import { splitTags } from '../core/config/tags.js';
 import { AGENT_VERSION } from '../core/agent.js';
 import { ExitCode, FatalError } from '../core/protocol/codes.js';
 
@@ -70,6 +71,7 @@ function buildProgram(): Command {
       'tasks run at once (config task.max_concurrent; default 1)',
       positiveInt('--max-concurrent'),
     )
+    .option('--tags <a,b>', 'comma-separated tags the platform routes work by (config agent.tags)')
     .option('--ca-file <file>', 'extra CA certificate (PEM) to trust for wss:// (config server.ca_file)')
     .option(
       '--dashboard [port]',
@@ -80,7 +82,8 @@ function buildProgram(): Command {
     .helpOption('-h, --help', 'show this help')
     .addHelpText(
       'after',
-      '\nExit codes: 0 stopped cleanly, 1 unexpected error, 2 bad usage or config, 3 AUTH_FAILED,\n' +
+      '\nRegister a new machine first: ats-agent register --help\n' +
+        '\nExit codes: 0 stopped cleanly, 1 unexpected error, 2 bad usage or config, 3 AUTH_FAILED,\n' +
         '            4 CONNECTION_FAILED (server.max_retries reached), 5 WORK_DIR_ERROR.\n' +
         '\nAs a service: ats-agent service install|uninstall|status (ats-agent service --help).',
     )
@@ -108,6 +111,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliSettings {
     workDir?: string;
     maxConcurrent?: number;
     caFile?: string;
+    tags?: string;
     dashboard?: number | true;
   }>();
   const configPath = flags.config ?? env.ATS_AGENT_CONFIG;
@@ -120,6 +124,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliSettings {
       'logging.level': flags.logLevel,
       work_dir: flags.workDir,
       'task.max_concurrent': flags.maxConcurrent,
+      'agent.tags': flags.tags === undefined ? undefined : splitTags(flags.tags),
     }),
   ];
   const config = resolveConfig(layers);

@@ -9,11 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CommandResult, SettingsView, TokenStorage } from './api.js';
 import type { AgentConfig } from './config/schema.js';
+import { agentTags } from './config/tags.js';
 import { PlatformConnection } from './connection/platform-connection.js';
 import { createAgentLogging, type AgentLogging, type Logger } from './logging/logger.js';
 import { Redactor, redactUrl } from './logging/redact.js';
 import { readStaticInfo, type StaticInfo } from './monitor/static-info.js';
 import { SystemSampler } from './monitor/sampler.js';
+import { AlertEvaluator, metricOf } from './monitor/alerts.js';
+import { runProbe, ScriptMonitor } from './monitor/scripts.js';
 import { ErrorCode, ExitCode, FatalError } from './protocol/codes.js';
 import type { AuthSuccessFrame, ErrorFrame, HeartbeatFrame, TaskLogFrame, TaskResultFrame } from './protocol/frames.js';
 import { parseInbound } from './protocol/inbound.js';
@@ -61,6 +64,8 @@ export class Agent {
   private readonly scheduler: TaskScheduler;
   private readonly log: Logger;
   private readonly sampler: SystemSampler;
+  private readonly scripts: ScriptMonitor;
+  private readonly alerts: AlertEvaluator;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private inbound: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | null = null;
@@ -87,8 +92,21 @@ export class Agent {
     this.lastToken = token;
     const { config } = opts;
     this.cleanupPolicy = { ...config.task.cleanup };
-    this.sampler = new SystemSampler(info, () => this.layout.root);
     this.log = logging.scope('agent');
+    const scriptEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SECRET_ENV_NAMES.includes(k)));
+    const probeShell = config.task.shell ?? defaultShell();
+    this.scripts = new ScriptMonitor(
+      config.monitor.scripts,
+      (script, signal) => runProbe(script, { shell: probeShell, env: scriptEnv, signal }),
+      undefined,
+      (script, err) => this.log.warn(`monitor script ${script.name} failed: ${(err as Error).message}`),
+    );
+    this.alerts = new AlertEvaluator(config.monitor.alerts);
+    this.sampler = new SystemSampler(
+      info,
+      () => this.layout.root,
+      () => this.scripts.values(),
+    );
     const runningAsRoot = process.getuid?.() === 0;
     this.state = new AgentState(
       {
@@ -99,6 +117,7 @@ export class Agent {
         pid: process.pid,
         startedAt: new Date().toISOString(),
         runningAsRoot,
+        tags: agentTags(config.agent.tags),
       },
       {
         phase: 'starting',
@@ -129,6 +148,7 @@ export class Agent {
         hostname: os.hostname(),
         agent_id: agentId,
         mode: opts.mode,
+        tags: agentTags(config.agent.tags),
       },
       caFile: config.server.ca_file,
       proxy: config.server.proxy,
@@ -195,6 +215,7 @@ export class Agent {
       .recover(this.journal.prune(entries, JOURNAL_RESULTS_KEPT))
       .catch((err) => this.log.error(`journal recovery failed: ${(err as Error).message}`));
     this.cleanup();
+    this.scripts.start();
     this.connection.start();
   }
 
@@ -390,6 +411,7 @@ export class Agent {
   private async heartbeat(): Promise<void> {
     const system = await this.sampler.sample();
     const now = new Date();
+    this.checkAlerts(system, now);
     const frame: HeartbeatFrame = {
       type: 'heartbeat',
       timestamp: now.toISOString(),
@@ -405,6 +427,18 @@ export class Agent {
       this.state.recordHeartbeat(system, now);
       this.state.count('heartbeatsSent');
     }
+  }
+
+  /** Alert changes go through the outbox: one raised while offline reaches the platform later. */
+  private checkAlerts(system: HeartbeatFrame['system_info'], now: Date): void {
+    const changes = this.alerts.evaluate((metric) => metricOf(system, metric), now.getTime());
+    for (const frame of changes) {
+      this.log.warn(
+        `alert ${frame.name} ${frame.state}: ${frame.metric} = ${frame.value} (threshold ${frame.threshold})`,
+      );
+      this.connection.sendReliable(frame);
+    }
+    this.state.setAlerts(this.alerts.views());
   }
 
   /** After a task: once a burst of tasks has settled, not after each of them. */
@@ -444,6 +478,7 @@ export class Agent {
     this.stopping ??= (async () => {
       try {
         this.stopTimers();
+        await this.scripts.stop();
         await this.recovered;
         await this.scheduler.shutdown();
         await this.connection.close(flushMs);

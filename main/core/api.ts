@@ -2,9 +2,10 @@
  * The one contract between the agent and any UI: a state snapshot, change events and commands.
  * Types only: imported by the core, the preload bridge, the dashboard transport and the renderer.
  */
+import type { AlertView } from './monitor/alerts.js';
 import type { LogStream, SystemInfo, TaskStatus } from './protocol/frames.js';
 
-export type { LogStream, SystemInfo, TaskStatus };
+export type { AlertView, LogStream, SystemInfo, TaskStatus };
 
 export type ConnectionPhase =
   /** desktop first run: no token yet, the window shows the setup form */
@@ -119,6 +120,8 @@ export interface AgentIdentity {
   startedAt: string;
   /** tasks run as root: the state shows it so that a person can see it */
   runningAsRoot: boolean;
+  /** extension: auth.agent_info.tags (configured plus os: and arch:) */
+  tags?: string[];
 }
 
 export interface AgentSnapshot {
@@ -138,11 +141,13 @@ export interface AgentSnapshot {
   outbox: { frames: number; bytes: number };
   /** set while agent.log cannot be written (absent where no agent runs yet) */
   logFileProblem?: LogFileProblem | null;
+  /** extension: monitor.alerts and their state */
+  alerts?: AlertView[];
 }
 
 export type AgentEvent =
   | { type: 'connection'; connection: ConnectionView }
-  | { type: 'metrics'; point: MetricsPoint; system: SystemInfo; at: string }
+  | { type: 'metrics'; point: MetricsPoint; system: SystemInfo; at: string; alerts?: AlertView[] }
   | { type: 'task'; task: TaskView }
   | { type: 'task-output'; taskId: string; chunk: OutputChunk }
   | { type: 'log'; entry: AgentLogEntry }

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { AlertBanner } from './components/MonitorExtras.js';
 import { useI18n, type DictKey, type Lang } from './i18n/index.js';
 import { useAgent } from './state/useAgent.js';
 import { AccessDenied } from './components/AccessDenied.js';
@@ -154,6 +155,7 @@ export function App() {
             ) : null}
           </div>
         ) : null}
+        {shown && !unconfigured ? <AlertBanner snapshot={shown} /> : null}
         {body}
       </main>
     </div>

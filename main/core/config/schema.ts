@@ -16,8 +16,79 @@ const wsUrl = z
   .url()
   .refine((u) => /^wss?:\/\//i.test(u), 'must start with ws:// or wss://');
 
+/** Letters, digits and `_ . : = / -`: safe in a URL, a label selector and a log line. */
+export const TAG_PATTERN = /^[A-Za-z0-9_.:=/-]{1,64}$/;
+
+export function tagProblem(tag: string): string | null {
+  return TAG_PATTERN.test(tag)
+    ? null
+    : `tag ${JSON.stringify(tag)} is not allowed: 1 to 64 letters, digits or _ . : = / -`;
+}
+
+const tagSchema = z.string().superRefine((tag, ctx) => {
+  const problem = tagProblem(tag);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const scriptSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'letters, digits and _ only (it names a metric)'),
+    command: z.string().min(1),
+    /** seconds between the starts of two runs */
+    interval: z.number().min(1).max(86400).default(60),
+    /** seconds before a run is killed (its whole process group) */
+    timeout: z.number().min(0.1).max(3600).default(10),
+  })
+  .strict();
+
+export const ALERT_METRICS = ['cpu.usage_percent', 'memory.usage_percent', 'disk.usage_percent'] as const;
+
+const alertSchema = z
+  .object({
+    name: z.string().min(1).max(128),
+    metric: z
+      .string()
+      .refine(
+        (m) => (ALERT_METRICS as readonly string[]).includes(m) || /^custom\.[A-Za-z0-9_]{1,64}$/.test(m),
+        `must be one of ${ALERT_METRICS.join(', ')} or custom.NAME`,
+      ),
+    above: z.number(),
+    /** seconds the condition must hold before the state changes */
+    for: z.number().min(0).default(0),
+  })
+  .strict();
+
+function checkMonitor(
+  m: { scripts: Array<{ name: string }>; alerts: Array<{ name: string; metric: string }> },
+  ctx: z.RefinementCtx,
+): void {
+  const scripts = new Set<string>();
+  m.scripts.forEach((s, i) => {
+    if (scripts.has(s.name))
+      ctx.addIssue({ code: 'custom', path: ['scripts', i, 'name'], message: `duplicate script name ${s.name}` });
+    scripts.add(s.name);
+  });
+  const alerts = new Set<string>();
+  m.alerts.forEach((a, i) => {
+    if (alerts.has(a.name))
+      ctx.addIssue({ code: 'custom', path: ['alerts', i, 'name'], message: `duplicate alert name ${a.name}` });
+    alerts.add(a.name);
+    if (a.metric.startsWith('custom.') && !scripts.has(a.metric.slice(7)))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['alerts', i, 'metric'],
+        message: `no monitor.scripts entry is named ${a.metric.slice(7)}`,
+      });
+  });
+}
+
 export const ConfigSchema = z
   .object({
+    /** extension (PROTOCOL.md, second round): labels the platform routes work by */
+    agent: z
+      .object({ tags: z.array(tagSchema).default([]) })
+      .strict()
+      .default({ tags: [] }),
     server: z
       .object({
         url: wsUrl.default('ws://localhost:8000/ws/agent'),
@@ -117,9 +188,16 @@ export const ConfigSchema = z
         cleanup: { keep_tasks: 10, keep_days: 7 },
       }),
     monitor: z
-      .object({ interval: z.number().min(0.5).max(3600).default(5) })
+      .object({
+        interval: z.number().min(0.5).max(3600).default(5),
+        /** extension: the operator's probes, each on its own schedule (monitor/scripts.ts) */
+        scripts: z.array(scriptSchema).default([]),
+        /** extension: thresholds on a metric, held for `for` seconds (monitor/alerts.ts) */
+        alerts: z.array(alertSchema).default([]),
+      })
       .strict()
-      .default({ interval: 5 }),
+      .superRefine(checkMonitor)
+      .default({ interval: 5, scripts: [], alerts: [] }),
     /** extension: where the agent works until the platform names its work_dir */
     work_dir: z.string().min(1).default(DEFAULT_WORK_DIR),
   })

@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AgentEvent, AgentSnapshot, AgentStateSource, ConnectionPhase, TaskPhase, TaskStatus } from '../api.js';
 import { COUNTER_OF } from '../state/agent-state.js';
+import { registerMonitorGauges } from './monitor-metrics.js';
 
 export const CONNECTION_PHASES: readonly ConnectionPhase[] = [
   'unconfigured',
@@ -147,6 +148,7 @@ export class DashboardMetrics {
       registers,
     });
     for (const status of TASK_STATUSES) duration.zero({ status });
+    registerMonitorGauges(registers, snapshot);
     collectDefaultMetrics({ register: this.registry });
 
     const onEvent = (event: AgentEvent) => {

@@ -94,6 +94,25 @@ describe('SystemSampler', () => {
     });
     expect(result).toHaveLength(20);
     expect(spawns).toBe(0);
+    // the extras are in those samples: load average, and on Linux the /proc rates
+    const last = result.at(-1)!;
+    if (process.platform !== 'win32') expect(last.load_average).toEqual(os.loadavg().map(() => expect.any(Number)));
+    if (process.platform === 'linux') {
+      expect(last.network_io).toEqual({ rx_bytes_per_s: expect.any(Number), tx_bytes_per_s: expect.any(Number) });
+      expect(last.disk_io).toEqual({ read_bytes_per_s: expect.any(Number), write_bytes_per_s: expect.any(Number) });
+    }
+  });
+
+  it('carries the latest script values it is given in system_info.custom', async () => {
+    const values: Record<string, number | string> = { queue_depth: 3 };
+    const sampler = new SystemSampler(
+      info,
+      () => tmp,
+      () => values,
+    );
+    expect((await sampler.sample()).custom).toEqual({ queue_depth: 3 });
+    values.queue_depth = 'unknown';
+    expect((await sampler.sample()).custom).toEqual({ queue_depth: 'unknown' });
   });
 
   it("is measured by a counter that does see systeminformation's live metrics fork", onLinux, async () => {

@@ -5,6 +5,7 @@
 import { statfs } from 'node:fs/promises';
 import os from 'node:os';
 import type { SystemInfo, Unknown } from '../protocol/frames.js';
+import { IoRates } from './io-rates.js';
 import type { StaticInfo } from './static-info.js';
 
 const MB = 1024 * 1024;
@@ -28,12 +29,17 @@ export class SystemSampler {
   private cpuBefore: CpuTimes | null;
   /** a metric that fails reports its last good value (spec 2.4.2) */
   private readonly lastGood = new Map<string, unknown>();
+  private readonly io = new IoRates();
 
   constructor(
     private readonly info: StaticInfo,
     private readonly workDir: () => string,
+    /** the latest values of monitor.scripts (scripts.ts): read, never run, by a sample */
+    private readonly custom: () => Record<string, number | string> = () => ({}),
   ) {
     this.cpuBefore = this.tryRead(cpuTimes);
+    // the first reading only sets the baseline of the rates: one that fails leaves the first rate unknown
+    this.io.prime().catch(() => undefined);
   }
 
   /** Never rejects: what can't be read is its last good value, else "unknown". */
@@ -42,7 +48,7 @@ export class SystemSampler {
     const cpuUsage = this.keep('cpu', () => this.cpuUsage());
     const frequency = this.keep('frequency', () => this.frequency());
     const memory = this.keep('memory', readMemory);
-    const disk = await this.keepAsync('disk', () => readDisk(dir));
+    const [disk, io] = await Promise.all([this.keepAsync('disk', () => readDisk(dir)), this.io.sample()]);
     const ip = this.keep('ip', primaryIp);
     const hostname = this.keep('hostname', os.hostname);
 
@@ -65,6 +71,9 @@ export class SystemSampler {
       },
       network: { ip, hostname },
       os: { type: this.info.osType, version: this.info.osVersion, kernel: this.info.kernel },
+      load_average: loadAverage(),
+      ...io,
+      custom: this.custom(),
     };
   }
 
@@ -122,6 +131,18 @@ function cpuTimes(): CpuTimes {
     total += times.user + times.nice + times.sys + times.idle + times.irq;
   }
   return { idle, total };
+}
+
+/** POSIX only: Windows reports [0, 0, 0], which would read as an idle machine. */
+function loadAverage(): [number, number, number] | Unknown {
+  if (process.platform === 'win32') return 'unknown';
+  const [a, b, c] = os.loadavg();
+  if (![a, b, c].every((x) => Number.isFinite(x))) return 'unknown';
+  return [round2(a!), round2(b!), round2(c!)];
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
 }
 
 function readMemory(): Usage {

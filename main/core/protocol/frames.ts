@@ -77,6 +77,8 @@ export interface AgentInfo {
   hostname: string;
   agent_id: string;
   mode: 'gui' | 'headless';
+  /** extension: configured tags plus os:<platform> and arch:<arch> */
+  tags?: string[];
 }
 
 export interface AuthFrame {
@@ -106,6 +108,12 @@ export interface SystemInfo {
   };
   network: { ip: string; hostname: string };
   os: { type: string; version: string; kernel: string };
+  /** extensions (PROTOCOL.md, Monitoring) */
+  load_average?: [number, number, number] | Unknown;
+  network_io?: { rx_bytes_per_s: number; tx_bytes_per_s: number } | Unknown;
+  disk_io?: { read_bytes_per_s: number; write_bytes_per_s: number } | Unknown;
+  /** monitor.scripts by name: a number, a string of at most 256 characters, or "unknown" */
+  custom?: Record<string, number | string>;
 }
 
 export interface HeartbeatFrame {

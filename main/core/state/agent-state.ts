@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type {
+  AlertView,
   AgentEvent,
   AgentIdentity,
   AgentLogEntry,
@@ -62,6 +63,7 @@ export class AgentState implements AgentStateSource {
   private log: AgentLogEntry[] = [];
   private lastHeartbeatAt: string | null = null;
   private logFileProblem: LogFileProblem | null = null;
+  private alerts: AlertView[] = [];
   private outboxProbe: () => { frames: number; bytes: number } = () => ({ frames: 0, bytes: 0 });
 
   constructor(
@@ -84,7 +86,13 @@ export class AgentState implements AgentStateSource {
       lastHeartbeatAt: this.lastHeartbeatAt,
       outbox: this.outboxProbe(),
       logFileProblem: this.logFileProblem && { ...this.logFileProblem },
+      alerts: this.alerts.map((a) => ({ ...a })),
     };
+  }
+
+  /** Evaluated with each sample; a UI reads them with the next `metrics` event. */
+  setAlerts(alerts: AlertView[]): void {
+    this.alerts = alerts;
   }
 
   /** The outbox changes with every frame: read on demand rather than announced. */
@@ -122,7 +130,7 @@ export class AgentState implements AgentStateSource {
     const cutoff = at.getTime() - METRICS_WINDOW_MS;
     this.metrics = this.metrics.filter((p) => Date.parse(p.at) >= cutoff);
     this.metrics.push(point);
-    this.emit({ type: 'metrics', point, system, at: point.at });
+    this.emit({ type: 'metrics', point, system, at: point.at, alerts: this.alerts.map((a) => ({ ...a })) });
   }
 
   upsertTask(task: TaskView): void {

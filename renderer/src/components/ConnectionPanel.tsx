@@ -63,6 +63,16 @@ export function ConnectionPanel({ snapshot }: { snapshot: AgentSnapshot }) {
             </dd>
           </>
         ) : null}
+        <dt>{t('conn.tags')}</dt>
+        <dd data-testid="agent-tags">
+          {snapshot.agent.tags?.length
+            ? snapshot.agent.tags.map((tag) => (
+                <code key={tag} className="tag">
+                  {tag}
+                </code>
+              ))
+            : none}
+        </dd>
         <dt>{t('conn.attempts')}</dt>
         <dd className={c.attempt > 0 ? 'text-warn' : undefined}>{c.attempt}</dd>
         <dt>{t('conn.lastError')}</dt>

@@ -1,4 +1,5 @@
 import type { AgentSnapshot, Counters } from '../../../main/core/api.js';
+import { MonitorExtras } from './MonitorExtras.js';
 import { useI18n, type DictKey } from '../i18n/index.js';
 import { formatMb, formatNumber, formatPercent, formatTime } from '../format.js';
 import { useNow } from '../state/useNow.js';
@@ -81,6 +82,7 @@ export function MetricsPanel({ snapshot }: { snapshot: AgentSnapshot }) {
             {t('metrics.ofTotal', { used: formatMb(sys.disk.used), total: formatMb(sys.disk.total) })}
             {sys.disk.path ? <span className="muted mono"> {sys.disk.path}</span> : null}
           </dd>
+          <MonitorExtras sys={sys} />
         </dl>
       ) : null}
       <h3 className="subhead">{t('conn.counters')}</h3>

@@ -64,10 +64,12 @@ export function applyEvent(snap: AgentSnapshot, event: AgentEvent, replayed = fa
     case 'connection':
       return { ...snap, connection: event.connection };
     case 'metrics': {
-      if (snap.metrics.some((p) => p.at === event.point.at)) return { ...snap, system: event.system };
+      const alerts = event.alerts ?? snap.alerts;
+      if (snap.metrics.some((p) => p.at === event.point.at)) return { ...snap, system: event.system, alerts };
       return {
         ...snap,
         system: event.system,
+        alerts,
         lastHeartbeatAt: event.at,
         metrics: trimMetrics([...snap.metrics, event.point]),
       };
