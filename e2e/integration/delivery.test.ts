@@ -35,7 +35,7 @@ describe('delivery', () => {
   it('spills a long outage to disk with bounded memory and delivers all of it afterwards', async () => {
     const sim = await startPlatform();
     const agent = await connectedAgent(sim);
-    const spill = path.join(agent.workDir, 'state', 'outbox.spill');
+    const spill = path.join(agent.workDir, 'state', 'outbox.log');
     // ~39 MB of output while nobody listens: dispatch, then take the platform down before it prints
     sim.dispatch({ task_id: 'outage', command: 'sleep 0.3; seq 1 5000000; echo end' });
     await sim.stop();

@@ -29,6 +29,13 @@ export interface SimulatorOptions {
   keepLogText?: boolean;
   /** serve wss:// with this key and certificate (PEM) */
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /**
+   * Application acknowledgement (PROTOCOL.md second round), when the agent announces "ack":
+   * 'auto' (default) announces it and acks every task_log and task_result on receipt; 'never'
+   * announces it and acks nothing (a platform that stores nothing); false speaks no ack at all
+   * (ping/pong confirms, as with a platform that predates it).
+   */
+  ack?: 'auto' | 'never' | false;
 }
 
 export interface DispatchedTask {
@@ -59,6 +66,10 @@ export class PlatformSimulator extends EventEmitter {
   private readonly tokens: Set<string>;
   private readonly opts: Required<Omit<SimulatorOptions, 'tokens' | 'workDir' | 'tls' | 'keepLogText'>> &
     Pick<SimulatorOptions, 'workDir' | 'tls' | 'keepLogText'>;
+  /** sockets on which ack was negotiated, and whether this simulator acks there */
+  private readonly acking = new Map<WebSocket, boolean>();
+  /** ack frames sent, in order */
+  readonly acksSent: any[] = [];
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly sockets = new Set<WebSocket>();
   /** authenticated sockets and the token each one used, for revokeToken() */
@@ -81,6 +92,7 @@ export class PlatformSimulator extends EventEmitter {
       rejectAt: opts.rejectAt ?? 'upgrade',
       tls: opts.tls,
       keepLogText: opts.keepLogText,
+      ack: opts.ack ?? 'auto',
     };
     this.port = this.opts.port;
   }
@@ -234,6 +246,12 @@ export class PlatformSimulator extends EventEmitter {
     for (const attempt of [...this.waiters]) attempt();
   }
 
+  /** Frames sent on a socket where ack was negotiated (stored here first, like a platform would). */
+  private sendAck(ws: WebSocket, ack: object): void {
+    this.acksSent.push(ack);
+    ws.send(JSON.stringify(ack));
+  }
+
   private toAgents(frame: object | string): void {
     if (this.sessions.size === 0) throw new Error('no authenticated agent is connected');
     const data = typeof frame === 'string' ? frame : JSON.stringify(frame);
@@ -260,6 +278,7 @@ export class PlatformSimulator extends EventEmitter {
     ws.on('close', (code, reason) => {
       this.sockets.delete(ws);
       this.sessions.delete(ws);
+      this.acking.delete(ws);
       this.emit('disconnect', code, reason.toString(), ws);
       this.recheck();
     });
@@ -290,9 +309,11 @@ export class PlatformSimulator extends EventEmitter {
         frame.lines = typeof frame.message === 'string' ? countLines(frame.message) : 0;
         if (this.opts.keepLogText === false) frame.message = '';
         push(this.logsByTask, frame.task_id, frame);
+        if (this.acking.get(ws)) this.sendAck(ws, { type: 'ack', task_id: frame.task_id, seq: frame.seq });
         break;
       case 'task_result':
         push(this.resultsByTask, frame.task_id, frame);
+        if (this.acking.get(ws)) this.sendAck(ws, { type: 'ack', task_id: frame.task_id, result: true });
         break;
       case 'error':
         this.errors.push(frame);
@@ -317,6 +338,9 @@ export class PlatformSimulator extends EventEmitter {
       server_time: new Date().toISOString(),
     };
     if (this.opts.workDir !== undefined) reply.work_dir = this.opts.workDir;
+    const agentAcks = Array.isArray(frame.agent_info?.features) && frame.agent_info.features.includes('ack');
+    if (this.opts.ack !== false) reply.features = ['seq', 'partial', 'ack'];
+    if (this.opts.ack !== false && agentAcks) this.acking.set(ws, this.opts.ack === 'auto');
     ws.send(JSON.stringify(reply));
     this.emit('auth', frame.agent_info);
   }

@@ -28,9 +28,8 @@ import { prepareWorkDir, type WorkLayout } from './workspace/layout.js';
 export const AGENT_VERSION = '1.0.0';
 /** The agent's own variables (its secrets, and the switch that runs the packaged app as Node): never passed to a task. */
 export const SECRET_ENV_NAMES = ['ATS_AGENT_TOKEN', 'ATS_AGENT_TOKEN_FILE', 'ELECTRON_RUN_AS_NODE'];
-/** Outbox sizes (bytes) at which task output reading pauses and resumes while online. */
-const OUTBOX_HIGH_WATER = 8 * 1024 * 1024;
-const OUTBOX_LOW_WATER = 2 * 1024 * 1024;
+/** The extensions of PROTOCOL.md this agent speaks, announced in auth.agent_info.features. */
+export const AGENT_FEATURES = ['seq', 'partial', 'ack'];
 const SHUTDOWN_FLUSH_MS = 5_000;
 const CLEANUP_DELAY_MS = 1_000;
 /** confirmed results kept in the journal across restarts, to answer redeliveries */
@@ -126,11 +125,12 @@ export class Agent {
         hostname: os.hostname(),
         agent_id: agentId,
         mode: opts.mode,
+        features: AGENT_FEATURES,
       },
       caFile: config.server.ca_file,
       proxy: config.server.proxy,
       noProxy: config.server.no_proxy,
-      spillPath: path.join(layout.root, 'state', 'outbox.spill'),
+      outboxFile: path.join(layout.root, 'state', 'outbox.log'),
       maxRetries: config.server.max_retries,
       log: logging.scope('connection'),
     });
@@ -146,6 +146,7 @@ export class Agent {
       layout: () => this.layout,
       journal,
       deliver: (frame, onConfirmed) => this.deliver(frame, onConfirmed),
+      delivery: this.connection.outbox,
       state: this.state,
       log: logging.scope('tasks'),
       onTaskFinished: () => this.cleanupSoon(),
@@ -248,8 +249,6 @@ export class Agent {
         ...(phase !== 'online' ? { connectedSince: null } : {}),
         ...(detail.error ? { lastError: { ...detail.error, at: new Date().toISOString() } } : {}),
       });
-      // offline, output spills to disk: tasks keep running rather than block on a full pipe
-      if (phase !== 'online') this.scheduler.setPaused(false);
     });
     c.on('authenticated', (frame) => {
       this.inbound = this.inbound.then(() => this.onAuthenticated(frame)).catch((err) => this.inboundFailed(err));
@@ -260,9 +259,8 @@ export class Agent {
     });
     c.on('invalid', (raw, reason) => this.rejectFrame(ErrorCode.INVALID_MESSAGE, `${reason}: ${raw.slice(0, 200)}`));
     c.on('fatal', (error) => void this.fail(error));
-    c.on('drain', () => {
-      if (c.outbox.pendingBytes < OUTBOX_LOW_WATER) this.scheduler.setPaused(false);
-    });
+    // the connection owns backpressure (platform-connection.ts): one signal, on changes only
+    c.on('behind', (behind) => this.scheduler.setPaused(behind));
   }
 
   private inboundFailed(err: unknown): void {
@@ -321,6 +319,9 @@ export class Agent {
       case 'config_update':
         this.applyConfigUpdate(frame.task);
         break;
+      case 'ack':
+        this.connection.acknowledge(frame);
+        break;
     }
   }
 
@@ -355,9 +356,6 @@ export class Agent {
 
   private deliver(frame: TaskLogFrame | TaskResultFrame, onConfirmed?: () => void): void {
     this.connection.sendReliable(frame, onConfirmed);
-    // online but behind: stop reading task output until the platform catches up
-    if (this.connection.online && this.connection.outbox.pendingBytes > OUTBOX_HIGH_WATER)
-      this.scheduler.setPaused(true);
   }
 
   private startHeartbeat(): void {

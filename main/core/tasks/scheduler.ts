@@ -15,6 +15,7 @@ import { processStartTime, stopTree } from './process-tree.js';
 import type { OutputBatch } from './output-batcher.js';
 import { startTask, type RunningTask, type RunOutcome } from './runner.js';
 import { maskText, secretEnvValues } from './secret-masker.js';
+import { crashHereForTests } from '../test-crash.js';
 import type { TaskPolicy } from './task-policy.js';
 
 export interface SchedulerOptions {
@@ -31,10 +32,19 @@ export interface SchedulerOptions {
   layout: () => WorkLayout;
   journal: TaskJournal;
   deliver: (frame: TaskLogFrame | TaskResultFrame, onConfirmed?: () => void) => void;
+  /** what the outbox (connection/outbox.ts) holds, so that the journal and it agree after a restart */
+  delivery: DeliveryLedger;
   state: AgentState;
   log: Logger;
   /** after each task: the cleanup policy runs */
   onTaskFinished: () => void;
+}
+
+/** The outbox's knowledge of results, as recovery needs it. */
+export interface DeliveryLedger {
+  pendingResult(taskId: string): TaskResultFrame | undefined;
+  resultConfirmed(taskId: string): boolean;
+  whenResultConfirmed(taskId: string, cb: () => void): boolean;
 }
 
 interface Queued {
@@ -56,6 +66,8 @@ export class TaskScheduler {
   private readonly results = new Map<string, TaskResultFrame>();
   /** journal entries of tasks not finished yet */
   private readonly entries = new Map<string, JournalEntry>();
+  /** results being journaled before they go to the outbox */
+  private readonly finishing = new Set<Promise<void>>();
   private accepting = true;
   private paused = false;
   private concurrency: number;
@@ -178,6 +190,7 @@ export class TaskScheduler {
     runs.forEach((task) => task.stop('shutdown'));
     await Promise.all(runs.map((task) => task.done));
     await new Promise((r) => setImmediate(r));
+    await Promise.all(this.finishing);
   }
 
   private pump(): void {
@@ -278,13 +291,29 @@ export class TaskScheduler {
    */
   async recover(entries: JournalEntry[]): Promise<void> {
     for (const entry of entries) this.seen.add(entry.task_id);
+    const { delivery } = this.opts;
     for (const entry of entries) {
+      const id = entry.task_id;
+      const delivered = () => void this.opts.journal.write({ ...entry, delivered: true });
       if (entry.phase === 'finished' && entry.result) {
         this.remember(entry.result);
-        if (!entry.delivered) {
-          this.opts.log.info(`task ${entry.task_id}: sending its unconfirmed result again`);
-          this.opts.deliver(entry.result, () => void this.opts.journal.write({ ...entry, delivered: true }));
+        if (entry.delivered) continue;
+        if (delivery.resultConfirmed(id)) delivered();
+        else if (!delivery.whenResultConfirmed(id, delivered)) {
+          // the crash came between the journal write and the outbox: the journal has the result
+          this.opts.log.info(`task ${id}: sending its unconfirmed result again`);
+          this.opts.deliver(entry.result, delivered);
         }
+        continue;
+      }
+      // the outbox has a result the journal did not record (its write failed or was cut short)
+      const result = delivery.pendingResult(id);
+      if (result || delivery.resultConfirmed(id)) {
+        const finished: JournalEntry = { ...entry, phase: 'finished', ...(result ? { result } : {}), delivered: false };
+        if (result) this.remember(result);
+        void this.opts.journal.write(finished);
+        if (!delivery.whenResultConfirmed(id, () => void this.opts.journal.write({ ...finished, delivered: true })))
+          void this.opts.journal.write({ ...finished, delivered: true });
         continue;
       }
       // a pid is trusted only while it still names the same process
@@ -367,17 +396,26 @@ export class TaskScheduler {
     };
     this.remember(result);
     this.seqs.delete(id);
+    const earlier = this.entries.get(id);
+    // fields of the entry this module does not know (another part's) are kept as they are
     const finished: JournalEntry = {
+      ...earlier,
       task_id: id,
       phase: 'finished',
       command: frame.command,
-      received_at: this.entries.get(id)?.received_at ?? outcome.startedAt.toISOString(),
+      received_at: earlier?.received_at ?? outcome.startedAt.toISOString(),
       result,
       delivered: false,
     };
     this.entries.delete(id);
-    void this.opts.journal.write(finished);
-    this.opts.deliver(result, () => void this.opts.journal.write({ ...finished, delivered: true }));
+    // journal first, then the outbox: a crash between them leaves the result in the journal, which
+    // recovery sends; the other way round the outbox would hold a result the journal calls running
+    const journaled = this.opts.journal.write(finished).then(() => {
+      if (crashHereForTests('after-journal-write')) return;
+      this.opts.deliver(result, () => void this.opts.journal.write({ ...finished, delivered: true }));
+    });
+    this.finishing.add(journaled);
+    void journaled.finally(() => this.finishing.delete(journaled));
     this.opts.state.count(COUNTER_OF[outcome.status]);
     this.opts.state.updateTask(id, {
       phase: outcome.status,
