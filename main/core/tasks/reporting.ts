@@ -1,7 +1,8 @@
 /**
  * Reporting: everything a task tells the world. Output batches become task_log frames with the
- * task's next `seq`; every task ends in one task_result, journaled before it goes to the outbox;
- * the journal follows each step; the UI state and counters follow each change.
+ * task's next `seq`; every task ends in one task_result, written to the journal and the outbox at
+ * once (recovery.ts reconciles a crash between the two, either way round); the journal follows each
+ * step; the UI state and counters follow each change.
  */
 import type { TaskView } from '../api.js';
 import type { Logger } from '../logging/logger.js';
@@ -25,9 +26,6 @@ export interface ReportingOptions {
 }
 
 export class TaskReporting {
-  /** results being journaled before they go to the outbox */
-  private readonly finishing = new Set<Promise<void>>();
-
   constructor(private readonly opts: ReportingOptions) {}
 
   /** A new task id arrived: counted and journaled before anything else happens to it. */
@@ -131,14 +129,10 @@ export class TaskReporting {
       delivered: false,
     };
     table.finish(id);
-    // journal first, then the outbox: a crash between them leaves the result in the journal, which
-    // recovery sends; the other way round the outbox would hold a result the journal calls running
-    const journaled = this.opts.journal.write(finished).then(() => {
-      if (crashHereForTests('after-journal-write')) return;
+    // not waiting for the journal's fsync: the outbox file is the result's write-ahead copy too
+    const journaled = this.opts.journal.write(finished);
+    if (!crashHereForTests('after-journal-write', journaled))
       this.opts.deliver(result, () => void this.opts.journal.write({ ...finished, delivered: true }));
-    });
-    this.finishing.add(journaled);
-    void journaled.finally(() => this.finishing.delete(journaled));
     this.opts.state.count(COUNTER_OF[outcome.status]);
     this.opts.state.updateTask(id, {
       phase: outcome.status,
@@ -155,11 +149,6 @@ export class TaskReporting {
       `task ${id} ${outcome.status} (exit ${outcome.exitCode}${outcome.signal ? `, ${outcome.signal}` : ''}) in ${duration} s`,
     );
     this.opts.onTaskFinished();
-  }
-
-  /** Resolves once every result reported so far is in the outbox. */
-  async settled(): Promise<void> {
-    await Promise.all(this.finishing);
   }
 
   private journal(entry: JournalEntry): void {

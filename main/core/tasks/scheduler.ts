@@ -148,7 +148,6 @@ export class TaskScheduler {
     }
     await this.execution.stopAll();
     await new Promise((r) => setImmediate(r));
-    await this.reporting.settled();
   }
 
   /** A new start after a crash (recovery.ts). */

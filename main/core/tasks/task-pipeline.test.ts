@@ -166,15 +166,13 @@ describe('TaskAdmission', () => {
 });
 
 describe('TaskReporting', () => {
-  it('numbers output by task, and journals the result before the outbox sees it', async () => {
+  it('numbers output by task and ends it with one result, journaled', async () => {
     const p = pipeline();
     p.reporting.received(task('a'), new Date());
     p.reporting.output('a', { stream: 'stdout', text: 'one' });
     p.reporting.output('a', { stream: 'stderr', text: 'two' });
     p.reporting.finish(task('a'), unrun('error', ErrorCode.TASK_EXECUTION_FAILED, 'x'));
-    expect(p.sent.map((f) => (f.type === 'task_log' ? f.seq : 'result'))).toEqual([1, 2]);
-    await p.reporting.settled();
-    expect(p.sent.at(-1)?.type).toBe('task_result');
+    expect(p.sent.map((f) => (f.type === 'task_log' ? f.seq : 'result'))).toEqual([1, 2, 'result']);
     await p.journal.flush();
     expect(p.journal.read('a')).toMatchObject({ phase: 'finished', result: { status: 'error' }, delivered: true });
   });
@@ -184,7 +182,6 @@ describe('TaskReporting', () => {
     p.table.setEntry({ ...entry('a'), created_work_dir: true } as JournalEntry);
     p.reporting.spawned('a', 123, 456);
     p.reporting.finish(task('a'), unrun('cancelled', ErrorCode.TASK_CANCELLED, 'stop'));
-    await p.reporting.settled();
     await p.journal.flush();
     expect(JSON.parse(readFileSync(path.join(p.dir, 'state', 'tasks', 'a.json'), 'utf8'))).toMatchObject({
       created_work_dir: true,
@@ -233,7 +230,6 @@ describe('recovery: one result per task across restarts', () => {
   it('a task that was running with nothing in the outbox is reported AGENT_RESTARTED once', async () => {
     const p = pipeline();
     await p.recover([entry('a', { phase: 'running' })]);
-    await p.reporting.settled();
     const results = p.sent.filter((f) => f.type === 'task_result');
     expect(results).toHaveLength(1);
     expect(results[0]).toMatchObject({ status: 'error', error_code: 'AGENT_RESTARTED' });
