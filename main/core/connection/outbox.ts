@@ -38,6 +38,11 @@ const RESULT = -1;
 const NEWLINE = 0x0a;
 export const DEFAULT_DISK_CAP = 512 * 1024 * 1024;
 const COMPACT_MIN_BYTES = 16 * 1024 * 1024;
+/**
+ * compact once the unconfirmed frames are less than 1/8 of the file: online that is nearly always
+ * (little is pending), and a catch-up after an outage rewrites about 1/7 of what it sends, not all
+ */
+const COMPACT_WHEN_LIVE_BELOW = 8;
 /** confirmed results remembered (also across a compaction), so a restart knows not to resend them */
 const CONFIRMED_RESULTS_KEPT = 1_000;
 
@@ -289,7 +294,8 @@ export class Outbox {
       if (this.head === this.entries.length) this.truncateFile(results);
       else {
         this.write(confirmationLine(logs, results));
-        if (this.file.size > COMPACT_MIN_BYTES && this.unconfirmedBytes * 2 < this.file.size) this.compact(results);
+        if (this.file.size > COMPACT_MIN_BYTES && this.unconfirmedBytes * COMPACT_WHEN_LIVE_BELOW < this.file.size)
+          this.compact(results);
       }
     }
     for (const entry of done) entry.onConfirmed?.();
@@ -470,7 +476,7 @@ export class Outbox {
     const pending = this.size;
     if (pending > 0)
       this.onNotice(`outbox: ${pending} unconfirmed frame(s) from an earlier run will be sent again, in order`);
-    if (file.size > COMPACT_MIN_BYTES && this.unconfirmedBytes * 2 < file.size)
+    if (file.size > COMPACT_MIN_BYTES && this.unconfirmedBytes * COMPACT_WHEN_LIVE_BELOW < file.size)
       this.compact([...this.confirmedResults]);
   }
 }
