@@ -20,7 +20,9 @@ describe('delivery', () => {
         15_000,
         'streaming on a new connection',
       );
-      await sleep(400);
+      // drop mid-stream: once 100 more lines have arrived on this connection
+      const seen = sim.lineCount('drops');
+      await sim.waitFor(() => sim.lineCount('drops') >= seen + 100, 15_000, 'more lines on this connection');
       sim.dropConnections();
     }
     const result = await waitForResult(sim, 'drops', 40_000);

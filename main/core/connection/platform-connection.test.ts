@@ -3,7 +3,7 @@
  * process): what confirms a frame with and without `ack`, hostile acks, resending after a reconnect
  * and a restart, and the one backpressure signal.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -222,5 +222,17 @@ describe('PlatformConnection delivery', () => {
     c.acknowledge({ type: 'ack', task_id: 'a', seq: 1 });
     expect(c.outbox.pendingBytes).toBeLessThan(OUTBOX_LOW_WATER);
     expect(signals).toEqual([true, false]);
+  });
+
+  it("an upgrade takes over the previous version's outbox.spill: its frames are sent, the file goes", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ats-conn-'));
+    const spill = path.join(dir, 'outbox.spill');
+    writeFileSync(spill, `${JSON.stringify(log('old', 1))}\n${JSON.stringify(result('old'))}\n{"type":"task_lo`);
+    const p = await platform();
+    const c = connect(p, path.join(dir, 'outbox.log'));
+    expect(existsSync(spill)).toBe(false);
+    c.start();
+    await p.waitFor(() => p.received.length === 2, 'the old frames');
+    expect(ids(p.received)).toEqual(['old:1', 'old:result']);
   });
 });

@@ -7,7 +7,8 @@
  * the link goes down: offline, output goes to the outbox's file and tasks keep running).
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { rootCertificates } from 'node:tls';
 import WebSocket from 'ws';
 import type { ConnectionPhase } from '../api.js';
@@ -24,6 +25,7 @@ import {
 } from '../protocol/frames.js';
 import { Backoff } from './backoff.js';
 import { Outbox, type OutboxFrame } from './outbox.js';
+import { OutboxFile } from './outbox-file.js';
 import { proxyAgent, proxyFor, redactProxy } from './proxy.js';
 
 const AUTH_CLOSE_CODES = new Set([4001, 4003, 1008]);
@@ -113,6 +115,7 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
       },
       onNotice: (message) => this.log.warn(message),
     });
+    if (opts.outboxFile) this.importLegacySpill(path.join(path.dirname(opts.outboxFile), 'outbox.spill'));
   }
 
   get online(): boolean {
@@ -128,6 +131,30 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     if (!this.authenticated || !this.socket) return false;
     this.socket.send(JSON.stringify(frame));
     return true;
+  }
+
+  /**
+   * An agent before the write-ahead outbox kept frames past 16 MB in `state/outbox.spill` (JSON
+   * lines): after an upgrade they join the outbox, after what it already holds, and the file goes.
+   */
+  private importLegacySpill(file: string): void {
+    if (!existsSync(file)) return;
+    let imported = 0;
+    try {
+      const legacy = new OutboxFile(file);
+      const { lines } = legacy.scan(); // a torn last line is cut, as for the outbox's own file
+      legacy.close();
+      for (const { value } of lines) {
+        const frame = value as OutboxFrame | null;
+        if (frame?.type !== 'task_log' && frame?.type !== 'task_result') continue;
+        this.outbox.push(frame);
+        imported += 1;
+      }
+      rmSync(file, { force: true });
+      this.log.info(`imported ${imported} frame(s) from the previous version's ${file}`);
+    } catch (err) {
+      this.log.error(`cannot import the previous version's ${file}: ${(err as Error).message}`);
+    }
   }
 
   /** True when the platform confirms frames with `ack` on this connection. */
