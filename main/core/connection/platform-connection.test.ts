@@ -97,7 +97,11 @@ async function platform(features?: string[]): Promise<Platform> {
   return p;
 }
 
-function connect(p: Platform, outboxFile?: string): PlatformConnection {
+function connect(
+  p: Platform,
+  outboxFile?: string,
+  timing: { pingIntervalMs?: number; pongTimeoutMs?: number } = {},
+): PlatformConnection {
   const c = new PlatformConnection({
     url: p.url,
     token: () => 'tok',
@@ -111,6 +115,7 @@ function connect(p: Platform, outboxFile?: string): PlatformConnection {
       features: ['ack'],
     },
     outboxFile,
+    ...timing,
     maxRetries: 0,
     backoff: new Backoff({ initialMs: 10, maxMs: 20, afterDropMs: 10 }),
     log: quiet,
@@ -234,5 +239,21 @@ describe('PlatformConnection delivery', () => {
     c.start();
     await p.waitFor(() => p.received.length === 2, 'the old frames');
     expect(ids(p.received)).toEqual(['old:1', 'old:result']);
+  });
+
+  it('no pong in time ends the link, unless frames keep arriving (a pong late behind them is not a dead link)', async () => {
+    const p = await platform();
+    p.pongs = false;
+    const c = connect(p, undefined, { pingIntervalMs: 20, pongTimeoutMs: 150 });
+    let drops = 0;
+    c.on('phase', (phase) => {
+      if (phase === 'reconnecting') drops += 1;
+    });
+    c.start();
+    await online(c);
+    for (const end = Date.now() + 400; Date.now() < end; await new Promise((r) => setTimeout(r, 30)))
+      p.send({ type: 'config_update' });
+    expect(drops).toBe(0);
+    await p.waitFor(() => drops === 1, 'the dead link found once frames stop');
   });
 });

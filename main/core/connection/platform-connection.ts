@@ -285,6 +285,8 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
       socket.send(JSON.stringify(auth));
     });
     socket.on('message', (data, isBinary) => {
+      // a link that delivers frames is alive: a pong queued behind a burst of big frames is late, not lost
+      if (this.socket === socket) this.pongTimer?.refresh();
       const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
       this.onMessage(text, socket, authTimer);
     });
@@ -427,6 +429,7 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     const epoch = this.epoch - 1;
     this.pingOutstanding = false;
     if (this.pongTimer) clearTimeout(this.pongTimer);
+    this.pongTimer = null;
     // with ack negotiated a pong proves only that the platform's socket read the bytes
     if (!this.acking) this.outbox.confirm(epoch);
     if (this.outbox.hasUnsent) this.flush();
