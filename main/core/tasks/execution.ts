@@ -24,6 +24,8 @@ export interface ExecutionOptions {
   policy?: TaskPolicy;
   layout: () => WorkLayout;
   log: Logger;
+  /** runner.ts's startTask; a fake in the scheduler's unit tests */
+  startTask?: typeof startTask;
 }
 
 export interface ExecutionHooks {
@@ -68,7 +70,7 @@ export class TaskExecution {
     });
     const timeoutS = frame.timeout ?? this.opts.defaultTimeoutS;
     const secrets = [...secretEnvValues(frame.env_vars), ...this.opts.secretValues()];
-    const task = startTask(
+    const task = (this.opts.startTask ?? startTask)(
       {
         taskId: id,
         command: frame.command,

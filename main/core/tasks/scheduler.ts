@@ -16,6 +16,7 @@ import { recoverTasks, type DeliveryLedger } from './recovery.js';
 import { TaskReporting, unrun } from './reporting.js';
 import { TaskTable } from './task-table.js';
 import type { TaskPolicy } from './task-policy.js';
+import type { startTask } from './runner.js';
 
 export type { DeliveryLedger } from './recovery.js';
 
@@ -39,6 +40,8 @@ export interface SchedulerOptions {
   log: Logger;
   /** after each task: the cleanup policy runs */
   onTaskFinished: () => void;
+  /** runner.ts's startTask; a fake in unit tests */
+  startTask?: typeof startTask;
 }
 
 export class TaskScheduler {
