@@ -229,11 +229,13 @@ describe('recovery: one result per task across restarts', () => {
 
   it('a task that was running with nothing in the outbox is reported AGENT_RESTARTED once', async () => {
     const p = pipeline();
-    await p.recover([entry('a', { phase: 'running' })]);
+    // recovery ends whatever carries ATS_TASK_ID=<id> on this machine: an id nothing else uses
+    const id = `restarted-${process.pid}-${Date.now()}`;
+    await p.recover([entry(id, { phase: 'running' })]);
     const results = p.sent.filter((f) => f.type === 'task_result');
     expect(results).toHaveLength(1);
     expect(results[0]).toMatchObject({ status: 'error', error_code: 'AGENT_RESTARTED' });
-    expect(p.table.seen('a')).toBe(true);
+    expect(p.table.seen(id)).toBe(true);
   });
 });
 
