@@ -4,6 +4,7 @@
  * the packaged desktop app runs it through ELECTRON_RUN_AS_NODE for `--no-gui`.
  */
 import { Agent } from './core/agent.js';
+import type { Logger } from './core/logging/logger.js';
 import type { TokenStorage } from './core/api.js';
 import { readToken, tokenFileIsExposed, type TokenSource } from './core/config/load.js';
 import { ExitCode, FatalError } from './core/protocol/codes.js';
@@ -11,13 +12,21 @@ import { CliExit, parseCli } from './cli/options.js';
 
 // The token may have come as a flag: take it out of what `ps` shows for this process.
 process.title = 'ats-agent';
-// A bug must not take running tasks down with it: report it and keep serving.
-process.on('uncaughtException', (err) =>
-  process.stderr.write(`ats-agent: internal error (continuing): ${err.stack ?? err}\n`),
-);
-process.on('unhandledRejection', (err) =>
-  process.stderr.write(`ats-agent: internal error (continuing): ${(err as Error)?.stack ?? err}\n`),
-);
+// A bug leaves the process in a state nobody knows: write it down and exit 1 at once. The service
+// manager starts the agent again and the journal and the outbox file recover its tasks and frames.
+let crashLog: Logger | null = null;
+const crash = (kind: string, err: unknown) => {
+  const text = `internal error (${kind}), exiting: ${(err as Error)?.stack ?? String(err)}`;
+  try {
+    if (crashLog)
+      crashLog.error(text); // agent.log (synchronous) and, in the foreground, stderr
+    else process.stderr.write(`ats-agent: ${text}\n`);
+  } finally {
+    process.exit(ExitCode.UNEXPECTED);
+  }
+};
+process.on('uncaughtException', (err) => crash('uncaught exception', err));
+process.on('unhandledRejection', (err) => crash('unhandled rejection', err));
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
@@ -38,6 +47,7 @@ async function main(): Promise<number> {
     mode: 'headless',
     console: true,
   });
+  crashLog = agent.logger('crash');
   if (tokenSource.kind === 'file' && tokenFileIsExposed(tokenSource.path)) {
     process.stderr.write(`warning: the token file ${tokenSource.path} can be read by other users; chmod 600 it\n`);
   }

@@ -4,7 +4,8 @@
  *
  *   node --import tsx e2e/bench/probe-relay.ts <out-dir> [node flags for the agent…]
  *   e.g. … /tmp/probe --trace-gc     or     … /tmp/probe --cpu-prof --cpu-prof-dir=/tmp/probe
- * PROBE_COMMAND replaces the task's command, PROBE_CLI the agent's entry (e.g. a patched copy).
+ * PROBE_COMMAND replaces the task's command, PROBE_CLI the agent's entry (e.g. a patched copy),
+ * PROBE_ACK=off makes the simulator speak no ack (ping/pong confirms).
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
@@ -21,7 +22,7 @@ if (out.startsWith('-')) {
 }
 mkdirSync(out, { recursive: true });
 const command = process.env.PROBE_COMMAND ?? `yes ${'0123456789abcdef'.repeat(7).slice(0, 99)} | head -c 200000000`;
-const sim = new PlatformSimulator({ tokens: [TOKEN] });
+const sim = new PlatformSimulator({ tokens: [TOKEN], ack: process.env.PROBE_ACK === 'off' ? false : 'auto' });
 await sim.start();
 const log = createWriteStream(path.join(out, 'agent.out'));
 const cli = process.env.PROBE_CLI ?? CLI;

@@ -20,11 +20,13 @@ describe('delivery', () => {
         15_000,
         'streaming on a new connection',
       );
-      await sleep(400);
+      // drop mid-stream: once 100 more lines have arrived on this connection
+      const seen = sim.lineCount('drops');
+      await sim.waitFor(() => sim.lineCount('drops') >= seen + 100, 15_000, 'more lines on this connection');
       sim.dropConnections();
     }
     const result = await waitForResult(sim, 'drops', 40_000);
-    expect(result.status).toBe('success');
+    expect(result.status, JSON.stringify({ ...result, output: result.output.slice(-200) })).toBe('success');
     await sim.waitFor(() => sim.authCount >= 4, 15_000, 'the reconnect after the third drop');
     const lines = sim.output('drops', 'stdout').split('\n');
     expect(lines).toEqual([...Array.from({ length: 2000 }, (_, i) => `line ${i + 1}`), 'done']);
@@ -35,7 +37,7 @@ describe('delivery', () => {
   it('spills a long outage to disk with bounded memory and delivers all of it afterwards', async () => {
     const sim = await startPlatform();
     const agent = await connectedAgent(sim);
-    const spill = path.join(agent.workDir, 'state', 'outbox.spill');
+    const spill = path.join(agent.workDir, 'state', 'outbox.log');
     // ~39 MB of output while nobody listens: dispatch, then take the platform down before it prints
     sim.dispatch({ task_id: 'outage', command: 'sleep 0.3; seq 1 5000000; echo end' });
     await sim.stop();
@@ -52,7 +54,7 @@ describe('delivery', () => {
     expect(peak).toBeLessThan(200);
     await sim.start();
     const result = await waitForResult(sim, 'outage', 60_000);
-    expect(result.status).toBe('success');
+    expect(result.status, JSON.stringify({ ...result, output: result.output.slice(-200) })).toBe('success');
     const out = sim.output('outage', 'stdout');
     expect(out.length).toBe(38_888_896 + 'end'.length);
     expect(out.endsWith('4999999\n5000000\nend')).toBe(true);

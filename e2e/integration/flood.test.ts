@@ -33,7 +33,7 @@ describe('output flood', () => {
       await sleep(200);
     }
     const result = await waitForResult(sim, 'flood', 60_000);
-    expect(result.status, JSON.stringify(result)).toBe('success');
+    expect(result.status, JSON.stringify({ ...result, output: result.output.slice(-200) })).toBe('success');
     const during = sim.heartbeats.filter((h) => h.at > start + 1_000 && h.at < start + FLOOD_SECONDS * 1000);
     const gaps = during.slice(1).map((h, i) => h.at - during[i]!.at);
     expect(during.length).toBeGreaterThanOrEqual(FLOOD_SECONDS - 3);

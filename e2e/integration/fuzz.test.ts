@@ -19,11 +19,20 @@ const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const SAFE_COMMANDS = ['true', 'echo x'] as const;
 const BATCH = 250;
 
-/** Every path below dir (files, directories, links), absolute. */
+/**
+ * Every path below dir (files, directories, links), absolute. The agent's cleanup policy (which the
+ * fuzzer sets to keep_tasks 0) may remove a task dir mid-walk: walk again rather than fail.
+ */
 function snapshot(dir: string): Set<string> {
-  return new Set(
-    readdirSync(dir, { recursive: true, withFileTypes: true }).map((e) => path.join(e.parentPath, e.name)),
-  );
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return new Set(
+        readdirSync(dir, { recursive: true, withFileTypes: true }).map((e) => path.join(e.parentPath, e.name)),
+      );
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 20) throw err;
+    }
+  }
 }
 
 /** The frames: each one a string, ready for sim.sendRaw. */

@@ -28,6 +28,9 @@ describe('bad frames', () => {
       JSON.stringify({ type: 'cancel_task', task_id: 'no-such-task' }),
       JSON.stringify({ type: 'config_update', task: { max_concurrent: 'lots' } }),
       JSON.stringify({ type: 'auth_success', environment_id: 5 }),
+      JSON.stringify({ type: 'ack' }),
+      JSON.stringify({ type: 'ack', task_id: 'x2', seq: 'all' }),
+      JSON.stringify({ type: 'ack', task_id: 'x2', seq: 1, result: true }),
     ];
     for (const frame of bad) sim.sendRaw(frame);
     await sim.waitFor(
@@ -50,12 +53,23 @@ describe('bad frames', () => {
     sim.sendRaw(JSON.stringify({ type: 'task', task_id: 'still-works', command: 42 }));
     await sim.waitFor(() => sim.errors.length > errorsBefore, 10_000, 'the error frame');
     expect(sim.results('still-works')).toHaveLength(1);
+    // well-formed but hostile acks: an unknown task, a seq never sent, repeated: no crash, nothing lost
+    for (const ack of [
+      { type: 'ack', task_id: 'no-such-task', seq: 5 },
+      { type: 'ack', task_id: 'still-works', seq: 1e9 },
+      { type: 'ack', task_id: 'still-works', result: true },
+      { type: 'ack', task_id: 'still-works', result: true },
+    ])
+      sim.sendRaw(JSON.stringify(ack));
+    sim.dispatch({ task_id: 'after-acks', command: 'echo ok' });
+    expect(await waitForResult(sim, 'after-acks')).toMatchObject({ status: 'success', output: 'ok\n' });
+    expect(sim.output('after-acks')).toBe('ok');
     expect(existsSync(path.join(outside, 'pwned'))).toBe(false);
     expect(agent.child.exitCode).toBeNull();
     expect((await agent.stop()).code).toBe(0);
     for (const file of listFiles(agent.workDir))
       expect(file).toMatch(
-        /^(agent-id|logs\/agent\.log|logs\/tasks\/still-works\.log|tasks\/still-works\/?.*|state\/tasks\/[\w.-]+\.json|state\/outbox\.spill)$/,
+        /^(agent-id|logs\/agent\.log|logs\/tasks\/(still-works|after-acks)\.log|tasks\/(still-works|after-acks)\/?.*|state\/tasks\/[\w.-]+\.json|state\/outbox\.log)$/,
       );
   });
 });

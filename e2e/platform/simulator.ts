@@ -33,6 +33,13 @@ export interface SimulatorOptions {
   tls?: { key: string | Buffer; cert: string | Buffer };
   /** registration tokens `register` accepts; each registration issues a new agent token (PROTOCOL.md, Registration) */
   registrationTokens?: Iterable<string>;
+  /**
+   * Application acknowledgement (PROTOCOL.md second round), when the agent announces "ack":
+   * 'auto' (default) announces it and acks every task_log and task_result on receipt; 'never'
+   * announces it and acks nothing (a platform that stores nothing); false speaks no ack at all
+   * (ping/pong confirms, as with a platform that predates it).
+   */
+  ack?: 'auto' | 'never' | false;
 }
 
 export interface DispatchedTask {
@@ -71,6 +78,10 @@ export class PlatformSimulator extends EventEmitter {
     Omit<SimulatorOptions, 'tokens' | 'workDir' | 'tls' | 'keepLogText' | 'registrationTokens'>
   > &
     Pick<SimulatorOptions, 'workDir' | 'tls' | 'keepLogText'>;
+  /** sockets on which ack was negotiated, and whether this simulator acks there */
+  private readonly acking = new Map<WebSocket, boolean>();
+  /** ack frames sent, in order */
+  readonly acksSent: any[] = [];
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly sockets = new Set<WebSocket>();
   /** authenticated sockets and the token each one used, for revokeToken() */
@@ -94,6 +105,7 @@ export class PlatformSimulator extends EventEmitter {
       rejectAt: opts.rejectAt ?? 'upgrade',
       tls: opts.tls,
       keepLogText: opts.keepLogText,
+      ack: opts.ack ?? 'auto',
     };
     this.port = this.opts.port;
   }
@@ -247,6 +259,12 @@ export class PlatformSimulator extends EventEmitter {
     for (const attempt of [...this.waiters]) attempt();
   }
 
+  /** Frames sent on a socket where ack was negotiated (stored here first, like a platform would). */
+  private sendAck(ws: WebSocket, ack: object): void {
+    this.acksSent.push(ack);
+    ws.send(JSON.stringify(ack));
+  }
+
   private toAgents(frame: object | string): void {
     if (this.sessions.size === 0) throw new Error('no authenticated agent is connected');
     const data = typeof frame === 'string' ? frame : JSON.stringify(frame);
@@ -273,6 +291,7 @@ export class PlatformSimulator extends EventEmitter {
     ws.on('close', (code, reason) => {
       this.sockets.delete(ws);
       this.sessions.delete(ws);
+      this.acking.delete(ws);
       this.emit('disconnect', code, reason.toString(), ws);
       this.recheck();
     });
@@ -306,9 +325,11 @@ export class PlatformSimulator extends EventEmitter {
         frame.lines = typeof frame.message === 'string' ? countLines(frame.message) : 0;
         if (this.opts.keepLogText === false) frame.message = '';
         push(this.logsByTask, frame.task_id, frame);
+        if (this.acking.get(ws)) this.sendAck(ws, { type: 'ack', task_id: frame.task_id, seq: frame.seq });
         break;
       case 'task_result':
         push(this.resultsByTask, frame.task_id, frame);
+        if (this.acking.get(ws)) this.sendAck(ws, { type: 'ack', task_id: frame.task_id, result: true });
         break;
       case 'error':
         this.errors.push(frame);
@@ -347,6 +368,9 @@ export class PlatformSimulator extends EventEmitter {
       server_time: new Date().toISOString(),
     };
     if (this.opts.workDir !== undefined) reply.work_dir = this.opts.workDir;
+    const agentAcks = Array.isArray(frame.agent_info?.features) && frame.agent_info.features.includes('ack');
+    if (this.opts.ack !== false) reply.features = ['seq', 'partial', 'ack'];
+    if (this.opts.ack !== false && agentAcks) this.acking.set(ws, this.opts.ack === 'auto');
     ws.send(JSON.stringify(reply));
     this.emit('auth', frame.agent_info);
   }

@@ -18,7 +18,14 @@ import { SystemSampler } from './monitor/sampler.js';
 import { AlertEvaluator, metricOf } from './monitor/alerts.js';
 import { runProbe, ScriptMonitor } from './monitor/scripts.js';
 import { ErrorCode, ExitCode, FatalError } from './protocol/codes.js';
-import type { AuthSuccessFrame, ErrorFrame, HeartbeatFrame, TaskLogFrame, TaskResultFrame } from './protocol/frames.js';
+import type {
+  AlertFrame,
+  AuthSuccessFrame,
+  ErrorFrame,
+  HeartbeatFrame,
+  TaskLogFrame,
+  TaskResultFrame,
+} from './protocol/frames.js';
 import { parseInbound } from './protocol/inbound.js';
 import { AgentState } from './state/agent-state.js';
 import { defaultShell } from './tasks/runner.js';
@@ -33,9 +40,8 @@ import pkg from '../../package.json' with { type: 'json' };
 export const AGENT_VERSION: string = pkg.version;
 /** The agent's own variables (its secrets, and the switch that runs the packaged app as Node): never passed to a task. */
 export const SECRET_ENV_NAMES = ['ATS_AGENT_TOKEN', 'ATS_AGENT_TOKEN_FILE', 'ELECTRON_RUN_AS_NODE'];
-/** Outbox sizes (bytes) at which task output reading pauses and resumes while online. */
-const OUTBOX_HIGH_WATER = 8 * 1024 * 1024;
-const OUTBOX_LOW_WATER = 2 * 1024 * 1024;
+/** The extensions of PROTOCOL.md this agent speaks, announced in auth.agent_info.features. */
+export const AGENT_FEATURES = ['seq', 'partial', 'ack', 'alerts', 'custom_metrics', 'register'];
 const SHUTDOWN_FLUSH_MS = 5_000;
 const CLEANUP_DELAY_MS = 1_000;
 /** confirmed results kept in the journal across restarts, to answer redeliveries */
@@ -66,6 +72,8 @@ export class Agent {
   private readonly sampler: SystemSampler;
   private readonly scripts: ScriptMonitor;
   private readonly alerts: AlertEvaluator;
+  /** the latest change of each alert that could not be sent (offline): sent at the next auth_success */
+  private readonly unsentAlerts = new Map<string, AlertFrame>();
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private inbound: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | null = null;
@@ -149,11 +157,12 @@ export class Agent {
         agent_id: agentId,
         mode: opts.mode,
         tags: agentTags(config.agent.tags),
+        features: AGENT_FEATURES,
       },
       caFile: config.server.ca_file,
       proxy: config.server.proxy,
       noProxy: config.server.no_proxy,
-      spillPath: path.join(layout.root, 'state', 'outbox.spill'),
+      outboxFile: path.join(layout.root, 'state', 'outbox.log'),
       maxRetries: config.server.max_retries,
       log: logging.scope('connection'),
     });
@@ -169,6 +178,7 @@ export class Agent {
       layout: () => this.layout,
       journal,
       deliver: (frame, onConfirmed) => this.deliver(frame, onConfirmed),
+      delivery: this.connection.outbox,
       state: this.state,
       log: logging.scope('tasks'),
       onTaskFinished: () => this.cleanupSoon(),
@@ -272,8 +282,6 @@ export class Agent {
         ...(phase !== 'online' ? { connectedSince: null } : {}),
         ...(detail.error ? { lastError: { ...detail.error, at: new Date().toISOString() } } : {}),
       });
-      // offline, output spills to disk: tasks keep running rather than block on a full pipe
-      if (phase !== 'online') this.scheduler.setPaused(false);
     });
     c.on('authenticated', (frame) => {
       this.inbound = this.inbound.then(() => this.onAuthenticated(frame)).catch((err) => this.inboundFailed(err));
@@ -286,9 +294,8 @@ export class Agent {
     c.on('fatal', (error) => {
       this.fail(error).catch((err: unknown) => this.log.error(`stopping after ${error.code} failed: ${String(err)}`));
     });
-    c.on('drain', () => {
-      if (c.outbox.pendingBytes < OUTBOX_LOW_WATER) this.scheduler.setPaused(false);
-    });
+    // the connection owns backpressure (platform-connection.ts): one signal, on changes only
+    c.on('behind', (behind) => this.scheduler.setPaused(behind));
   }
 
   private inboundFailed(err: unknown): void {
@@ -325,6 +332,7 @@ export class Agent {
       lastError: null,
     });
     this.log.info(`authenticated; environment ${frame.environment_id}`);
+    this.sendUnsentAlerts();
     this.startHeartbeat();
   }
 
@@ -348,6 +356,9 @@ export class Agent {
         break;
       case 'config_update':
         this.applyConfigUpdate(frame.task);
+        break;
+      case 'ack':
+        this.connection.acknowledge(frame);
         break;
     }
   }
@@ -383,9 +394,6 @@ export class Agent {
 
   private deliver(frame: TaskLogFrame | TaskResultFrame, onConfirmed?: () => void): void {
     this.connection.sendReliable(frame, onConfirmed);
-    // online but behind: stop reading task output until the platform catches up
-    if (this.connection.online && this.connection.outbox.pendingBytes > OUTBOX_HIGH_WATER)
-      this.scheduler.setPaused(true);
   }
 
   private startHeartbeat(): void {
@@ -429,16 +437,27 @@ export class Agent {
     }
   }
 
-  /** Alert changes go through the outbox: one raised while offline reaches the platform later. */
+  /**
+   * Alerts are state, not task output: the outbox acks frames by task, so they go now, and a change
+   * raised while offline is sent (the latest per alert) once the platform is back. A restart starts
+   * the evaluation over: a condition that still holds fires again after its `for`.
+   */
   private checkAlerts(system: HeartbeatFrame['system_info'], now: Date): void {
     const changes = this.alerts.evaluate((metric) => metricOf(system, metric), now.getTime());
     for (const frame of changes) {
       this.log.warn(
         `alert ${frame.name} ${frame.state}: ${frame.metric} = ${frame.value} (threshold ${frame.threshold})`,
       );
-      this.connection.sendReliable(frame);
+      if (!this.connection.sendNow(frame)) this.unsentAlerts.set(frame.name, frame);
     }
     this.state.setAlerts(this.alerts.views());
+  }
+
+  private sendUnsentAlerts(): void {
+    for (const [name, frame] of this.unsentAlerts) {
+      if (!this.connection.sendNow(frame)) return;
+      this.unsentAlerts.delete(name);
+    }
   }
 
   /** After a task: once a burst of tasks has settled, not after each of them. */

@@ -1,20 +1,45 @@
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { TaskLogFrame, TaskResultFrame } from '../protocol/frames.js';
 import { Outbox } from './outbox.js';
 
-const drain = (box: Outbox, epoch: number) => [...box.takeUnsent(epoch)].map(String);
-const b = (text: string) => Buffer.from(text);
+const log = (task: string, seq: number, message = `line ${seq}`): TaskLogFrame => ({
+  type: 'task_log',
+  task_id: task,
+  level: 'info',
+  message,
+  timestamp: '2026-01-01T00:00:00.000Z',
+  stream: 'stdout',
+  seq,
+});
+const result = (task: string): TaskResultFrame => ({
+  type: 'task_result',
+  task_id: task,
+  status: 'success',
+  exit_code: 0,
+  output: '',
+  error: '',
+  duration: 0.1,
+  timestamp: '2026-01-01T00:00:01.000Z',
+});
+/** what went to the socket, as `task:seq` or `task:result` */
+const send = (box: Outbox, epoch = 0) =>
+  [...box.takeUnsent(epoch)].map((b) => {
+    const f = JSON.parse(b.toString()) as TaskLogFrame | TaskResultFrame;
+    return `${f.task_id}:${f.type === 'task_log' ? f.seq : 'result'}`;
+  });
+const fileIn = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'ats-outbox-')), 'state', 'outbox.log');
 
-describe('Outbox', () => {
+describe('Outbox without ack (ping/pong confirms)', () => {
   it('keeps frames until a pong for a later ping confirms them', () => {
     const box = new Outbox();
-    box.push(b('a'));
-    box.push(b('b'));
-    expect(drain(box, 0)).toEqual(['a', 'b']);
-    box.push(b('c'));
-    expect(drain(box, 1)).toEqual(['c']);
+    box.push(log('a', 1));
+    box.push(log('a', 2));
+    expect(send(box, 0)).toEqual(['a:1', 'a:2']);
+    box.push(log('a', 3));
+    expect(send(box, 1)).toEqual(['a:3']);
     expect(box.confirm(0)).toBe(2);
     expect(box.size).toBe(1);
     expect(box.awaitingConfirmation).toBe(true);
@@ -25,72 +50,201 @@ describe('Outbox', () => {
 
   it('sends everything unconfirmed again, in order, after a reconnect', () => {
     const box = new Outbox();
-    ['1', '2', '3'].forEach((f) => box.push(b(f)));
-    drain(box, 0);
-    box.confirm(-1);
-    box.push(b('4'));
+    [1, 2, 3].forEach((n) => box.push(log('a', n)));
+    send(box, 0);
+    box.push(log('a', 4));
     box.requeueUnconfirmed();
-    expect(drain(box, 1)).toEqual(['1', '2', '3', '4']);
+    expect(send(box, 1)).toEqual(['a:1', 'a:2', 'a:3', 'a:4']);
   });
 
   it('never confirms a frame that was not sent yet', () => {
     const box = new Outbox();
-    box.push(b('x'));
+    box.push(log('a', 1));
     expect(box.confirm(100)).toBe(0);
-    expect(drain(box, 5)).toEqual(['x']);
+    expect(send(box, 5)).toEqual(['a:1']);
+    expect(box.confirm(4)).toBe(0);
+    expect(box.confirm(5)).toBe(1);
   });
 
-  it('stays correct across many compactions', () => {
+  it('calls onConfirmed once, when the frame is confirmed', () => {
     const box = new Outbox();
-    let expected = 0;
-    for (let round = 0; round < 50; round++) {
-      for (let i = 0; i < 100; i++) box.push(b(String(round * 100 + i)));
-      const sent = drain(box, round);
-      expect(Number(sent[0])).toBe(expected);
-      expected += 100;
-      box.confirm(round);
-    }
-    expect(box.size).toBe(0);
+    let calls = 0;
+    box.push(result('a'), () => (calls += 1));
+    send(box, 0);
+    expect(calls).toBe(0);
+    box.confirm(0);
+    box.confirm(0);
+    expect(calls).toBe(1);
+  });
+
+  it('queues a second result of a task once: the pending one goes out and both callbacks wait for it', () => {
+    const box = new Outbox();
+    const calls: string[] = [];
+    box.push(result('a'), () => calls.push('first'));
+    box.push(result('a'), () => calls.push('second'));
+    expect(send(box)).toEqual(['a:result']);
+    box.confirm(0);
+    expect(calls).toEqual(['first', 'second']);
+    // once confirmed, a redelivered task's result goes out again (the platform asked)
+    box.push(result('a'));
+    expect(send(box, 1)).toEqual(['a:result']);
   });
 });
 
-describe('Outbox spill', () => {
-  const spillPath = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'ats-spill-')), 'outbox.spill');
-
-  it('keeps memory under its limit during an outage and delivers everything in order', () => {
-    const box = new Outbox({ spillPath: spillPath(), memoryLimit: 1000 });
-    const confirmed: number[] = [];
-    for (let i = 0; i < 500; i++)
-      box.push(b(JSON.stringify({ i, pad: 'x'.repeat(40) })), i % 50 === 0 ? () => confirmed.push(i) : undefined);
-    expect(box.pendingBytes).toBeLessThanOrEqual(1000);
-    expect(box.spilledBytes).toBeGreaterThan(20_000);
-    expect(box.size).toBe(500);
-    const got: number[] = [];
-    for (let epoch = 0; box.hasUnsent; epoch++) {
-      for (const data of box.takeUnsent(epoch)) got.push(JSON.parse(String(data)).i);
-      expect(box.pendingBytes).toBeLessThanOrEqual(1000 + 100);
-      box.confirm(epoch);
-    }
-    expect(got).toEqual(Array.from({ length: 500 }, (_, i) => i));
-    expect(confirmed).toEqual([0, 50, 100, 150, 200, 250, 300, 350, 400, 450]);
-    expect(box.size).toBe(0);
-    expect(box.spilledBytes).toBe(0);
+describe('Outbox with ack', () => {
+  it('confirms a task frames up to the acked seq, and its result separately', () => {
+    const box = new Outbox();
+    [1, 2, 3].forEach((n) => box.push(log('a', n)));
+    box.push(result('a'));
+    send(box);
+    expect(box.ack('a', { seq: 2 })).toEqual({ confirmed: 2 });
+    expect(box.size).toBe(2);
+    expect(box.ack('a', { result: true })).toEqual({ confirmed: 1 });
+    expect(box.size).toBe(1);
+    box.requeueUnconfirmed();
+    expect(send(box)).toEqual(['a:3']);
   });
 
-  it('finds frames spilled by an earlier run and sends them first', () => {
-    const file = spillPath();
-    const before = new Outbox({ spillPath: file, memoryLimit: 41 });
-    before.push(b('"kept in memory, lost with the process"'));
-    before.push(b('"a"'));
-    before.push(b('"b"'));
-    const after = new Outbox({ spillPath: file, memoryLimit: 10 });
-    expect(after.size).toBe(2);
-    after.push(b('"c"'));
-    const sent: string[] = [];
-    for (let epoch = 0; after.hasUnsent; epoch++) {
-      sent.push(...drain(after, epoch));
-      after.confirm(epoch);
-    }
-    expect(sent).toEqual(['"a"', '"b"', '"c"']);
+  it('ack lost: what was not acked is sent again after a reconnect; what was acked never again', () => {
+    const box = new Outbox();
+    [1, 2, 3, 4].forEach((n) => box.push(log('a', n)));
+    send(box);
+    box.ack('a', { seq: 2 });
+    box.requeueUnconfirmed(); // the ack for 3 and 4 never came
+    expect(send(box, 1)).toEqual(['a:3', 'a:4']);
+  });
+
+  it('out of order and duplicate acks change nothing and drop nothing', () => {
+    const box = new Outbox();
+    [1, 2, 3].forEach((n) => box.push(log('a', n)));
+    send(box);
+    expect(box.ack('a', { seq: 2 }).confirmed).toBe(2);
+    expect(box.ack('a', { seq: 1 })).toMatchObject({ confirmed: 0 });
+    expect(box.ack('a', { seq: 2 })).toMatchObject({ confirmed: 0 });
+    expect(box.size).toBe(1);
+  });
+
+  it('hostile acks: unknown task, seq beyond what was sent, a result not sent: no unsent frame is dropped', () => {
+    const box = new Outbox();
+    box.push(log('a', 1));
+    send(box);
+    box.push(log('a', 2));
+    box.push(result('a'));
+    expect(box.ack('nope', { seq: 9 })).toEqual({ confirmed: 0, ignored: 'unknown task' });
+    expect(box.ack('a', { seq: 1_000_000 })).toEqual({ confirmed: 1 });
+    expect(box.ack('a', { result: true })).toEqual({ confirmed: 0, ignored: 'result not sent' });
+    expect(box.size).toBe(2);
+    expect(send(box)).toEqual(['a:2', 'a:result']);
+  });
+
+  it('confirms out of order across tasks and still sends the rest in order', () => {
+    const box = new Outbox();
+    box.push(log('a', 1));
+    box.push(log('b', 1));
+    box.push(log('a', 2));
+    send(box);
+    box.ack('b', { seq: 1 });
+    box.requeueUnconfirmed();
+    expect(send(box)).toEqual(['a:1', 'a:2']);
+  });
+});
+
+describe('Outbox write-ahead file', () => {
+  it('every frame is on disk before push returns, and a restart resends the unconfirmed ones in order', () => {
+    const file = fileIn();
+    const first = new Outbox({ file });
+    [1, 2, 3].forEach((n) => first.push(log('a', n)));
+    first.push(result('a'));
+    send(first);
+    first.ack('a', { seq: 1 });
+    expect(readFileSync(file, 'utf8')).toContain('"seq":3');
+    // kill -9: nothing is closed
+    const second = new Outbox({ file });
+    expect(second.size).toBe(3);
+    expect(send(second)).toEqual(['a:2', 'a:3', 'a:result']);
+    expect(second.pendingResult('a')).toMatchObject({ status: 'success' });
+  });
+
+  it('cuts a torn last record at start, and the next frame is not glued to it', () => {
+    const file = fileIn();
+    const first = new Outbox({ file });
+    first.push(log('a', 1));
+    first.close();
+    appendFileSync(file, '{"type":"task_log","task_id":"a","seq":2,"mess'); // a crash mid-write
+    const notices: string[] = [];
+    const second = new Outbox({ file, onNotice: (m) => notices.push(m) });
+    expect(notices.join('\n')).toMatch(/torn/);
+    second.push(log('a', 2));
+    second.close();
+    const third = new Outbox({ file });
+    expect(send(third)).toEqual(['a:1', 'a:2']);
+  });
+
+  it('a pong-confirmed frame is recorded and not resent after a restart; an empty outbox empties its file', () => {
+    const file = fileIn();
+    const first = new Outbox({ file });
+    first.push(log('a', 1));
+    first.push(log('a', 2));
+    send(first, 0);
+    first.push(log('a', 3));
+    first.confirm(0);
+    expect(send(new Outbox({ file }))).toEqual(['a:3']);
+    send(first, 1);
+    first.confirm(1);
+    expect(statSync(file).size).toBe(0);
+    expect(new Outbox({ file }).size).toBe(0);
+  });
+
+  it('remembers a result confirmed just before a crash, so the journal does not send it again', () => {
+    const file = fileIn();
+    const first = new Outbox({ file });
+    first.push(result('a'));
+    send(first);
+    first.ack('a', { result: true });
+    const second = new Outbox({ file });
+    expect(second.size).toBe(0);
+    expect(second.resultConfirmed('a')).toBe(true);
+    expect(second.pendingResult('a')).toBeUndefined();
+  });
+
+  it('memory caches only the tail: frames past the limit are read back from the file', () => {
+    const file = fileIn();
+    const box = new Outbox({ file, memoryLimit: 300 });
+    for (let n = 1; n <= 20; n++) box.push(log('a', n, 'x'.repeat(100)));
+    expect(send(box)).toEqual(Array.from({ length: 20 }, (_, i) => `a:${i + 1}`));
+  });
+
+  it('at the cap, the oldest unsent output of the chattiest task is summarised; results are kept', () => {
+    const file = fileIn();
+    const notices: string[] = [];
+    const box = new Outbox({ file, diskCap: 64 * 1024, onNotice: (m) => notices.push(m) });
+    box.push(log('quiet', 1, 'hello'));
+    box.push(result('quiet'));
+    for (let n = 1; n <= 200; n++) box.push(log('loud', n, `${'y'.repeat(999)}\n${'z'.repeat(999)}`));
+    box.push(result('loud'));
+    expect(statSync(file).size).toBeLessThanOrEqual(64 * 1024);
+    const sent = [...box.takeUnsent(0)].map((b) => JSON.parse(b.toString()) as TaskLogFrame | TaskResultFrame);
+    const ids = sent.map((f) => `${f.task_id}:${f.type === 'task_log' ? f.seq : 'result'}`);
+    expect(ids.slice(0, 2)).toEqual(['quiet:1', 'quiet:result']);
+    expect(ids).toContain('loud:result');
+    expect(ids.at(-2)).toBe('loud:200'); // the newest output is kept
+    const summary = sent.find((f) => f.type === 'task_log' && f.stream === 'agent') as TaskLogFrame;
+    expect(summary.message).toMatch(/lines .* were left out here/);
+    const seqs = sent.filter((f) => f.task_id === 'loud' && f.type === 'task_log').map((f) => (f as TaskLogFrame).seq);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(notices.join('\n')).toMatch(/loud/);
+    // the same after a restart
+    const again = send(new Outbox({ file }));
+    expect(again).toEqual(ids);
+  });
+
+  it('skips a record that is not JSON in the middle of the file rather than losing the rest', () => {
+    const file = fileIn();
+    const first = new Outbox({ file });
+    first.push(log('a', 1));
+    first.close();
+    appendFileSync(file, 'garbage\n');
+    writeFileSync(file, readFileSync(file, 'utf8') + JSON.stringify(log('a', 2)) + '\n');
+    expect(send(new Outbox({ file }))).toEqual(['a:1', 'a:2']);
   });
 });

@@ -1,130 +1,495 @@
 /**
- * At-least-once delivery of task_log and task_result frames. A frame stays here until a WebSocket
- * ping sent after it comes back as a pong (TCP keeps order, so the platform has read the frame), and
- * everything not confirmed when a connection ends is sent again, in order, after the next
- * auth_success. Heartbeats never come here: a stale one is worthless. Past `memoryLimit`, new frames
- * wait in a spill file and come back into memory as the platform confirms what is ahead of them.
+ * At-least-once delivery of task_log and task_result frames, written ahead to disk (outbox-file.ts)
+ * before any socket sees them, so a restart (graceful or kill -9, platform up or down) sends every
+ * unconfirmed frame again, in order, with its original `seq`. Memory only caches the file's newest
+ * frames; older ones are read back from the file when their turn comes.
+ *
+ * Confirmation has two sources, never both: a pong for a ping sent after the frame (the platform's
+ * socket read it), or, when `ack` was negotiated, the platform's `ack` naming the task and seq (or
+ * its result). A confirmed frame is recorded in the file and leaves the outbox. An ack can only
+ * confirm frames that were sent: a hostile or confused ack never drops a frame the platform has not
+ * seen.
+ *
+ * The file is bounded by `diskCap`: past it, confirmed frames are compacted away first; if the
+ * unconfirmed frames alone reach the cap, the oldest unsent output of the task with the most of it
+ * is replaced by one agent line saying how much was left out (the task's log file has it all).
+ * A task_result is never dropped.
  */
-import { SpillFile } from './spill-file.js';
+import type { TaskLogFrame, TaskResultFrame } from '../protocol/frames.js';
+import { OutboxFile } from './outbox-file.js';
+
+export type OutboxFrame = TaskLogFrame | TaskResultFrame;
 
 export interface OutboxOptions {
-  /** where frames go past the memory limit; without it everything stays in memory */
-  spillPath?: string;
-  /** bytes of frames held in memory before new ones spill */
+  /** the write-ahead file; without it the outbox lives in memory only (tests) */
+  file?: string;
+  /** bytes of frames kept in memory as a cache of the file's tail */
   memoryLimit?: number;
-  /** the spill file could not be written (disk full): frames stay in memory rather than being lost */
-  onSpillError?: (err: Error) => void;
+  /** bytes the file may hold; see the class comment for what happens there */
+  diskCap?: number;
+  /** the file could not be written (disk full): frames stay in memory rather than being lost */
+  onWriteError?: (err: Error) => void;
+  /** what a restart found, or output summarised at the cap: for the agent log */
+  onNotice?: (message: string) => void;
 }
 
-export interface OutboxEntry {
-  /** the frame's UTF-8 JSON: off the JS heap, so frames waiting for a pong do not age into old-space garbage */
-  data: Buffer;
-  /** called once the platform has the frame */
-  onConfirmed?: () => void;
-  /** the ping epoch current when the frame was last written to a socket; -1 = not sent yet */
+/** A result is keyed with seq RESULT. */
+const RESULT = -1;
+const NEWLINE = 0x0a;
+export const DEFAULT_DISK_CAP = 512 * 1024 * 1024;
+const COMPACT_MIN_BYTES = 16 * 1024 * 1024;
+/**
+ * compact once the unconfirmed frames are less than 1/8 of the file: online that is nearly always
+ * (little is pending), and a catch-up after an outage rewrites about 1/7 of what it sends, not all
+ */
+const COMPACT_WHEN_LIVE_BELOW = 8;
+/** confirmed results remembered (also across a compaction), so a restart knows not to resend them */
+const CONFIRMED_RESULTS_KEPT = 1_000;
+
+interface Entry {
+  taskId: string;
+  /** the task_log seq, or RESULT */
+  seq: number;
+  /** where the line starts in the file; -1 = not on disk (the write failed) */
+  offset: number;
+  length: number;
+  /** cached bytes of the frame, or null when only the file has them */
+  data: Buffer | null;
+  /** written to a socket at least once (only such a frame can be acked) */
+  sent: boolean;
+  /** the ping epoch current when it was last written to a socket */
   epoch: number;
+  confirmed: boolean;
+  onConfirmed?: () => void;
 }
 
-const RELEASED: OutboxEntry = { data: Buffer.alloc(0), epoch: -1 };
+interface TaskFrames {
+  entries: Entry[];
+  head: number;
+}
+
+export interface AckResult {
+  confirmed: number;
+  /** why nothing was confirmed, when nothing was */
+  ignored?: 'unknown task' | 'nothing sent up to that seq' | 'result not sent';
+}
 
 export class Outbox {
-  private entries: OutboxEntry[] = [];
+  private entries: Entry[] = [];
+  /** first entry not confirmed (entries before it are all confirmed) */
   private head = 0;
-  private unsent = 0;
-  private bytes = 0;
-  private readonly spill: SpillFile | null;
+  /** first entry not yet written to the current socket */
+  private cursor = 0;
+  private readonly tasks = new Map<string, TaskFrames>();
+  private readonly confirmedResults = new Set<string>();
+  private unconfirmed = 0;
+  private unconfirmedBytes = 0;
+  private cachedBytes = 0;
+  private readonly file: OutboxFile | null;
   private readonly memoryLimit: number;
-  private readonly onSpillError: (err: Error) => void;
+  private readonly diskCap: number;
+  private readonly onWriteError: (err: Error) => void;
+  private readonly onNotice: (message: string) => void;
 
   constructor(opts: OutboxOptions = {}) {
-    this.spill = opts.spillPath ? new SpillFile(opts.spillPath) : null;
     this.memoryLimit = opts.memoryLimit ?? 16 * 1024 * 1024;
-    this.onSpillError = opts.onSpillError ?? (() => undefined);
+    this.diskCap = opts.diskCap ?? DEFAULT_DISK_CAP;
+    this.onWriteError = opts.onWriteError ?? (() => undefined);
+    this.onNotice = opts.onNotice ?? (() => undefined);
+    this.file = opts.file ? new OutboxFile(opts.file) : null;
+    if (this.file) this.load(this.file);
   }
 
-  /** Frames not yet confirmed (sent or not, in memory or spilled). */
+  /** Frames not yet confirmed. */
   get size(): number {
-    return this.entries.length - this.head + (this.spill?.frames ?? 0);
+    return this.unconfirmed;
   }
 
-  /** Bytes of the frames not yet confirmed that are held in memory. */
+  /** Bytes of the frames not yet confirmed: the one measure of how far behind the platform is. */
   get pendingBytes(): number {
-    return this.bytes;
+    return this.unconfirmedBytes;
   }
 
-  /** Bytes waiting in the spill file. */
-  get spilledBytes(): number {
-    return this.spill?.bytes ?? 0;
+  /** Bytes the write-ahead file holds (confirmed frames not compacted away yet included). */
+  get fileBytes(): number {
+    return this.file?.size ?? 0;
   }
 
-  push(data: Buffer, onConfirmed?: () => void): void {
-    if (this.spill && (this.spill.frames > 0 || this.bytes + data.byteLength > this.memoryLimit)) {
-      try {
-        this.spill.append(data, onConfirmed);
-        return;
-      } catch (err) {
-        this.onSpillError(err as Error);
-      }
-    }
-    this.keep(data, onConfirmed);
-  }
-
-  /** Frames waiting for a socket, oldest first; marks them sent under `epoch`. */
-  *takeUnsent(epoch: number): Generator<Buffer> {
-    for (;;) {
-      for (let i = this.entries.length - this.unsent; i < this.entries.length; i++) {
-        const entry = this.entries[i]!;
-        entry.epoch = epoch;
-        this.unsent -= 1;
-        yield entry.data;
-      }
-      // spilled frames come back only as confirmations make room, so memory stays bounded
-      if (!this.spill || this.spill.frames === 0 || this.bytes >= this.memoryLimit) return;
-      for (const frame of this.spill.take(this.memoryLimit - this.bytes)) this.keep(frame.data, frame.onConfirmed);
-    }
-  }
-
-  /** Something is waiting for a socket (in memory or spilled). */
   get hasUnsent(): boolean {
-    return this.unsent > 0 || (this.spill?.frames ?? 0) > 0;
+    return this.cursor < this.entries.length;
   }
 
-  private keep(data: Buffer, onConfirmed?: () => void): void {
-    this.entries.push({ data, epoch: -1, onConfirmed });
-    this.bytes += data.byteLength;
-    this.unsent += 1;
+  /** Something was sent and awaits confirmation (`head` is always the oldest unconfirmed frame). */
+  get awaitingConfirmation(): boolean {
+    return this.head < this.cursor;
   }
 
-  /** A pong for `epoch` arrived: every frame sent under an earlier or equal epoch is delivered. */
+  /** The task's result, when one is waiting here for confirmation. */
+  pendingResult(taskId: string): TaskResultFrame | undefined {
+    const entry = this.resultEntry(taskId);
+    return entry ? (JSON.parse(this.bytesOf(entry).toString('utf8')) as TaskResultFrame) : undefined;
+  }
+
+  /** The platform confirmed this task's result (in this run or one the file remembers). */
+  resultConfirmed(taskId: string): boolean {
+    return this.confirmedResults.has(taskId);
+  }
+
+  /** Calls `cb` once the task's pending result is confirmed; false when none is pending. */
+  whenResultConfirmed(taskId: string, cb: () => void): boolean {
+    const entry = this.resultEntry(taskId);
+    if (!entry) return false;
+    const before = entry.onConfirmed;
+    entry.onConfirmed = before ? () => (before(), cb()) : cb;
+    return true;
+  }
+
+  /**
+   * On disk before it returns. A second result for a task whose result is still pending is not
+   * queued twice: the pending one goes out, and `onConfirmed` waits for it.
+   */
+  push(frame: OutboxFrame, onConfirmed?: () => void): void {
+    const seq = frame.type === 'task_result' ? RESULT : frame.seq;
+    if (seq === RESULT && this.resultEntry(frame.task_id)) {
+      if (onConfirmed) this.whenResultConfirmed(frame.task_id, onConfirmed);
+      return;
+    }
+    const json = JSON.stringify(frame);
+    const length = Buffer.byteLength(json);
+    const line = Buffer.allocUnsafe(length + 1);
+    line.write(json, 0, 'utf8');
+    line[length] = NEWLINE;
+    if (this.file && this.file.size + line.length > this.diskCap) this.makeRoom(line.length);
+    const offset = this.write(line);
+    const entry: Entry = {
+      taskId: frame.task_id,
+      seq,
+      offset,
+      length,
+      data: null,
+      sent: false,
+      epoch: -1,
+      confirmed: false,
+      onConfirmed,
+    };
+    if (offset < 0 || this.cachedBytes + length <= this.memoryLimit) this.cache(entry, line.subarray(0, length));
+    this.add(entry);
+  }
+
+  /** Frames waiting for the socket, oldest first; marks them sent under `epoch`. */
+  *takeUnsent(epoch: number): Generator<Buffer> {
+    while (this.cursor < this.entries.length) {
+      const entry = this.entries[this.cursor]!;
+      this.cursor += 1;
+      if (entry.confirmed) continue;
+      entry.sent = true;
+      entry.epoch = epoch;
+      yield this.bytesOf(entry);
+    }
+  }
+
+  /** A pong for `epoch`: every frame sent under an earlier or equal epoch is delivered (no-ack mode). */
   confirm(epoch: number): number {
-    let confirmed = 0;
-    const firstUnsent = this.entries.length - this.unsent;
-    while (this.head < firstUnsent && this.entries[this.head]!.epoch <= epoch) {
-      const entry = this.entries[this.head]!;
-      this.bytes -= entry.data.byteLength;
-      this.entries[this.head] = RELEASED; // the Buffer goes now, not at the next compaction
-      this.head += 1;
-      entry.onConfirmed?.();
-      confirmed += 1;
+    const done: Entry[] = [];
+    for (let i = this.head; i < this.cursor; i++) {
+      const entry = this.entries[i]!;
+      if (entry.confirmed) continue;
+      if (entry.epoch > epoch) break;
+      done.push(entry);
     }
-    if (this.head > 1024 && this.head * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.head);
-      this.head = 0;
+    this.settle(done);
+    return done.length;
+  }
+
+  /** The platform's `ack`: that task's frames up to `seq`, or its result; only frames that were sent. */
+  ack(taskId: string, what: { seq: number } | { result: true }): AckResult {
+    const task = this.tasks.get(taskId);
+    if (!task) return { confirmed: 0, ignored: 'unknown task' };
+    const done: Entry[] = [];
+    if ('result' in what) {
+      const entry = this.resultEntry(taskId);
+      if (entry?.sent) done.push(entry);
+    } else {
+      for (let i = task.head; i < task.entries.length; i++) {
+        const entry = task.entries[i]!;
+        if (entry.confirmed || entry.seq === RESULT) continue;
+        // a task's frames go out in seq order: the first one not sent ends what an ack can cover
+        if (entry.seq > what.seq || !entry.sent) break;
+        done.push(entry);
+      }
     }
-    return confirmed;
+    this.settle(done);
+    if (done.length > 0) return { confirmed: done.length };
+    return { confirmed: 0, ignored: 'result' in what ? 'result not sent' : 'nothing sent up to that seq' };
   }
 
   /** The connection ended: whatever was sent but not confirmed goes out again on the next one. */
   requeueUnconfirmed(): void {
-    this.unsent = this.entries.length - this.head;
+    this.cursor = this.head;
   }
 
   close(): void {
-    this.spill?.close();
+    this.file?.close();
   }
 
-  /** True when something was sent and awaits a pong. */
-  get awaitingConfirmation(): boolean {
-    return this.entries.length - this.head - this.unsent > 0;
+  private add(entry: Entry): void {
+    this.entries.push(entry);
+    this.unconfirmed += 1;
+    this.unconfirmedBytes += entry.length;
+    let task = this.tasks.get(entry.taskId);
+    if (!task) this.tasks.set(entry.taskId, (task = { entries: [], head: 0 }));
+    task.entries.push(entry);
+  }
+
+  private write(line: Buffer): number {
+    if (!this.file) return -1;
+    try {
+      return this.file.append(line);
+    } catch (err) {
+      this.onWriteError(err as Error);
+      return -1;
+    }
+  }
+
+  private drop(entry: Entry): void {
+    entry.confirmed = true;
+    this.unconfirmed -= 1;
+    this.unconfirmedBytes -= entry.length;
+    if (entry.data) this.cachedBytes -= entry.data.length;
+    entry.data = null;
+  }
+
+  private cache(entry: Entry, data: Buffer): void {
+    entry.data = data;
+    this.cachedBytes += data.length;
+  }
+
+  private bytesOf(entry: Entry): Buffer {
+    return entry.data ?? this.file!.read(entry.offset, entry.length);
+  }
+
+  private resultEntry(taskId: string): Entry | undefined {
+    const task = this.tasks.get(taskId);
+    if (!task) return undefined;
+    for (let i = task.entries.length - 1; i >= task.head; i--) {
+      const entry = task.entries[i]!;
+      if (entry.seq === RESULT && !entry.confirmed) return entry;
+    }
+    return undefined;
+  }
+
+  private settle(done: Entry[]): void {
+    if (done.length === 0) return;
+    const logs: Record<string, number> = {};
+    const results: string[] = [];
+    for (const entry of done) {
+      this.drop(entry);
+      if (entry.seq === RESULT) {
+        results.push(entry.taskId);
+        this.rememberConfirmedResult(entry.taskId);
+      } else logs[entry.taskId] = Math.max(logs[entry.taskId] ?? 0, entry.seq);
+    }
+    this.trim();
+    if (this.file) {
+      if (this.head === this.entries.length) this.truncateFile(results);
+      else {
+        this.write(confirmationLine(logs, results));
+        if (this.file.size > COMPACT_MIN_BYTES && this.unconfirmedBytes * COMPACT_WHEN_LIVE_BELOW < this.file.size)
+          this.compact(results);
+      }
+    }
+    for (const entry of done) entry.onConfirmed?.();
+  }
+
+  /** Drops confirmed entries from the front of the lists. */
+  private trim(): void {
+    while (this.head < this.entries.length && this.entries[this.head]!.confirmed) this.head += 1;
+    if (this.cursor < this.head) this.cursor = this.head; // summarised frames that were never sent
+    for (const [id, task] of this.tasks) {
+      while (task.head < task.entries.length && task.entries[task.head]!.confirmed) task.head += 1;
+      if (task.head === task.entries.length) this.tasks.delete(id);
+      else if (task.head > 64 && task.head * 2 > task.entries.length) {
+        task.entries = task.entries.slice(task.head);
+        task.head = 0;
+      }
+    }
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.cursor -= this.head;
+      this.head = 0;
+    }
+  }
+
+  private rememberConfirmedResult(taskId: string): void {
+    this.confirmedResults.delete(taskId);
+    this.confirmedResults.add(taskId);
+    if (this.confirmedResults.size > CONFIRMED_RESULTS_KEPT)
+      this.confirmedResults.delete(this.confirmedResults.values().next().value!);
+  }
+
+  /**
+   * Nothing is pending: the file starts over, keeping only the record of the results just
+   * confirmed, whose journal entries may not say "delivered" yet when a crash comes.
+   */
+  private truncateFile(justConfirmed: string[]): void {
+    try {
+      this.file!.truncate();
+      if (justConfirmed.length) this.file!.append(confirmationLine({}, justConfirmed));
+    } catch (err) {
+      this.onWriteError(err as Error);
+    }
+  }
+
+  /** Rewrites the file with only what is unconfirmed (and the record of the results just confirmed). */
+  private compact(justConfirmed: string[] = []): void {
+    const live = this.entries.slice(this.head).filter((e) => !e.confirmed);
+    const lines = [
+      confirmationLine({}, justConfirmed),
+      ...live.map((e) => {
+        const line = Buffer.allocUnsafe(e.length + 1);
+        this.bytesOf(e).copy(line);
+        line[e.length] = NEWLINE;
+        return line;
+      }),
+    ];
+    try {
+      const offsets = this.file!.rewrite(lines);
+      live.forEach((e, i) => (e.offset = offsets[i + 1]!));
+    } catch (err) {
+      this.onWriteError(err as Error);
+    }
+  }
+
+  /**
+   * The file would pass its cap: compact; if the unconfirmed frames alone still do not leave room,
+   * summarise the oldest unsent output of the task with the most of it.
+   */
+  private makeRoom(needed: number): void {
+    this.compact();
+    const target = this.diskCap - needed - Math.floor(this.diskCap / 4);
+    while (this.file!.size + needed > this.diskCap) {
+      if (!this.summariseChattiest(this.file!.size - target)) break;
+      this.compact();
+    }
+  }
+
+  private summariseChattiest(bytesToFree: number): boolean {
+    const unsentBytes = new Map<string, number>();
+    for (let i = this.cursor; i < this.entries.length; i++) {
+      const e = this.entries[i]!;
+      if (!e.confirmed && e.seq !== RESULT) unsentBytes.set(e.taskId, (unsentBytes.get(e.taskId) ?? 0) + e.length);
+    }
+    let chattiest: string | undefined;
+    for (const [id, bytes] of unsentBytes) if (!chattiest || bytes > unsentBytes.get(chattiest)!) chattiest = id;
+    if (!chattiest) return false;
+    const dropped: Entry[] = [];
+    let freed = 0;
+    let lines = 0;
+    for (let i = this.cursor; i < this.entries.length && freed < bytesToFree; i++) {
+      const e = this.entries[i]!;
+      if (e.confirmed || e.taskId !== chattiest || e.seq === RESULT) continue;
+      dropped.push(e);
+      freed += e.length;
+      lines += countLines(this.bytesOf(e));
+    }
+    // the last dropped frame becomes the summary, in the same place and with the same seq
+    const last = dropped.pop();
+    if (!last) return false;
+    const original = JSON.parse(this.bytesOf(last).toString('utf8')) as TaskLogFrame;
+    const message =
+      `[ats-agent] ${lines} lines (${(freed / 1048576).toFixed(1)} MB) of this task's output were left out here: ` +
+      `the outbox reached its cap of ${Math.round(this.diskCap / 1048576)} MB while the platform was out of reach; ` +
+      `the task's log file on the agent has all of it`;
+    const summary: TaskLogFrame = {
+      type: 'task_log',
+      task_id: chattiest,
+      level: 'error',
+      message,
+      timestamp: original.timestamp,
+      stream: 'agent',
+      seq: last.seq,
+    };
+    for (const e of dropped) this.drop(e); // nobody will confirm it: it is gone
+    const data = Buffer.from(JSON.stringify(summary));
+    this.unconfirmedBytes += data.length - last.length;
+    if (last.data) this.cachedBytes -= last.data.length;
+    last.length = data.length;
+    last.data = null;
+    this.cache(last, data);
+    this.trim();
+    this.onNotice(`task ${chattiest}: ${message}`);
+    return true;
+  }
+
+  /** A restart: the frames the file holds that no confirmation record covers, in file order. */
+  private load(file: OutboxFile): void {
+    const { lines, tornBytes, unreadable } = file.scan();
+    if (tornBytes > 0) this.onNotice(`outbox: cut a torn last record of ${tornBytes} bytes (an earlier crash)`);
+    if (unreadable > 0) this.onNotice(`outbox: skipped ${unreadable} unreadable record(s)`);
+    for (const line of lines) {
+      const value = line.value as {
+        type?: unknown;
+        task_id?: unknown;
+        seq?: unknown;
+        logs?: unknown;
+        results?: unknown;
+      };
+      if (value?.type === '_confirmed') {
+        const done: Entry[] = [];
+        if (value.logs && typeof value.logs === 'object') {
+          for (const [id, seq] of Object.entries(value.logs as Record<string, unknown>)) {
+            const task = this.tasks.get(id);
+            if (!task || typeof seq !== 'number') continue;
+            for (let i = task.head; i < task.entries.length; i++) {
+              const e = task.entries[i]!;
+              if (!e.confirmed && e.seq !== RESULT && e.seq <= seq) done.push(e);
+            }
+          }
+        }
+        if (Array.isArray(value.results)) {
+          for (const id of value.results) {
+            if (typeof id !== 'string') continue;
+            this.rememberConfirmedResult(id);
+            const entry = this.resultEntry(id);
+            if (entry) done.push(entry);
+          }
+        }
+        for (const e of done) this.drop(e);
+        this.trim();
+        continue;
+      }
+      if ((value?.type !== 'task_log' && value?.type !== 'task_result') || typeof value.task_id !== 'string') continue;
+      const seq = value.type === 'task_result' ? RESULT : typeof value.seq === 'number' ? value.seq : 0;
+      if (seq === RESULT && this.resultEntry(value.task_id)) continue;
+      this.add({
+        taskId: value.task_id,
+        seq,
+        offset: line.offset,
+        length: line.length,
+        data: null,
+        sent: false,
+        epoch: -1,
+        confirmed: false,
+      });
+    }
+    this.cursor = this.head;
+    const pending = this.size;
+    if (pending > 0)
+      this.onNotice(`outbox: ${pending} unconfirmed frame(s) from an earlier run will be sent again, in order`);
+    if (file.size > COMPACT_MIN_BYTES && this.unconfirmedBytes * COMPACT_WHEN_LIVE_BELOW < file.size)
+      this.compact([...this.confirmedResults]);
   }
 }
+
+function confirmationLine(logs: Record<string, number>, results: string[]): Buffer {
+  return Buffer.from(`${JSON.stringify({ type: '_confirmed', logs, results })}\n`);
+}
+
+function countLines(data: Buffer): number {
+  let lines = 1;
+  for (let i = data.indexOf(NEWLINE_ESCAPED); i !== -1; i = data.indexOf(NEWLINE_ESCAPED, i + 2)) lines += 1;
+  return lines;
+}
+
+/** a newline inside a JSON string is the two bytes \n */
+const NEWLINE_ESCAPED = Buffer.from('\\n');

@@ -1,10 +1,14 @@
 /**
  * The link to the platform (PROTOCOL.md "Connection"): token in the query and the Authorization
  * header, an `auth` frame, `auth_success`; 30 s to get there; reconnects with jittered backoff;
- * ping/pong both to find dead links and to confirm delivery of the outbox; AUTH_FAILED is fatal.
+ * ping/pong both to find dead links and to confirm delivery of the outbox (or, with `ack` negotiated,
+ * the platform's acks); AUTH_FAILED is fatal. It owns backpressure: `behind` turns on when the
+ * unconfirmed frames pass the high mark while online and off when they fall below the low mark (or
+ * the link goes down: offline, output goes to the outbox's file and tasks keep running).
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { rootCertificates } from 'node:tls';
 import WebSocket from 'ws';
 import type { ConnectionPhase } from '../api.js';
@@ -13,13 +17,16 @@ import { redactUrl } from '../logging/redact.js';
 import { ErrorCode, ExitCode, FatalError } from '../protocol/codes.js';
 import {
   AuthSuccessFrame,
+  type AckFrame,
   type AgentInfo,
+  type AlertFrame,
   type AuthFrame,
   type ErrorFrame,
   type HeartbeatFrame,
 } from '../protocol/frames.js';
 import { Backoff } from './backoff.js';
-import { Outbox } from './outbox.js';
+import { Outbox, type OutboxFrame } from './outbox.js';
+import { OutboxFile } from './outbox-file.js';
 import { proxyAgent, proxyFor, redactProxy } from './proxy.js';
 
 const AUTH_CLOSE_CODES = new Set([4001, 4003, 1008]);
@@ -31,6 +38,11 @@ const AUTH_CLOSE_CODES = new Set([4001, 4003, 1008]);
 export const MAX_INBOUND_BYTES = 64 * 1024 * 1024;
 /** the slowest uplink the pong deadline allows for when the socket has a backlog (64 KB/s) */
 const SLOWEST_LINK_BYTES_PER_S = 64 * 1024;
+/** unconfirmed bytes at which task output reading pauses (online), and resumes */
+export const OUTBOX_HIGH_WATER = 8 * 1024 * 1024;
+export const OUTBOX_LOW_WATER = 2 * 1024 * 1024;
+/** bytes the socket may hold unsent before the outbox stops handing it frames */
+const SEND_WINDOW_BYTES = 4 * 1024 * 1024;
 
 export interface ConnectionOptions {
   url: string;
@@ -44,8 +56,10 @@ export interface ConnectionOptions {
   noProxy?: string[];
   /** where HTTPS_PROXY, HTTP_PROXY and NO_PROXY are read; process.env by default */
   env?: NodeJS.ProcessEnv;
-  /** the outbox's spill file: frames past its memory limit wait there during long outages */
-  spillPath?: string;
+  /** the outbox's write-ahead file (outbox.ts); without it the outbox is in memory only */
+  outboxFile?: string;
+  /** the outbox file's cap in bytes (outbox.ts DEFAULT_DISK_CAP) */
+  outboxDiskCap?: number;
   maxRetries: number;
   connectTimeoutMs?: number;
   pingIntervalMs?: number;
@@ -66,8 +80,8 @@ export interface ConnectionEvents {
   invalid: [raw: string, reason: string];
   /** AUTH_FAILED, or CONNECTION_FAILED once max_retries is reached */
   fatal: [error: FatalError];
-  /** the socket has room again after being behind */
-  drain: [];
+  /** the platform is behind (stop reading task output) or caught up again; fired on changes only */
+  behind: [behind: boolean];
 }
 
 export class PlatformConnection extends EventEmitter<ConnectionEvents> {
@@ -81,21 +95,28 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
   private pongTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private confirmScheduled = false;
+  /** the platform announced `ack` in this connection's auth_success */
+  private acking = false;
+  private behindNow = false;
+  private ackWarned = false;
   private readonly backoff: Backoff;
   private readonly log: Logger;
 
   constructor(private readonly opts: ConnectionOptions) {
     super();
     this.backoff = opts.backoff ?? new Backoff();
+    this.log = opts.log;
     let warned = false;
     this.outbox = new Outbox({
-      spillPath: opts.spillPath,
-      onSpillError: (err) => {
-        if (!warned) this.log.error(`cannot write the outbox spill file (${err.message}): keeping frames in memory`);
+      file: opts.outboxFile,
+      diskCap: opts.outboxDiskCap,
+      onWriteError: (err) => {
+        if (!warned) this.log.error(`cannot write the outbox file (${err.message}): keeping frames in memory`);
         warned = true;
       },
+      onNotice: (message) => this.log.warn(message),
     });
-    this.log = opts.log;
+    if (opts.outboxFile) this.importLegacySpill(path.join(path.dirname(opts.outboxFile), 'outbox.spill'));
   }
 
   get online(): boolean {
@@ -106,17 +127,61 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     this.connect();
   }
 
-  /** Heartbeats and error replies: sent now or never. */
-  sendNow(frame: HeartbeatFrame | ErrorFrame): boolean {
+  /** Heartbeats, alerts and error replies: state of the moment, sent now or never (no task to ack them by). */
+  sendNow(frame: HeartbeatFrame | AlertFrame | ErrorFrame): boolean {
     if (!this.authenticated || !this.socket) return false;
     this.socket.send(JSON.stringify(frame));
     return true;
   }
 
-  /** task_log and task_result: kept until the platform has them. */
-  sendReliable(frame: object, onConfirmed?: () => void): void {
-    this.outbox.push(Buffer.from(JSON.stringify(frame)), onConfirmed);
+  /**
+   * An agent before the write-ahead outbox kept frames past 16 MB in `state/outbox.spill` (JSON
+   * lines): after an upgrade they join the outbox, after what it already holds, and the file goes.
+   */
+  private importLegacySpill(file: string): void {
+    if (!existsSync(file)) return;
+    let imported = 0;
+    try {
+      const legacy = new OutboxFile(file);
+      const { lines } = legacy.scan(); // a torn last line is cut, as for the outbox's own file
+      legacy.close();
+      for (const { value } of lines) {
+        const frame = value as OutboxFrame | null;
+        if (frame?.type !== 'task_log' && frame?.type !== 'task_result') continue;
+        this.outbox.push(frame);
+        imported += 1;
+      }
+      rmSync(file, { force: true });
+      this.log.info(`imported ${imported} frame(s) from the previous version's ${file}`);
+    } catch (err) {
+      this.log.error(`cannot import the previous version's ${file}: ${(err as Error).message}`);
+    }
+  }
+
+  /** True when the platform confirms frames with `ack` on this connection. */
+  get acknowledging(): boolean {
+    return this.acking;
+  }
+
+  /** task_log and task_result: on disk before anything else, kept until the platform has them. */
+  sendReliable(frame: OutboxFrame, onConfirmed?: () => void): void {
+    this.outbox.push(frame, onConfirmed);
     if (this.authenticated) this.flush();
+    this.updateBehind();
+  }
+
+  /** The platform's `ack` (validated by protocol/inbound.ts): only meaningful when it announced `ack`. */
+  acknowledge(frame: AckFrame): void {
+    if (!this.acking) {
+      if (!this.ackWarned) this.log.warn('the platform sent an ack without announcing "ack" in auth_success: ignored');
+      this.ackWarned = true;
+      return;
+    }
+    const what = frame.result === true ? { result: true as const } : { seq: frame.seq ?? 0 };
+    const outcome = this.outbox.ack(frame.task_id, what);
+    if (outcome.ignored) this.log.debug(`ack for task ${frame.task_id.slice(0, 128)} ignored: ${outcome.ignored}`);
+    if (this.outbox.hasUnsent) this.flush();
+    this.updateBehind();
   }
 
   /** Stop reconnecting, give the outbox up to `flushMs` to be confirmed, then close with 1000. */
@@ -221,6 +286,8 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
       socket.send(JSON.stringify(auth));
     });
     socket.on('message', (data) => {
+      // a link that delivers frames is alive: a pong queued behind a burst of big frames is late, not lost
+      if (this.socket === socket) this.pongTimer?.refresh();
       // one Buffer per message, text or binary alike (ws's default binaryType, 'nodebuffer')
       const text = (data as Buffer).toString('utf8');
       this.onMessage(text, socket, authTimer);
@@ -301,6 +368,7 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
       }
       clearTimeout(authTimer);
       this.authenticated = true;
+      this.acking = parsed.data.features?.includes('ack') ?? false;
       this.backoff.reset();
       this.emit('phase', 'online', {});
       this.emit('authenticated', parsed.data);
@@ -319,12 +387,18 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
   private flush(): void {
     const socket = this.socket;
     if (!socket || !this.authenticated) return;
-    for (const data of this.outbox.takeUnsent(this.epoch)) socket.send(data, { binary: false });
+    for (const data of this.outbox.takeUnsent(this.epoch)) {
+      socket.send(data, { binary: false });
+      // a backlog read back from the file goes out a window at a time, not all into memory at once;
+      // the next pong or ack sends more
+      if (socket.bufferedAmount > SEND_WINDOW_BYTES) break;
+    }
     this.requestConfirmation();
   }
 
   /** One ping in flight at a time: its pong confirms every frame sent before it. */
   private requestConfirmation(): void {
+    if (this.acking) return; // acks confirm; the interval's pings only watch the link
     if (this.confirmScheduled || this.pingOutstanding || !this.outbox.awaitingConfirmation) return;
     this.confirmScheduled = true;
     setImmediate(() => {
@@ -357,10 +431,21 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     const epoch = this.epoch - 1;
     this.pingOutstanding = false;
     if (this.pongTimer) clearTimeout(this.pongTimer);
-    this.outbox.confirm(epoch);
+    this.pongTimer = null;
+    // with ack negotiated a pong proves only that the platform's socket read the bytes
+    if (!this.acking) this.outbox.confirm(epoch);
     if (this.outbox.hasUnsent) this.flush();
     else if (this.outbox.awaitingConfirmation) this.requestConfirmation();
-    this.emit('drain');
+    this.updateBehind();
+  }
+
+  /** The one backpressure signal: unconfirmed bytes against the marks, while online. */
+  private updateBehind(): void {
+    const pending = this.outbox.pendingBytes;
+    const behind = this.authenticated && (this.behindNow ? pending > OUTBOX_LOW_WATER : pending > OUTBOX_HIGH_WATER);
+    if (behind === this.behindNow) return;
+    this.behindNow = behind;
+    this.emit('behind', behind);
   }
 
   private startPinging(socket: WebSocket): void {
@@ -371,6 +456,7 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
 
   private detach(): void {
     this.authenticated = false;
+    this.acking = false;
     this.pingOutstanding = false;
     if (this.pingTimer) clearInterval(this.pingTimer);
     if (this.pongTimer) clearTimeout(this.pongTimer);
@@ -379,6 +465,7 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     this.socket?.on('error', () => {});
     this.socket = null;
     this.outbox.requeueUnconfirmed();
+    this.updateBehind();
   }
 
   private scheduleRetry(error: { code: string; message: string }): void {

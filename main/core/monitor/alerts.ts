@@ -4,7 +4,9 @@
  * a metric hovering at its threshold does not flap. An "unknown" value is no evidence either way: it
  * neither fires nor resolves an alert, and it restarts the wait.
  */
-import type { SystemInfo } from '../protocol/frames.js';
+import type { AlertFrame, SystemInfo } from '../protocol/frames.js';
+
+export type { AlertFrame };
 
 export interface AlertSpec {
   name: string;
@@ -12,16 +14,6 @@ export interface AlertSpec {
   above: number;
   /** seconds */
   for: number;
-}
-
-export interface AlertFrame {
-  type: 'alert';
-  name: string;
-  metric: string;
-  value: number;
-  threshold: number;
-  state: 'firing' | 'resolved';
-  timestamp: string;
 }
 
 /** What a UI and /metrics show of one alert. */

@@ -13,6 +13,8 @@ export const AuthSuccessFrame = z.object({
   environment_id: z.string(),
   work_dir: z.string().min(1).optional(),
   server_time: z.string().optional(),
+  /** extension (PROTOCOL.md second round): the extensions the platform speaks; a malformed list counts as none */
+  features: z.array(z.string()).optional().catch(undefined),
 });
 
 export const AuthFailedFrame = z.object({
@@ -42,6 +44,21 @@ export const CleanupPolicy = z.object({
   keep_days: z.number().min(0).optional(),
 });
 
+/**
+ * Extension: the platform stored a task's task_log frames up to `seq`, or (`result: true`) its
+ * task_result. Only meaningful after both sides announced "ack".
+ */
+export const AckFrame = z
+  .object({
+    type: z.literal('ack'),
+    task_id: z.string().min(1).max(256),
+    seq: z.number().int().min(0).optional(),
+    result: z.literal(true).optional(),
+  })
+  .refine((f) => (f.seq === undefined) !== (f.result === undefined), {
+    message: 'an ack names either a seq or result: true',
+  });
+
 /** Extension: the platform changes the cleanup policy or the concurrency at run time. */
 export const ConfigUpdateFrame = z.object({
   type: z.literal('config_update'),
@@ -59,12 +76,14 @@ export const InboundFrame = z.discriminatedUnion('type', [
   TaskFrame,
   CancelTaskFrame,
   ConfigUpdateFrame,
+  AckFrame,
 ]);
 
 export type AuthSuccessFrame = z.infer<typeof AuthSuccessFrame>;
 export type TaskFrame = z.infer<typeof TaskFrame>;
 export type CancelTaskFrame = z.infer<typeof CancelTaskFrame>;
 export type ConfigUpdateFrame = z.infer<typeof ConfigUpdateFrame>;
+export type AckFrame = z.infer<typeof AckFrame>;
 export type InboundFrame = z.infer<typeof InboundFrame>;
 
 // ---- agent → platform -------------------------------------------------------------------------
@@ -79,6 +98,8 @@ export interface AgentInfo {
   mode: 'gui' | 'headless';
   /** extension: configured tags plus os:<platform> and arch:<arch> */
   tags?: string[];
+  /** extension: the extensions this agent speaks (PROTOCOL.md second round) */
+  features?: string[];
 }
 
 export interface AuthFrame {
@@ -159,6 +180,17 @@ export interface TaskResultFrame {
 }
 
 /** Extension: the agent's answer to a frame it could not use. */
+/** extension: a monitor.alerts state change (docs/fleet.md) */
+export interface AlertFrame {
+  type: 'alert';
+  name: string;
+  metric: string;
+  value: number;
+  threshold: number;
+  state: 'firing' | 'resolved';
+  timestamp: string;
+}
+
 export interface ErrorFrame {
   type: 'error';
   code: string;

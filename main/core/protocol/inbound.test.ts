@@ -54,4 +54,27 @@ describe('parseInbound', () => {
     );
     expect(parseInbound({ type: 'config_update', task: { max_concurrent: 0 } }).ok).toBe(false);
   });
+
+  it.each([[{ type: 'ack', task_id: 't', seq: 3 }], [{ type: 'ack', task_id: 't', result: true }]])(
+    'accepts the ack %j',
+    (frame) => {
+      expect(parseInbound(frame)).toMatchObject({ ok: true, frame });
+    },
+  );
+
+  it.each([
+    [{ type: 'ack', task_id: 't' }],
+    [{ type: 'ack', task_id: 't', seq: 1, result: true }],
+    [{ type: 'ack', task_id: 't', seq: -1 }],
+    [{ type: 'ack', task_id: 't', seq: 1.5 }],
+    [{ type: 'ack', task_id: 't', seq: '3' }],
+    [{ type: 'ack', task_id: 't', result: false }],
+    [{ type: 'ack', task_id: '', seq: 1 }],
+    [{ type: 'ack', task_id: 'x'.repeat(300), seq: 1 }],
+    [{ type: 'ack', seq: 1 }],
+  ])('rejects the malformed ack %j as INVALID_MESSAGE, never as a task', (frame) => {
+    const r = parseInbound(frame);
+    expect(r).toMatchObject({ ok: false, code: 'INVALID_MESSAGE' });
+    if (!r.ok) expect(r.rejectedTask).toBe(false);
+  });
 });

@@ -3,13 +3,18 @@
  * `error` frame (and a task it can name with an `error` result) and carries on.
  */
 import { ErrorCode } from './codes.js';
-import { CancelTaskFrame, ConfigUpdateFrame, TaskFrame, type InboundFrame } from './frames.js';
+import { AckFrame, CancelTaskFrame, ConfigUpdateFrame, TaskFrame, type InboundFrame } from './frames.js';
 
 export type Inbound =
   | { ok: true; frame: Exclude<InboundFrame, { type: 'auth_success' | 'auth_failed' }> }
   | { ok: false; code: ErrorCode; message: string; taskId?: string; rejectedTask?: boolean };
 
-const SCHEMAS = { task: TaskFrame, cancel_task: CancelTaskFrame, config_update: ConfigUpdateFrame } as const;
+const SCHEMAS = {
+  task: TaskFrame,
+  cancel_task: CancelTaskFrame,
+  config_update: ConfigUpdateFrame,
+  ack: AckFrame,
+} as const;
 
 export function parseInbound(frame: unknown): Inbound {
   if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {

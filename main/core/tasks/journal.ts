@@ -19,9 +19,11 @@ export interface JournalEntry {
   pid?: number;
   pid_start?: number;
   result?: TaskResultFrame;
-  /** the platform confirmed the result (ping/pong after it) */
+  /** the platform confirmed the result (ping/pong after it, or its ack) */
   delivered?: boolean;
 }
+// Other parts may add fields (issue 11: whether the agent created the work dir). Every rewrite of an
+// entry spreads the one before it, so a field this file does not name is kept (journal.test.ts).
 
 export class TaskJournal {
   private readonly dir: string;
@@ -60,6 +62,7 @@ export class TaskJournal {
 
   /** One task's entry, if the journal has a readable one. */
   read(taskId: string): JournalEntry | undefined {
+    if (!TASK_ID_PATTERN.test(taskId)) return undefined; // never a path from an unvalidated id
     try {
       return JSON.parse(readFileSync(this.fileOf(taskId), 'utf8')) as JournalEntry;
     } catch {
@@ -80,6 +83,11 @@ export class TaskJournal {
       });
     this.pending.set(id, next);
     return next;
+  }
+
+  /** A write nobody waits for: `write` hands its errors to onError and never rejects. */
+  record(entry: JournalEntry): void {
+    this.write(entry).catch(() => undefined);
   }
 
   /**

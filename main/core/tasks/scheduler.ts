@@ -1,21 +1,24 @@
 /**
- * The task queue: FIFO, at most `maxConcurrent` running, a task_id never runs twice, every task ends
- * in exactly one task_result. Output batches become task_log frames with a per-task `seq`.
+ * The task pipeline, wired: admission (task-table.ts, admission.ts) → execution (execution.ts) →
+ * reporting (reporting.ts), with recovery (recovery.ts) at start. At most `maxConcurrent` run; a
+ * task_id never runs twice; every task ends in exactly one task_result. The parts share the task
+ * table and nothing of each other; this file only passes a task from one to the next.
  */
-import { mkdirSync } from 'node:fs';
-import type { TaskView } from '../api.js';
 import type { Logger } from '../logging/logger.js';
 import { ErrorCode } from '../protocol/codes.js';
-import { levelOf, type TaskFrame, type TaskLogFrame, type TaskResultFrame } from '../protocol/frames.js';
-import { COUNTER_OF, type AgentState } from '../state/agent-state.js';
-import { resolveTaskWorkDir, TaskRefusedError, type WorkLayout } from '../workspace/layout.js';
-import { buildTaskEnv } from './environment.js';
+import type { TaskFrame, TaskLogFrame, TaskResultFrame } from '../protocol/frames.js';
+import type { AgentState } from '../state/agent-state.js';
+import type { WorkLayout } from '../workspace/layout.js';
+import { TaskAdmission, type Ready } from './admission.js';
+import { TaskExecution } from './execution.js';
 import type { JournalEntry, TaskJournal } from './journal.js';
-import { processStartTime, stopTree } from './process-tree.js';
-import type { OutputBatch } from './output-batcher.js';
-import { startTask, type RunningTask, type RunOutcome } from './runner.js';
-import { maskText, secretEnvValues } from './secret-masker.js';
+import { recoverTasks, type DeliveryLedger } from './recovery.js';
+import { TaskReporting, unrun } from './reporting.js';
+import { TaskTable } from './task-table.js';
 import type { TaskPolicy } from './task-policy.js';
+import type { startTask } from './runner.js';
+
+export type { DeliveryLedger } from './recovery.js';
 
 export interface SchedulerOptions {
   maxConcurrent: number;
@@ -31,50 +34,44 @@ export interface SchedulerOptions {
   layout: () => WorkLayout;
   journal: TaskJournal;
   deliver: (frame: TaskLogFrame | TaskResultFrame, onConfirmed?: () => void) => void;
+  /** what the outbox (connection/outbox.ts) holds, so that the journal and it agree after a restart */
+  delivery: DeliveryLedger;
   state: AgentState;
   log: Logger;
   /** after each task: the cleanup policy runs */
   onTaskFinished: () => void;
+  /** runner.ts's startTask; a fake in unit tests */
+  startTask?: typeof startTask;
 }
-
-interface Queued {
-  frame: TaskFrame;
-  workDir: string;
-}
-
-const RESULTS_KEPT = 500;
 
 export class TaskScheduler {
-  private readonly queue: Queued[] = [];
-  private readonly running = new Map<string, RunningTask>();
+  private readonly table: TaskTable;
+  private readonly admission: TaskAdmission;
+  private readonly execution: TaskExecution;
+  private readonly reporting: TaskReporting;
   /** tasks taken from the queue and not finished, counted before their process exists */
   private readonly inFlight = new Set<string>();
-  private readonly seqs = new Map<string, number>();
-  /** every task_id ever received: a redelivered task is never run again */
-  private readonly seen = new Set<string>();
-  /** the latest results, sent again when their task is redelivered (older ones come from the journal) */
-  private readonly results = new Map<string, TaskResultFrame>();
-  /** journal entries of tasks not finished yet */
-  private readonly entries = new Map<string, JournalEntry>();
-  private accepting = true;
-  private paused = false;
   private concurrency: number;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.concurrency = opts.maxConcurrent;
+    this.table = new TaskTable(opts.journal);
+    this.admission = new TaskAdmission({ table: this.table, layout: opts.layout, policy: opts.policy });
+    this.execution = new TaskExecution(opts);
+    this.reporting = new TaskReporting({ ...opts, table: this.table });
   }
 
   get runningCount(): number {
-    return this.running.size;
+    return this.execution.runningCount;
   }
 
   get queuedCount(): number {
-    return this.queue.length;
+    return this.admission.queuedCount;
   }
 
   /** Task ids whose directories must survive a cleanup. */
   activeIds(): Set<string> {
-    return new Set([...this.inFlight, ...this.queue.map((q) => q.frame.task_id)]);
+    return this.table.activeIds();
   }
 
   get maxConcurrent(): number {
@@ -88,43 +85,28 @@ export class TaskScheduler {
 
   submit(frame: TaskFrame): void {
     const id = frame.task_id;
-    if (this.seen.has(id)) {
-      const result = this.results.get(id) ?? this.opts.journal.read(id)?.result;
-      if (result) {
-        this.opts.log.info(`task ${id} was delivered again; it already finished, sending its result again`);
-        this.opts.deliver(result);
-      } else {
-        this.opts.log.info(`task ${id} was delivered again while queued or running; it is not run twice`);
-      }
-      return;
-    }
-    this.seen.add(id);
-    this.opts.state.count('tasksReceived');
     const receivedAt = new Date();
-    this.journal({ task_id: id, phase: 'queued', command: frame.command, received_at: receivedAt.toISOString() });
-    if (!this.accepting) {
-      this.reject(frame, '', ErrorCode.AGENT_SHUTDOWN, 'the agent is shutting down');
-      return;
+    const admitted = this.admission.admit(frame);
+    switch (admitted.kind) {
+      case 'duplicate':
+        if (admitted.result) {
+          this.opts.log.info(`task ${id} was delivered again; it already finished, sending its result again`);
+          this.opts.deliver(admitted.result);
+        } else {
+          this.opts.log.info(`task ${id} was delivered again while queued or running; it is not run twice`);
+        }
+        return;
+      case 'refused':
+        this.reporting.received(frame, receivedAt);
+        this.reporting.refused(frame, admitted.workDir, admitted.code, admitted.message);
+        return;
+      case 'queued':
+        this.reporting.received(frame, receivedAt);
+        this.admission.enqueue(frame, admitted.workDir);
+        this.reporting.queued(frame, admitted.workDir, receivedAt, this.queuedCount, this.runningCount);
+        this.pump();
+        return;
     }
-    let workDir: string;
-    try {
-      workDir = resolveTaskWorkDir(this.opts.layout(), id, frame.work_dir);
-    } catch (err) {
-      const refused = err instanceof TaskRefusedError ? err : null;
-      this.reject(
-        frame,
-        frame.work_dir ?? '',
-        refused?.code ?? ErrorCode.WORK_DIR_ERROR,
-        refused?.message ?? String(err),
-      );
-      return;
-    }
-    const refusal = this.opts.policy?.check(frame.command);
-    if (refusal) return this.reject(frame, workDir, refusal.code, refusal.message);
-    this.opts.state.upsertTask(taskView(frame, workDir, receivedAt));
-    this.queue.push({ frame, workDir });
-    this.opts.log.info(`task ${id} queued (${this.queue.length} waiting, ${this.running.size} running)`);
-    this.pump();
   }
 
   /**
@@ -132,60 +114,54 @@ export class TaskScheduler {
    * through the same path as every other, and never a second one for a task_id already seen.
    */
   refuseInvalid(taskId: string, message: string): void {
-    if (this.seen.has(taskId)) {
+    if (!this.admission.admitInvalid(taskId)) {
       this.opts.log.warn(`an invalid task frame for ${taskId.slice(0, 128)}, a task_id already seen: ignored`);
       return;
     }
-    this.seen.add(taskId);
-    this.opts.state.count('tasksReceived');
-    this.reject({ type: 'task', task_id: taskId, command: '' }, '', ErrorCode.INVALID_TASK, message);
+    this.reporting.receivedInvalid();
+    this.reporting.refused({ type: 'task', task_id: taskId, command: '' }, '', ErrorCode.INVALID_TASK, message);
   }
 
   cancel(taskId: string): boolean {
-    const index = this.queue.findIndex((q) => q.frame.task_id === taskId);
-    if (index >= 0) {
-      const [queued] = this.queue.splice(index, 1);
+    const queued = this.admission.remove(taskId);
+    if (queued) {
       this.opts.log.info(`task ${taskId} cancelled while queued`);
-      this.finish(queued!.frame, unrun('cancelled', ErrorCode.TASK_CANCELLED, 'cancelled before it started'));
+      this.reporting.finish(queued.frame, unrun('cancelled', ErrorCode.TASK_CANCELLED, 'cancelled before it started'));
       return true;
     }
-    const task = this.running.get(taskId);
-    if (!task) return false;
+    if (!this.table.get(taskId) || !this.execution.stop(taskId, 'cancelled')) return false;
     this.opts.log.info(`cancelling task ${taskId}`);
-    task.stop('cancelled');
     return true;
   }
 
-  /** The socket is behind: stop reading task output until it catches up. */
+  /** The connection's backpressure signal: stop reading task output until the platform catches up. */
   setPaused(paused: boolean): void {
-    if (paused === this.paused) return;
-    this.paused = paused;
-    for (const task of this.running.values()) {
-      if (paused) task.pause();
-      else task.resume();
-    }
+    this.execution.setPaused(paused);
   }
 
-  /** Accept nothing new; end queued and running tasks; resolves when every result is out. */
+  /** Accept nothing new; end queued and running tasks; resolves when every result is in the outbox. */
   async shutdown(): Promise<void> {
-    this.accepting = false;
-    for (const queued of this.queue.splice(0)) {
-      this.reject(
+    for (const queued of this.admission.close()) {
+      this.reporting.refused(
         queued.frame,
         queued.workDir,
         ErrorCode.AGENT_SHUTDOWN,
         'the agent shut down before the task started',
       );
     }
-    const runs = [...this.running.values()];
-    runs.forEach((task) => task.stop('shutdown'));
-    await Promise.all(runs.map((task) => task.done));
+    await this.execution.stopAll();
     await new Promise((r) => setImmediate(r));
   }
 
+  /** A new start after a crash (recovery.ts). */
+  recover(entries: JournalEntry[]): Promise<void> {
+    return recoverTasks(entries, { ...this.opts, table: this.table, reporting: this.reporting });
+  }
+
   private pump(): void {
-    while (this.accepting && this.inFlight.size < this.concurrency && this.queue.length > 0) {
-      const next = this.queue.shift()!;
+    while (this.admission.open && this.inFlight.size < this.concurrency) {
+      const next = this.admission.next();
+      if (!next) return;
       this.inFlight.add(next.frame.task_id);
       this.run(next)
         .catch((err: unknown) =>
@@ -199,15 +175,21 @@ export class TaskScheduler {
   }
 
   /** Whatever goes wrong inside the agent, the task still gets its one result. */
-  private async run(queued: Queued): Promise<void> {
-    const { frame } = queued;
+  private async run({ frame, workDir }: Ready): Promise<void> {
+    const id = frame.task_id;
     try {
-      await this.execute(queued);
+      const executed = await this.execution.run(frame, workDir, {
+        onSpawn: (pid, start) => this.reporting.spawned(id, pid, start),
+        onStarted: () => this.reporting.started(id),
+        onOutput: (batch) => this.reporting.output(id, batch),
+      });
+      if (executed.ok) this.reporting.finish(frame, executed.outcome);
+      else this.reporting.refused(frame, workDir, executed.code, executed.message);
     } catch (err) {
-      this.running.delete(frame.task_id);
-      this.opts.log.error(`task ${frame.task_id}: internal error: ${(err as Error)?.stack ?? err}`);
-      if (!this.results.has(frame.task_id)) {
-        this.finish(
+      this.opts.log.error(`task ${id}: internal error: ${(err as Error)?.stack ?? err}`);
+      if (this.table.get(id)) {
+        // still in the table: it has no result yet
+        this.reporting.finish(
           frame,
           unrun(
             'error',
@@ -218,230 +200,4 @@ export class TaskScheduler {
       }
     }
   }
-
-  private async execute({ frame, workDir }: Queued): Promise<void> {
-    const id = frame.task_id;
-    const layout = this.opts.layout();
-    try {
-      // a few microseconds: not worth a trip to the thread pool, where journal fsyncs may be queued
-      mkdirSync(workDir, { recursive: true });
-    } catch (err) {
-      this.reject(
-        frame,
-        workDir,
-        ErrorCode.WORK_DIR_ERROR,
-        `cannot create the task's work dir ${workDir}: ${(err as Error).message}`,
-      );
-      return;
-    }
-    const env = buildTaskEnv({
-      base: process.env,
-      dropNames: this.opts.secretNames,
-      secretValues: this.opts.secretValues(),
-      envVars: frame.env_vars,
-      taskId: id,
-      taskDir: workDir,
-      workDir: layout.root,
-    });
-    const timeoutS = frame.timeout ?? this.opts.defaultTimeoutS;
-    const secrets = [...secretEnvValues(frame.env_vars), ...this.opts.secretValues()];
-    const task = startTask(
-      {
-        taskId: id,
-        command: frame.command,
-        cwd: workDir,
-        env,
-        timeoutMs: timeoutS * 1000,
-        killGraceMs: this.opts.killGraceS * 1000,
-        shell: this.opts.shell,
-        logFile: layout.taskLogFile(id),
-        resultMaxBytes: this.opts.resultMaxBytes,
-        // masked in the output: the task's secret-looking env_vars and the agent's token
-        secrets,
-        runAs: this.opts.policy?.runAs,
-      },
-      {
-        onSpawn: (pid, start) => {
-          this.opts.state.updateTask(id, { pid });
-          const entry = this.entries.get(id);
-          if (entry) this.journal({ ...entry, phase: 'running', pid, pid_start: start });
-        },
-        onOutput: (batch) => this.emitOutput(id, batch),
-      },
-    );
-    this.running.set(id, task);
-    if (this.paused) task.pause();
-    this.opts.state.updateTask(id, { phase: 'running', startedAt: new Date().toISOString() });
-    this.opts.log.info(`task ${id} started (timeout ${timeoutS} s): ${maskText(frame.command, secrets)}`);
-    const outcome = await task.done;
-    this.running.delete(id);
-    this.finish(frame, outcome);
-  }
-
-  /**
-   * A new start after a crash: tasks the journal says were queued or running are ended and
-   * reported AGENT_RESTARTED; results the platform never confirmed are sent again; every task_id
-   * seen before stays known, so a redelivery is answered rather than run.
-   */
-  async recover(entries: JournalEntry[]): Promise<void> {
-    for (const entry of entries) this.seen.add(entry.task_id);
-    for (const entry of entries) {
-      if (entry.phase === 'finished' && entry.result) {
-        this.remember(entry.result);
-        if (!entry.delivered) {
-          this.opts.log.info(`task ${entry.task_id}: sending its unconfirmed result again`);
-          this.opts.deliver(entry.result, () => {
-            this.opts.journal.write({ ...entry, delivered: true }).catch(journalNeverRejects);
-          });
-        }
-        continue;
-      }
-      // a pid is trusted only while it still names the same process
-      const trusted =
-        entry.pid !== undefined && entry.pid_start !== undefined && processStartTime(entry.pid) === entry.pid_start;
-      await stopTree(
-        trusted ? entry.pid : undefined,
-        entry.task_id,
-        this.opts.killGraceS * 1000,
-        trusted ? entry.pid_start : undefined,
-      );
-      this.opts.log.warn(
-        `task ${entry.task_id} was ${entry.phase} when the agent stopped unexpectedly; its processes are ended and it is reported as an error`,
-      );
-      const frame = { type: 'task' as const, task_id: entry.task_id, command: entry.command };
-      this.entries.set(entry.task_id, entry);
-      this.opts.state.upsertTask(taskView(frame, '', new Date(entry.received_at)));
-      const error = `the agent restarted while the task was ${entry.phase}; its processes were ended`;
-      this.finish(frame, unrun('error', ErrorCode.AGENT_RESTARTED, error, new Date(entry.received_at)));
-    }
-  }
-
-  private journal(entry: JournalEntry): void {
-    this.entries.set(entry.task_id, entry);
-    this.opts.journal.write(entry).catch(journalNeverRejects);
-  }
-
-  private remember(result: TaskResultFrame): void {
-    this.results.set(result.task_id, result);
-    if (this.results.size > RESULTS_KEPT) this.results.delete(this.results.keys().next().value!);
-  }
-
-  private emitOutput(taskId: string, batch: OutputBatch): void {
-    const seq = (this.seqs.get(taskId) ?? 0) + 1;
-    this.seqs.set(taskId, seq);
-    const timestamp = new Date().toISOString();
-    this.opts.deliver({
-      type: 'task_log',
-      task_id: taskId,
-      level: levelOf[batch.stream],
-      message: batch.text,
-      timestamp,
-      stream: batch.stream,
-      seq,
-      ...(batch.partial ? { partial: true } : {}),
-    });
-    this.opts.state.appendOutput(taskId, {
-      seq,
-      stream: batch.stream,
-      text: batch.text,
-      at: timestamp,
-      ...(batch.partial ? { partial: true } : {}),
-    });
-  }
-
-  private reject(frame: TaskFrame, workDir: string, code: ErrorCode, message: string): void {
-    this.opts.log.warn(`task ${frame.task_id} refused: ${message}`);
-    if (!this.opts.state.task(frame.task_id)) this.opts.state.upsertTask(taskView(frame, workDir, new Date()));
-    this.emitOutput(frame.task_id, { stream: 'agent', text: message });
-    this.finish(frame, unrun('error', code, message));
-  }
-
-  private finish(frame: TaskFrame, outcome: RunOutcome): void {
-    const id = frame.task_id;
-    const duration = Math.round((outcome.finishedAt.getTime() - outcome.startedAt.getTime()) / 10) / 100;
-    const result: TaskResultFrame = {
-      type: 'task_result',
-      task_id: id,
-      status: outcome.status,
-      exit_code: outcome.exitCode,
-      output: outcome.output,
-      error: outcome.error,
-      duration,
-      timestamp: outcome.finishedAt.toISOString(),
-      started_at: outcome.startedAt.toISOString(),
-      ...(outcome.errorCode ? { error_code: outcome.errorCode } : {}),
-      ...(outcome.signal ? { signal: outcome.signal } : {}),
-      ...(outcome.outputTruncated ? { output_truncated: true } : {}),
-      ...(outcome.errorTruncated ? { error_truncated: true } : {}),
-    };
-    this.remember(result);
-    this.seqs.delete(id);
-    const finished: JournalEntry = {
-      task_id: id,
-      phase: 'finished',
-      command: frame.command,
-      received_at: this.entries.get(id)?.received_at ?? outcome.startedAt.toISOString(),
-      result,
-      delivered: false,
-    };
-    this.entries.delete(id);
-    this.opts.journal.write(finished).catch(journalNeverRejects);
-    this.opts.deliver(result, () => {
-      this.opts.journal.write({ ...finished, delivered: true }).catch(journalNeverRejects);
-    });
-    this.opts.state.count(COUNTER_OF[outcome.status]);
-    this.opts.state.updateTask(id, {
-      phase: outcome.status,
-      finishedAt: outcome.finishedAt.toISOString(),
-      duration,
-      exitCode: outcome.exitCode,
-      signal: outcome.signal,
-      errorCode: outcome.errorCode,
-      error: outcome.status === 'error' ? outcome.error : null,
-      pid: null,
-    });
-    const level = outcome.status === 'success' ? 'info' : 'warn';
-    this.opts.log[level](
-      `task ${id} ${outcome.status} (exit ${outcome.exitCode}${outcome.signal ? `, ${outcome.signal}` : ''}) in ${duration} s`,
-    );
-    this.opts.onTaskFinished();
-  }
-}
-
-/** TaskJournal.write hands its own errors to its onError and never rejects: nothing to handle here. */
-const journalNeverRejects = (): void => undefined;
-
-/** The outcome of a task that never ran, or whose run the agent lost. */
-function unrun(status: 'cancelled' | 'error', errorCode: ErrorCode, error: string, startedAt = new Date()): RunOutcome {
-  return {
-    status,
-    exitCode: -1,
-    signal: null,
-    output: '',
-    outputTruncated: false,
-    error,
-    errorTruncated: false,
-    errorCode,
-    startedAt,
-    finishedAt: new Date(),
-  };
-}
-
-function taskView(frame: TaskFrame, workDir: string, receivedAt: Date): TaskView {
-  return {
-    taskId: frame.task_id,
-    command: frame.command,
-    phase: 'queued',
-    workDir,
-    receivedAt: receivedAt.toISOString(),
-    startedAt: null,
-    finishedAt: null,
-    duration: null,
-    exitCode: null,
-    signal: null,
-    errorCode: null,
-    error: null,
-    pid: null,
-    outputSeq: 0,
-  };
 }

@@ -1,0 +1,153 @@
+/**
+ * The outbox's write-ahead file: one JSON line per record, appended with one write each, so a
+ * kill -9 leaves at most the last line torn, and that line is cut off at the next open. There is
+ * no fsync per record (a process crash keeps what the page cache has); a timer asks for one at most
+ * once a second. Two kinds of line: a frame exactly as it goes on the wire, and a confirmation
+ * record (`{"type":"_confirmed",…}`) naming the frames the platform has confirmed since.
+ */
+import {
+  closeSync,
+  fdatasync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import path from 'node:path';
+
+const NEWLINE = 0x0a;
+const SYNC_EVERY_MS = 1_000;
+
+export interface ScannedLine {
+  offset: number;
+  /** the line's bytes without its newline */
+  length: number;
+  value: unknown;
+}
+
+export interface ScanReport {
+  lines: ScannedLine[];
+  /** bytes of a torn last line that were cut */
+  tornBytes: number;
+  /** complete lines that were not JSON (skipped) */
+  unreadable: number;
+}
+
+export class OutboxFile {
+  private fd: number;
+  private end: number;
+  private dirty = false;
+  private readonly syncTimer: NodeJS.Timeout;
+
+  constructor(private readonly file: string) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    this.fd = openSync(file, 'a+');
+    this.end = statSync(file).size;
+    this.syncTimer = setInterval(() => this.syncSoon(), SYNC_EVERY_MS);
+    this.syncTimer.unref();
+  }
+
+  get size(): number {
+    return this.end;
+  }
+
+  /** Every complete line; a torn tail is cut from the file before anything is appended. */
+  scan(): ScanReport {
+    const lines: ScannedLine[] = [];
+    let unreadable = 0;
+    let carry = Buffer.alloc(0);
+    let carryOffset = 0;
+    const chunk = Buffer.allocUnsafe(4 * 1024 * 1024);
+    for (let pos = 0; pos < this.end;) {
+      const got = readSync(this.fd, chunk, 0, Math.min(chunk.length, this.end - pos), pos);
+      if (got <= 0) break;
+      const data = carry.length ? Buffer.concat([carry, chunk.subarray(0, got)]) : chunk.subarray(0, got);
+      let start = 0;
+      for (let nl = data.indexOf(NEWLINE); nl !== -1; nl = data.indexOf(NEWLINE, start)) {
+        const line = data.subarray(start, nl);
+        try {
+          lines.push({ offset: carryOffset + start, length: line.length, value: JSON.parse(line.toString('utf8')) });
+        } catch {
+          unreadable += 1;
+        }
+        start = nl + 1;
+      }
+      carryOffset += start;
+      carry = Buffer.from(data.subarray(start)); // a copy: `chunk` is reused
+      pos += got;
+    }
+    const tornBytes = carry.length;
+    if (tornBytes > 0) {
+      ftruncateSync(this.fd, carryOffset);
+      this.end = carryOffset;
+    }
+    return { lines, tornBytes, unreadable };
+  }
+
+  /** `line` ends with its newline; returns where it starts. One write: never half a record. */
+  append(line: Buffer): number {
+    const offset = this.end;
+    let done = 0;
+    while (done < line.length) done += writeSync(this.fd, line, done, line.length - done, offset + done);
+    this.end += line.length;
+    this.dirty = true;
+    return offset;
+  }
+
+  read(offset: number, length: number): Buffer {
+    const buffer = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const got = readSync(this.fd, buffer, done, length - done, offset + done);
+      if (got <= 0) throw new Error(`the outbox file ended at ${offset + done}, ${length - done} bytes short`);
+      done += got;
+    }
+    return buffer;
+  }
+
+  truncate(): void {
+    ftruncateSync(this.fd, 0);
+    this.end = 0;
+  }
+
+  /**
+   * Replaces the file with `lines` (each ending with its newline), atomically: a crash leaves the
+   * old file or the new one. Returns each line's offset in the new file.
+   */
+  rewrite(lines: Buffer[]): number[] {
+    const tmp = `${this.file}.tmp`;
+    const fd = openSync(tmp, 'w');
+    const offsets: number[] = [];
+    let end = 0;
+    try {
+      for (const line of lines) {
+        offsets.push(end);
+        let done = 0;
+        while (done < line.length) done += writeSync(fd, line, done, line.length - done, end + done);
+        end += line.length;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.file);
+    closeSync(this.fd);
+    this.fd = openSync(this.file, 'a+');
+    this.end = end;
+    this.dirty = true;
+    return offsets;
+  }
+
+  close(): void {
+    clearInterval(this.syncTimer);
+    closeSync(this.fd);
+  }
+
+  private syncSoon(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    fdatasync(this.fd, () => undefined); // best effort: a power cut may still take the last second
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Execution: a queued task becomes a process tree (runner.ts) in its work dir with its environment;
+ * the running ones can be stopped, and paused while the platform is behind.
+ */
+import { mkdirSync } from 'node:fs';
+import { ErrorCode } from '../protocol/codes.js';
+import type { TaskFrame } from '../protocol/frames.js';
+import type { Logger } from '../logging/logger.js';
+import type { WorkLayout } from '../workspace/layout.js';
+import { buildTaskEnv } from './environment.js';
+import type { OutputBatch } from './output-batcher.js';
+import { startTask, type RunningTask, type RunOutcome, type StopReason } from './runner.js';
+import { maskText, secretEnvValues } from './secret-masker.js';
+import type { TaskPolicy } from './task-policy.js';
+
+export interface ExecutionOptions {
+  defaultTimeoutS: number;
+  killGraceS: number;
+  resultMaxBytes: number;
+  shell: string[];
+  /** variables and values that must never reach a task (the agent's token) */
+  secretNames: string[];
+  secretValues: () => string[];
+  policy?: TaskPolicy;
+  layout: () => WorkLayout;
+  log: Logger;
+  /** runner.ts's startTask; a fake in the scheduler's unit tests */
+  startTask?: typeof startTask;
+}
+
+export interface ExecutionHooks {
+  onSpawn: (pid: number, start: number | undefined) => void;
+  onStarted: () => void;
+  onOutput: (batch: OutputBatch) => void;
+}
+
+export type Executed = { ok: true; outcome: RunOutcome } | { ok: false; code: ErrorCode; message: string };
+
+export class TaskExecution {
+  private readonly running = new Map<string, RunningTask>();
+  private paused = false;
+
+  constructor(private readonly opts: ExecutionOptions) {}
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  async run(frame: TaskFrame, workDir: string, hooks: ExecutionHooks): Promise<Executed> {
+    const id = frame.task_id;
+    const layout = this.opts.layout();
+    try {
+      // a few microseconds: not worth a trip to the thread pool, where journal fsyncs may be queued
+      mkdirSync(workDir, { recursive: true });
+    } catch (err) {
+      return {
+        ok: false,
+        code: ErrorCode.WORK_DIR_ERROR,
+        message: `cannot create the task's work dir ${workDir}: ${(err as Error).message}`,
+      };
+    }
+    const env = buildTaskEnv({
+      base: process.env,
+      dropNames: this.opts.secretNames,
+      secretValues: this.opts.secretValues(),
+      envVars: frame.env_vars,
+      taskId: id,
+      taskDir: workDir,
+      workDir: layout.root,
+    });
+    const timeoutS = frame.timeout ?? this.opts.defaultTimeoutS;
+    const secrets = [...secretEnvValues(frame.env_vars), ...this.opts.secretValues()];
+    const task = (this.opts.startTask ?? startTask)(
+      {
+        taskId: id,
+        command: frame.command,
+        cwd: workDir,
+        env,
+        timeoutMs: timeoutS * 1000,
+        killGraceMs: this.opts.killGraceS * 1000,
+        shell: this.opts.shell,
+        logFile: layout.taskLogFile(id),
+        resultMaxBytes: this.opts.resultMaxBytes,
+        // masked in the output: the task's secret-looking env_vars and the agent's token
+        secrets,
+        runAs: this.opts.policy?.runAs,
+      },
+      { onSpawn: hooks.onSpawn, onOutput: hooks.onOutput },
+    );
+    this.running.set(id, task);
+    if (this.paused) task.pause();
+    hooks.onStarted();
+    this.opts.log.info(`task ${id} started (timeout ${timeoutS} s): ${maskText(frame.command, secrets)}`);
+    try {
+      return { ok: true, outcome: await task.done };
+    } finally {
+      this.running.delete(id);
+    }
+  }
+
+  stop(taskId: string, reason: StopReason): boolean {
+    const task = this.running.get(taskId);
+    if (!task) return false;
+    task.stop(reason);
+    return true;
+  }
+
+  /** The platform is behind: stop reading task output until it catches up. */
+  setPaused(paused: boolean): void {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    for (const task of this.running.values())
+      if (paused) task.pause();
+      else task.resume();
+  }
+
+  async stopAll(): Promise<void> {
+    const runs = [...this.running.values()];
+    runs.forEach((task) => task.stop('shutdown'));
+    await Promise.all(runs.map((task) => task.done));
+  }
+}
