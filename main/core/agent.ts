@@ -23,6 +23,7 @@ import { TaskJournal } from './tasks/journal.js';
 import { TaskScheduler } from './tasks/scheduler.js';
 import { TaskPolicy } from './tasks/task-policy.js';
 import { cleanupTasks } from './workspace/cleanup.js';
+import { TaskDirs } from './workspace/task-dirs.js';
 import { prepareWorkDir, type WorkLayout } from './workspace/layout.js';
 
 export const AGENT_VERSION = '1.0.0';
@@ -59,6 +60,7 @@ export class Agent {
   private readonly scheduler: TaskScheduler;
   private readonly log: Logger;
   private readonly sampler: SystemSampler;
+  private readonly taskDirs: TaskDirs;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private inbound: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | null = null;
@@ -134,6 +136,7 @@ export class Agent {
       maxRetries: config.server.max_retries,
       log: logging.scope('connection'),
     });
+    this.taskDirs = new TaskDirs(path.join(layout.root, 'state'));
     this.scheduler = new TaskScheduler({
       maxConcurrent: config.task.max_concurrent,
       defaultTimeoutS: config.task.timeout,
@@ -142,9 +145,10 @@ export class Agent {
       shell: config.task.shell ?? defaultShell(),
       secretNames: SECRET_ENV_NAMES,
       secretValues: () => [this.lastToken],
-      policy: new TaskPolicy(config.task, logging.scope('tasks'), runningAsRoot),
+      policy: new TaskPolicy(config.task, logging.scope('tasks'), runningAsRoot, undefined, layout.root),
       layout: () => this.layout,
       journal,
+      taskDirs: this.taskDirs,
       deliver: (frame, onConfirmed) => this.deliver(frame, onConfirmed),
       state: this.state,
       log: logging.scope('tasks'),
@@ -413,7 +417,8 @@ export class Agent {
     this.cleanupRunning = (async () => {
       do {
         this.cleanupAgain = false;
-        const removed = await cleanupTasks(this.layout, this.cleanupPolicy, this.scheduler.activeIds());
+        const inUse = { ids: this.scheduler.activeIds(), dirs: this.scheduler.activeWorkDirs() };
+        const removed = await cleanupTasks(this.layout, this.cleanupPolicy, inUse, this.taskDirs);
         if (removed.length) this.log.info(`cleanup removed ${removed.length} old task(s): ${removed.join(', ')}`);
         await this.journal.forgetDelivered(removed);
       } while (this.cleanupAgain);

@@ -99,13 +99,30 @@ export const ConfigSchema = z
               }),
           )
           .default([]),
+        /**
+         * extension: absolute directories besides the work root where a task's work_dir may be (a
+         * shared checkout); never the root itself, nor one that holds the agent's own files.
+         */
+        allowed_work_dirs: z
+          .array(
+            z
+              .string()
+              .min(1)
+              .refine((p) => path.isAbsolute(p), 'must be an absolute path'),
+          )
+          .default([]),
         cleanup: z
           .object({
             keep_tasks: z.number().int().min(0).default(10),
             keep_days: z.number().min(0).default(7),
+            /**
+             * extension: also remove a task's work_dir that existed before the task (a platform's
+             * shared checkout); by default only directories the agent created for a task go
+             */
+            remove_existing_dirs: z.boolean().default(false),
           })
           .strict()
-          .default({ keep_tasks: 10, keep_days: 7 }),
+          .default({ keep_tasks: 10, keep_days: 7, remove_existing_dirs: false }),
       })
       .strict()
       .default({
@@ -114,7 +131,8 @@ export const ConfigSchema = z
         kill_grace: 10,
         result_max_bytes: 64 * 1024,
         deny_patterns: [],
-        cleanup: { keep_tasks: 10, keep_days: 7 },
+        allowed_work_dirs: [],
+        cleanup: { keep_tasks: 10, keep_days: 7, remove_existing_dirs: false },
       }),
     monitor: z
       .object({ interval: z.number().min(0.5).max(3600).default(5) })

@@ -2,13 +2,13 @@
  * The task queue: FIFO, at most `maxConcurrent` running, a task_id never runs twice, every task ends
  * in exactly one task_result. Output batches become task_log frames with a per-task `seq`.
  */
-import { mkdirSync } from 'node:fs';
 import type { TaskView } from '../api.js';
 import type { Logger } from '../logging/logger.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { levelOf, type TaskFrame, type TaskLogFrame, type TaskResultFrame } from '../protocol/frames.js';
 import { COUNTER_OF, type AgentState } from '../state/agent-state.js';
 import { resolveTaskWorkDir, TaskRefusedError, type WorkLayout } from '../workspace/layout.js';
+import type { TaskDirs } from '../workspace/task-dirs.js';
 import { buildTaskEnv } from './environment.js';
 import type { JournalEntry, TaskJournal } from './journal.js';
 import { processStartTime, stopTree } from './process-tree.js';
@@ -30,6 +30,8 @@ export interface SchedulerOptions {
   policy?: TaskPolicy;
   layout: () => WorkLayout;
   journal: TaskJournal;
+  /** creates each task's work dir and records whether it made it (what cleanup may remove) */
+  taskDirs: TaskDirs;
   deliver: (frame: TaskLogFrame | TaskResultFrame, onConfirmed?: () => void) => void;
   state: AgentState;
   log: Logger;
@@ -40,6 +42,8 @@ export interface SchedulerOptions {
 interface Queued {
   frame: TaskFrame;
   workDir: string;
+  /** the layout its work dir was checked against */
+  layout: WorkLayout;
 }
 
 const RESULTS_KEPT = 500;
@@ -77,6 +81,11 @@ export class TaskScheduler {
     return new Set([...this.inFlight, ...this.queue.map((q) => q.frame.task_id)]);
   }
 
+  /** The work dirs of queued and running tasks: a cleanup removes none of them. */
+  activeWorkDirs(): string[] {
+    return [...this.activeIds()].flatMap((id) => this.opts.state.task(id)?.workDir || []);
+  }
+
   get maxConcurrent(): number {
     return this.concurrency;
   }
@@ -107,8 +116,9 @@ export class TaskScheduler {
       return;
     }
     let workDir: string;
+    const layout = this.opts.layout();
     try {
-      workDir = resolveTaskWorkDir(this.opts.layout(), id, frame.work_dir);
+      workDir = resolveTaskWorkDir(layout, id, frame.work_dir, this.opts.policy?.confinement);
     } catch (err) {
       const refused = err instanceof TaskRefusedError ? err : null;
       this.reject(
@@ -122,7 +132,7 @@ export class TaskScheduler {
     const refusal = this.opts.policy?.check(frame.command);
     if (refusal) return this.reject(frame, workDir, refusal.code, refusal.message);
     this.opts.state.upsertTask(taskView(frame, workDir, receivedAt));
-    this.queue.push({ frame, workDir });
+    this.queue.push({ frame, workDir, layout });
     this.opts.log.info(`task ${id} queued (${this.queue.length} waiting, ${this.running.size} running)`);
     this.pump();
   }
@@ -212,12 +222,20 @@ export class TaskScheduler {
     }
   }
 
-  private async execute({ frame, workDir }: Queued): Promise<void> {
+  private async execute(queued: Queued): Promise<void> {
+    const { frame, workDir } = queued;
     const id = frame.task_id;
     const layout = this.opts.layout();
     try {
+      // again: a symlink made while the task was queued must not lead it anywhere
+      resolveTaskWorkDir(queued.layout, id, workDir, this.opts.policy?.confinement);
+    } catch (err) {
+      this.reject(frame, workDir, ErrorCode.INVALID_TASK, (err as Error).message);
+      return;
+    }
+    try {
       // a few microseconds: not worth a trip to the thread pool, where journal fsyncs may be queued
-      mkdirSync(workDir, { recursive: true });
+      this.opts.taskDirs.prepare(id, workDir);
     } catch (err) {
       this.reject(
         frame,

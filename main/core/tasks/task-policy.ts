@@ -6,8 +6,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Logger } from '../logging/logger.js';
 import { ErrorCode } from '../protocol/codes.js';
+import type { Confinement } from '../workspace/work-dir-guard.js';
 
 export interface RunAsUser {
   uid: number;
@@ -24,6 +26,7 @@ export interface TaskRefusal {
 export interface TaskPolicyConfig {
   run_as?: string | number;
   deny_patterns?: string[];
+  allowed_work_dirs?: string[];
 }
 
 export class TaskPolicy {
@@ -32,13 +35,21 @@ export class TaskPolicy {
   private readonly deny: Array<{ source: string; re: RegExp }>;
   /** set when run_as cannot be honoured: every task is refused with it */
   private readonly runAsProblem: string | null = null;
+  /** where work dirs may be (work-dir-guard.ts) */
+  readonly confinement: Confinement;
 
   constructor(
     config: TaskPolicyConfig,
     log: Logger,
     isRoot = process.getuid?.() === 0,
     lookup: (who: string | number) => RunAsUser | null = lookupUser,
+    /** the local work root: its journal stays out of reach after the platform names another root */
+    agentRoot?: string,
   ) {
+    this.confinement = {
+      allowedRoots: (config.allowed_work_dirs ?? []).map((d) => path.resolve(d)),
+      agentRoots: agentRoot ? [path.resolve(agentRoot)] : [],
+    };
     // validated at config load; compiled once here
     this.deny = (config.deny_patterns ?? []).map((source) => ({ source, re: new RegExp(source) }));
     if (config.run_as === undefined) return;

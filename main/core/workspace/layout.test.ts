@@ -111,14 +111,14 @@ describe('resolveTaskWorkDir', () => {
   it('resolves a relative dir against the root and accepts an absolute one inside it', () => {
     expect(resolveTaskWorkDir(layout(), 't1', 'projects/web')).toBe(path.join(tmp, 'work', 'projects', 'web'));
     expect(resolveTaskWorkDir(layout(), 't1', 'a/../b')).toBe(path.join(tmp, 'work', 'b'));
-    const abs = path.join(tmp, 'work', 'cache', 'x');
+    const abs = path.join(tmp, 'work', 'checkouts', 'x');
     expect(resolveTaskWorkDir(layout(), 't1', abs)).toBe(abs);
     expect(fs.existsSync(path.join(tmp, 'work', 'projects'))).toBe(false);
   });
 
   it('refuses ../ escapes and absolute paths outside the root', () => {
     expect(refused(() => resolveTaskWorkDir(layout(), 't1', '../elsewhere')).message).toMatch(/outside the work root/);
-    expect(refused(() => resolveTaskWorkDir(layout(), 't1', 'tasks/../../x')).code).toBe(ErrorCode.WORK_DIR_ERROR);
+    expect(refused(() => resolveTaskWorkDir(layout(), 't1', 'tasks/../../x')).code).toBe(ErrorCode.INVALID_TASK);
     refused(() => resolveTaskWorkDir(layout(), 't1', '..'));
     refused(() => resolveTaskWorkDir(layout(), 't1', '/etc'));
     refused(() => resolveTaskWorkDir(layout(), 't1', path.join(tmp, 'work-sibling')));
@@ -140,8 +140,8 @@ describe('resolveTaskWorkDir', () => {
   });
 
   it('accepts a symlink that stays inside the root, and a root reached through a symlink', () => {
-    fs.mkdirSync(path.join(tmp, 'work', 'cache', 'real'));
-    fs.symlinkSync(path.join(tmp, 'work', 'cache', 'real'), path.join(tmp, 'work', 'inner'));
+    fs.mkdirSync(path.join(tmp, 'work', 'shared', 'real'), { recursive: true });
+    fs.symlinkSync(path.join(tmp, 'work', 'shared', 'real'), path.join(tmp, 'work', 'inner'));
     expect(resolveTaskWorkDir(layout(), 't1', 'inner/sub')).toBe(path.join(tmp, 'work', 'inner', 'sub'));
 
     fs.symlinkSync(path.join(tmp, 'work'), path.join(tmp, 'alias'));
