@@ -55,7 +55,7 @@ describe('bad frames', () => {
     expect((await agent.stop()).code).toBe(0);
     for (const file of listFiles(agent.workDir))
       expect(file).toMatch(
-        /^(agent-id|logs\/agent\.log|logs\/tasks\/still-works\.log|tasks\/still-works\/?.*|state\/tasks\/[\w.-]+\.json|state\/outbox\.spill)$/,
+        /^(agent-id|logs\/agent\.log|logs\/tasks\/still-works\.log|tasks\/still-works\/?.*|state\/(tasks|task-dirs)\/[\w.-]+\.json|state\/outbox\.spill)$/,
       );
   });
 });
