@@ -82,7 +82,7 @@ describe('task.deny_patterns', () => {
     const agent = spawnAgent({ config: { task: { deny_patterns: ['ok', '(unclosed'] } } });
     const { code } = await agent.exited;
     expect(code).toBe(2);
-    expect(agent.stderr()).toMatch(/task\.deny_patterns\.1: not a valid regular expression/);
+    expect(agent.stderr()).toMatch(/task\.deny_patterns\.1: "\(unclosed" is not a regular expression RE2 accepts/);
   });
 });
 

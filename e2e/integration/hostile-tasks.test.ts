@@ -18,7 +18,7 @@ import {
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { connectedAgent, listFiles, sleep, startPlatform, tempDir, waitForResult } from './harness.js';
+import { connectedAgent, listFiles, sleep, spawnAgent, startPlatform, tempDir, waitForResult } from './harness.js';
 
 const isRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
@@ -159,5 +159,35 @@ describe('cleanup removes only what it owns and nothing in use', () => {
       'tasks/shared to be cleaned up once unused',
     );
     expect(existsSync(path.join(checkout, 'repo.txt'))).toBe(true);
+  });
+});
+
+describe('task.deny_patterns in linear time', () => {
+  it('(a+)+$ against long commands: heartbeats stay on time, matches are denied, an unbounded check is refused', async () => {
+    const sim = await startPlatform();
+    await connectedAgent(sim, { config: { monitor: { interval: 1 }, task: { deny_patterns: ['(a+)+$'] } } });
+    const from = sim.heartbeats.length;
+    const startedAt = Date.now();
+    // JavaScript's RegExp backtracks exponentially on each of these; RE2 does not
+    sim.dispatch({ task_id: 'long-allowed', command: `echo ${'a'.repeat(60_000)}! | wc -c` });
+    sim.dispatch({ task_id: 'short-denied', command: `echo ${'a'.repeat(40)}` });
+    sim.dispatch({ task_id: 'too-long', command: `echo ${'a'.repeat(200_000)}!` });
+    expect(await waitForResult(sim, 'long-allowed')).toMatchObject({ status: 'success', output: '60002\n' });
+    expect(await waitForResult(sim, 'short-denied')).toMatchObject({ status: 'error', error_code: 'TASK_DENIED' });
+    const tooLong = await waitForResult(sim, 'too-long');
+    expect(tooLong).toMatchObject({ status: 'error', error_code: 'TASK_DENIED' });
+    expect(tooLong.error).toMatch(/too long to check against task.deny_patterns in bounded time/);
+    await sim.waitFor(() => Date.now() - startedAt > 4_000, 10_000, 'four more seconds of heartbeats');
+    const during = sim.heartbeats.slice(Math.max(0, from - 1));
+    const gaps = during.slice(1).map((h, i) => h.at - during[i]!.at);
+    console.log(`deny patterns: heartbeat gaps ${Math.min(...gaps)}–${Math.max(...gaps)} ms (interval 1000 ms)`);
+    expect(gaps.length).toBeGreaterThanOrEqual(3);
+    for (const gap of gaps) expect(gap, `heartbeat gap ${gap} ms`).toBeLessThan(1_800);
+  });
+
+  it('a pattern RE2 cannot compile (a backreference) is a config error naming it (exit 2)', async () => {
+    const agent = spawnAgent({ config: { task: { deny_patterns: ['ok', '(a)\\1'] } } });
+    expect((await agent.exited).code).toBe(2);
+    expect(agent.stderr()).toMatch(/task\.deny_patterns\.1: "\(a\)\\\\1" is not a regular expression RE2 accepts/);
   });
 });

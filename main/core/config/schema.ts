@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { denyPatternProblem } from '../tasks/deny-patterns.js';
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -79,7 +80,7 @@ export const ConfigSchema = z
          */
         run_as: z.union([z.string().min(1), z.number().int().min(0)]).optional(),
         /**
-         * extension: JavaScript regular expressions; a task whose command matches one is refused
+         * extension: RE2 regular expressions (linear time: no backreferences, no lookaround); a task whose command matches one is refused
          * (TASK_DENIED) and nothing runs. A guardrail against mistakes, not a sandbox.
          */
         deny_patterns: z
@@ -88,14 +89,8 @@ export const ConfigSchema = z
               .string()
               .min(1)
               .superRefine((pattern, ctx) => {
-                try {
-                  new RegExp(pattern);
-                } catch (err) {
-                  ctx.addIssue({
-                    code: 'custom',
-                    message: `not a valid regular expression: ${(err as Error).message}`,
-                  });
-                }
+                const problem = denyPatternProblem(pattern);
+                if (problem) ctx.addIssue({ code: 'custom', message: problem });
               }),
           )
           .default([]),
