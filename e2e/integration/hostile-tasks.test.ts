@@ -11,6 +11,7 @@ import {
   existsSync,
   mkdirSync,
   readdirSync,
+  readFileSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -189,5 +190,52 @@ describe('task.deny_patterns in linear time', () => {
     const agent = spawnAgent({ config: { task: { deny_patterns: ['ok', '(a)\\1'] } } });
     expect((await agent.exited).code).toBe(2);
     expect(agent.stderr()).toMatch(/task\.deny_patterns\.1: "\(a\)\\\\1" is not a regular expression RE2 accepts/);
+  });
+});
+
+describe('masking: encoded forms and short secrets', () => {
+  it('a task printing its secret base64- (three alignments), URL- or JSON-encoded leaks nothing', async () => {
+    const sim = await startPlatform();
+    const agent = await connectedAgent(sim);
+    const secret = 'S3cr3t/Value+With=Chars&More';
+    sim.dispatch({
+      task_id: 'encoded',
+      env_vars: { DEPLOY_TOKEN: secret },
+      command: [
+        'printf %s "$DEPLOY_TOKEN" | base64 -w0; echo',
+        'printf x%s "$DEPLOY_TOKEN" | base64 -w0; echo',
+        'printf xy%s "$DEPLOY_TOKEN" | base64 -w0; echo',
+        'printf "user:%s" "$DEPLOY_TOKEN" | base64 -w0 >&2; echo >&2',
+        `python3 -c 'import os,urllib.parse,json; t=os.environ["DEPLOY_TOKEN"]; print(urllib.parse.quote(t, safe="")); print(json.dumps({"t": t}))'`,
+      ].join('; '),
+    });
+    const result = await waitForResult(sim, 'encoded');
+    expect(result.status).toBe('success');
+    const everything = `${JSON.stringify(sim.frames.map((f) => f.frame))}\n${readFileSync(path.join(agent.workDir, 'logs', 'tasks', 'encoded.log'), 'utf8')}`;
+    const leaks = [
+      secret,
+      encodeURIComponent(secret),
+      ...['', 'x', 'xy', 'user:'].map((p) =>
+        Buffer.from(p + secret)
+          .toString('base64')
+          .slice(4, -4),
+      ),
+    ].filter((form) => everything.includes(form));
+    expect(leaks).toEqual([]);
+    for (const line of result.output.trim().split('\n').slice(0, 3))
+      expect(Buffer.from(line, 'base64').toString('latin1')).not.toContain('Value+With');
+  });
+
+  it('--token T: "ATS Agent" stays readable, the token is masked as a word, and the agent warns once', async () => {
+    const sim = await startPlatform({ tokens: ['T'] });
+    const agent = await connectedAgent(sim, { args: ['--log-level', 'DEBUG'], token: 'T' });
+    sim.dropConnections();
+    await sim.waitFor(() => sim.authCount >= 2, 15_000, 'a reconnect (reads the token again)');
+    await agent.stop();
+    const log = readFileSync(path.join(agent.workDir, 'logs', 'agent.log'), 'utf8');
+    expect(log).toContain('ATS Agent');
+    expect(log).not.toMatch(/A\*\*\*S/);
+    expect(log).toMatch(/token=\*\*\*/);
+    expect(log.match(/too short to mask safely/g)).toHaveLength(1);
   });
 });

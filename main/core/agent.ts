@@ -22,6 +22,7 @@ import { defaultShell } from './tasks/runner.js';
 import { TaskJournal } from './tasks/journal.js';
 import { TaskScheduler } from './tasks/scheduler.js';
 import { TaskPolicy } from './tasks/task-policy.js';
+import { tooShortToMask } from './tasks/secret-masker.js';
 import { cleanupTasks } from './workspace/cleanup.js';
 import { TaskDirs } from './workspace/task-dirs.js';
 import { prepareWorkDir, type WorkLayout } from './workspace/layout.js';
@@ -29,6 +30,8 @@ import { prepareWorkDir, type WorkLayout } from './workspace/layout.js';
 export const AGENT_VERSION = '1.0.0';
 /** The agent's own variables (its secrets, and the switch that runs the packaged app as Node): never passed to a task. */
 export const SECRET_ENV_NAMES = ['ATS_AGENT_TOKEN', 'ATS_AGENT_TOKEN_FILE', 'ELECTRON_RUN_AS_NODE'];
+const SHORT_TOKEN_WARNING = (n: number) =>
+  `the token is ${n} characters long, too short to mask safely: logs mask it only where it stands as a whole word`;
 /** Outbox sizes (bytes) at which task output reading pauses and resumes while online. */
 const OUTBOX_HIGH_WATER = 8 * 1024 * 1024;
 const OUTBOX_LOW_WATER = 2 * 1024 * 1024;
@@ -178,6 +181,7 @@ export class Agent {
       console: opts.console,
       redactor,
     });
+    if (tooShortToMask(token)) logging.scope('agent').warn(SHORT_TOKEN_WARNING(token.length));
     const [info, agentId] = await Promise.all([readStaticInfo(), readAgentId(layout.root)]);
     // the journal stays in the local work dir: it must be found before the platform names its own
     const journal = new TaskJournal(path.join(layout.root, 'state'), (taskId, err) =>
@@ -237,7 +241,7 @@ export class Agent {
   /** Read before each connection attempt (a token file may have been rotated). */
   private currentToken(): string {
     const token = this.opts.token();
-    this.redactor.add(token);
+    if (this.redactor.add(token) && tooShortToMask(token)) this.log.warn(SHORT_TOKEN_WARNING(token.length));
     this.lastToken = token;
     return token;
   }

@@ -14,7 +14,7 @@ import type { JournalEntry, TaskJournal } from './journal.js';
 import { processStartTime, stopTree } from './process-tree.js';
 import type { OutputBatch } from './output-batcher.js';
 import { startTask, type RunningTask, type RunOutcome } from './runner.js';
-import { maskText, secretEnvValues } from './secret-masker.js';
+import { maskText, secretEnvValues, shortSecretWarning } from './secret-masker.js';
 import type { TaskPolicy } from './task-policy.js';
 
 export interface SchedulerOptions {
@@ -60,6 +60,8 @@ export class TaskScheduler {
   private readonly results = new Map<string, TaskResultFrame>();
   /** journal entries of tasks not finished yet */
   private readonly entries = new Map<string, JournalEntry>();
+  /** env var names already warned about as too short to mask (once each) */
+  private readonly shortSecretsWarned = new Set<string>();
   private accepting = true;
   private paused = false;
   private concurrency: number;
@@ -256,6 +258,12 @@ export class TaskScheduler {
     });
     const timeoutS = frame.timeout ?? this.opts.defaultTimeoutS;
     const secrets = [...secretEnvValues(frame.env_vars), ...this.opts.secretValues()];
+    for (const [name, value] of Object.entries(frame.env_vars ?? {})) {
+      const warning = this.shortSecretsWarned.has(name) ? null : shortSecretWarning(name, value);
+      if (!warning) continue;
+      this.shortSecretsWarned.add(name);
+      this.opts.log.warn(`task ${id}: ${warning}`);
+    }
     const task = startTask(
       {
         taskId: id,
