@@ -247,6 +247,11 @@ function TaskLogView({ task }: { task: TaskView }) {
             <p className="log-status text-bad">{t('log.loadFailed', { message: error ?? '' })}</p>
           ) : null}
           {status === 'ready' && lines.length === 0 ? <p className="log-status">{t('log.empty')}</p> : null}
+          {buffer.olderInLogFile ? (
+            <p className="log-status log-older" data-testid="log-older">
+              {t('log.olderInFile', { file: `logs/tasks/${task.taskId}.log` })}
+            </p>
+          ) : null}
           <div className="log-rows" style={{ height: virtualizer.getTotalSize() }}>
             {virtualizer.getVirtualItems().map((item) => {
               const line = lines[item.index]!;

@@ -103,6 +103,7 @@ export const en = {
   'log.loading': 'Loading output…',
   'log.loadFailed': 'Could not load the output: {message}',
   'log.empty': 'No output yet.',
+  'log.olderInFile': "Older lines are only in the task's log file ({file}).",
   'log.lines': '{count} lines',
   'log.follow': 'Follow',
   'log.followPaused': 'Follow paused — resume',

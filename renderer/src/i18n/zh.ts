@@ -101,6 +101,7 @@ export const zh: Dict = {
   'log.loading': '正在加载输出…',
   'log.loadFailed': '无法加载输出：{message}',
   'log.empty': '暂无输出。',
+  'log.olderInFile': '更早的行只保存在任务日志文件中（{file}）。',
   'log.lines': '{count} 行',
   'log.follow': '跟随',
   'log.followPaused': '已暂停跟随 — 继续',
