@@ -44,6 +44,21 @@ describe('prepareWorkDir', () => {
     expect(layout.taskLogFile('t-1')).toBe(path.join(root, 'logs', 'tasks', 't-1.log'));
   });
 
+  it('leaves none of its directories writable by group or others, but never touches a sticky one', async () => {
+    const root = path.join(tmp, 'open');
+    fs.mkdirSync(path.join(root, 'logs'), { recursive: true });
+    fs.chmodSync(root, 0o777);
+    fs.chmodSync(path.join(root, 'logs'), 0o775);
+    const layout = await prepareWorkDir(root);
+    for (const dir of [layout.root, layout.tasksDir, layout.logsDir, layout.taskLogsDir, layout.cacheDir])
+      expect(fs.statSync(dir).mode & 0o022, dir).toBe(0);
+    const sticky = path.join(tmp, 'sticky');
+    fs.mkdirSync(sticky);
+    fs.chmodSync(sticky, 0o1777);
+    await prepareWorkDir(sticky);
+    expect(fs.statSync(sticky).mode & 0o7777).toBe(0o1777);
+  });
+
   it('resolves a relative root to an absolute path and accepts an existing layout', async () => {
     const rel = path.relative(process.cwd(), path.join(tmp, 'rel'));
     const first = await prepareWorkDir(rel);

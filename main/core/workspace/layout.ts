@@ -65,8 +65,9 @@ export async function prepareWorkDir(root: string): Promise<WorkLayout> {
 async function denyOthersWrite(dir: string): Promise<void> {
   for (const d of [path.dirname(dir), dir]) {
     const { mode, uid } = await fs.promises.stat(d);
-    // only what the agent owns: a root shared with others (a mount point) is theirs to set
-    if (mode & 0o022 && uid === process.getuid?.()) await fs.promises.chmod(d, mode & 0o7755);
+    // only what the agent owns, and never a sticky directory (/tmp): there others cannot rename the
+    // agent's entries anyway, and its mode is the machine's
+    if (mode & 0o022 && !(mode & 0o1000) && uid === process.getuid?.()) await fs.promises.chmod(d, mode & 0o7755);
   }
 }
 
