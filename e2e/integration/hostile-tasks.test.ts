@@ -16,6 +16,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -237,5 +238,40 @@ describe('masking: encoded forms and short secrets', () => {
     expect(log).not.toMatch(/A\*\*\*S/);
     expect(log).toMatch(/token=\*\*\*/);
     expect(log.match(/too short to mask safely/g)).toHaveLength(1);
+  });
+});
+
+describe.skipIf(!isRoot || process.platform !== 'linux')('a reaped task pid taken by another process', () => {
+  /** A detached `sleep` (its own group) started with exactly `pid`, via ns_last_pid; null if another fork won. */
+  async function strangerWithPid(pid: number): Promise<ChildProcess | null> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
+      const child = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+      if (child.pid === pid) return child;
+      child.kill('SIGKILL');
+      await sleep(5);
+    }
+    return null;
+  }
+
+  it('after a normal exit the agent never signals the process that now holds the root pid', async () => {
+    const sim = await startPlatform();
+    await connectedAgent(sim);
+    // the root exits at once; a helper of the task, out of its group, keeps the pipes for a moment, so
+    // that the agent's last stopTree(root pid) comes after the root was reaped
+    sim.dispatch({ task_id: 'reaped', command: 'echo root=$$; setsid sleep 1.5 & exit 0' });
+    await sim.waitFor(() => /root=(\d+)/.exec(sim.output('reaped')), 5_000, 'the root pid');
+    const rootPid = Number(/root=(\d+)/.exec(sim.output('reaped'))![1]);
+    await sim.waitFor(() => !existsSync(`/proc/${rootPid}`), 2_000, 'the root to be reaped');
+    const stranger = await strangerWithPid(rootPid);
+    expect(stranger, 'could not start a process with the reaped pid').not.toBeNull();
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => stranger!.once('exit', (_c, s) => resolve(s)));
+    try {
+      expect(await waitForResult(sim, 'reaped')).toMatchObject({ status: 'success' });
+      const signal = await Promise.race([exited, sleep(500).then(() => 'alive' as const)]);
+      expect(signal).toBe('alive');
+    } finally {
+      stranger!.kill('SIGKILL');
+    }
   });
 });
