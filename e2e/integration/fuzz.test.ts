@@ -327,12 +327,18 @@ describe('fuzzed frames', () => {
       const agentId = readFileSync(path.join(workDir, 'agent-id'), 'utf8');
       const before = snapshot(parent);
       const heartbeatsFrom = sim.heartbeats.length;
-      const frames = fc.sample(frameArbitrary(outside, workDir), { numRuns: RUNS, seed: SEED });
+      // made batch by batch (seeded by SEED and the batch): 20 000 frames of up to 1 MB at once would
+      // take this process gigabytes and stall it, which looks like a dead link to the agent
+      const arbitrary = frameArbitrary(outside, workDir);
+      const batchOf = (i: number) =>
+        fc.sample(arbitrary, { numRuns: Math.min(BATCH, RUNS - i), seed: (SEED + i / BATCH) % 2 ** 31 });
+      let sent = 0;
       const started = Date.now();
       let bytes = 0;
       let maxRss = 0;
-      for (let i = 0; i < frames.length; i += BATCH) {
-        for (const text of frames.slice(i, i + BATCH)) {
+      for (let i = 0; i < RUNS; i += BATCH) {
+        for (const text of batchOf(i)) {
+          sent++;
           bytes += Buffer.byteLength(text);
           sim.sendRaw(text);
         }
@@ -383,8 +389,8 @@ describe('fuzzed frames', () => {
       const results = sim.frames.filter((f) => f.frame.type === 'task_result').length;
       const errors = sim.errors.filter((e) => e.type === 'error').length;
       console.log(
-        `fuzz: ${frames.length} frames (${(bytes / 1048576).toFixed(1)} MiB, seed ${SEED}) survived in ${elapsed.toFixed(1)} s ` +
-          `(${(frames.length / elapsed).toFixed(0)} frames/s); ${results} task results, ${errors} error replies, max RSS ${maxRss.toFixed(0)} MB, ` +
+        `fuzz: ${sent} frames (${(bytes / 1048576).toFixed(1)} MiB, seed ${SEED}) survived in ${elapsed.toFixed(1)} s ` +
+          `(${(sent / elapsed).toFixed(0)} frames/s); ${results} task results, ${errors} error replies, max RSS ${maxRss.toFixed(0)} MB, ` +
           `${markers.length} task markers, longest heartbeat gap ${maxGap} ms; deny patterns ${JSON.stringify(denyPatterns)}`,
       );
     },
