@@ -2,12 +2,13 @@
  * The task queue: FIFO, at most `maxConcurrent` running, a task_id never runs twice, every task ends
  * in exactly one task_result. Output batches become task_log frames with a per-task `seq`.
  */
+import { realpathSync } from 'node:fs';
 import type { TaskView } from '../api.js';
 import type { Logger } from '../logging/logger.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { levelOf, type TaskFrame, type TaskLogFrame, type TaskResultFrame } from '../protocol/frames.js';
 import { COUNTER_OF, type AgentState } from '../state/agent-state.js';
-import { resolveTaskWorkDir, TaskRefusedError, type WorkLayout } from '../workspace/layout.js';
+import { confineTaskWorkDir, resolveTaskWorkDir, TaskRefusedError, type WorkLayout } from '../workspace/layout.js';
 import type { TaskDirs } from '../workspace/task-dirs.js';
 import { buildTaskEnv } from './environment.js';
 import type { JournalEntry, TaskJournal } from './journal.js';
@@ -228,16 +229,19 @@ export class TaskScheduler {
     const { frame, workDir } = queued;
     const id = frame.task_id;
     const layout = this.opts.layout();
+    let checked: { real: string };
     try {
       // again: a symlink made while the task was queued must not lead it anywhere
-      resolveTaskWorkDir(queued.layout, id, workDir, this.opts.policy?.confinement);
+      checked = confineTaskWorkDir(queued.layout, id, workDir, this.opts.policy?.confinement);
     } catch (err) {
       this.reject(frame, workDir, ErrorCode.INVALID_TASK, (err as Error).message);
       return;
     }
+    let cwdReal: string;
     try {
       // a few microseconds: not worth a trip to the thread pool, where journal fsyncs may be queued
       this.opts.taskDirs.prepare(id, workDir);
+      cwdReal = realpathSync.native(workDir);
     } catch (err) {
       this.reject(
         frame,
@@ -245,6 +249,12 @@ export class TaskScheduler {
         ErrorCode.WORK_DIR_ERROR,
         `cannot create the task's work dir ${workDir}: ${(err as Error).message}`,
       );
+      return;
+    }
+    if (cwdReal !== checked.real) {
+      // swapped between the check and mkdir: the runner would give the task user what it leads to
+      const message = `work_dir ${workDir} led to ${checked.real} when checked and leads to ${cwdReal} now (a symlink swapped in?); the task was not run`;
+      this.reject(frame, workDir, ErrorCode.INVALID_TASK, message);
       return;
     }
     const env = buildTaskEnv({
@@ -278,6 +288,7 @@ export class TaskScheduler {
         // masked in the output: the task's secret-looking env_vars and the agent's token
         secrets,
         runAs: this.opts.policy?.runAs,
+        cwdReal,
       },
       {
         onSpawn: (pid, start) => {

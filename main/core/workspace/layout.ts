@@ -94,6 +94,16 @@ export function resolveTaskWorkDir(
   requested?: string | null,
   confinement?: Confinement,
 ): string {
+  return confineTaskWorkDir(layout, taskId, requested, confinement).dir;
+}
+
+/** resolveTaskWorkDir, with the real path the checked directory leads to. */
+export function confineTaskWorkDir(
+  layout: WorkLayout,
+  taskId: string,
+  requested?: string | null,
+  confinement?: Confinement,
+): { dir: string; real: string } {
   // the id becomes a path component: it must never be able to walk anywhere
   if (!TASK_ID_PATTERN.test(taskId)) {
     throw new TaskRefusedError(

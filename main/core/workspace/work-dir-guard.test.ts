@@ -53,12 +53,12 @@ describe('confineWorkDir: the agent keeps its own files out of every task', () =
   });
 
   it('accepts tasks/<name>/…, any other directory below the root, and the spec example {work_dir}/task-uuid', () => {
-    expect(confineWorkDir('tasks/shared', root)).toBe(path.join(root, 'tasks', 'shared'));
-    expect(confineWorkDir('tasks/shared/deep/er', root)).toBe(path.join(root, 'tasks', 'shared', 'deep', 'er'));
-    expect(confineWorkDir('task-uuid', root)).toBe(path.join(root, 'task-uuid'));
-    expect(confineWorkDir(path.join(root, 'task-uuid'), root)).toBe(path.join(root, 'task-uuid'));
-    expect(confineWorkDir('states', root)).toBe(path.join(root, 'states'));
-    expect(confineWorkDir('logs-of-mine/x', root)).toBe(path.join(root, 'logs-of-mine', 'x'));
+    expect(confineWorkDir('tasks/shared', root).dir).toBe(path.join(root, 'tasks', 'shared'));
+    expect(confineWorkDir('tasks/shared/deep/er', root).dir).toBe(path.join(root, 'tasks', 'shared', 'deep', 'er'));
+    expect(confineWorkDir('task-uuid', root).dir).toBe(path.join(root, 'task-uuid'));
+    expect(confineWorkDir(path.join(root, 'task-uuid'), root).dir).toBe(path.join(root, 'task-uuid'));
+    expect(confineWorkDir('states', root).dir).toBe(path.join(root, 'states'));
+    expect(confineWorkDir('logs-of-mine/x', root).dir).toBe(path.join(root, 'logs-of-mine', 'x'));
   });
 
   it('follows symlinks: one into the agent files or out of the root is refused, also with the rest not yet made', () => {
@@ -82,14 +82,14 @@ describe('confineWorkDir: the agent keeps its own files out of every task', () =
     expect(() => confineWorkDir('work/state', platformRoot, c)).toThrow(/inside the agent's own .*work\/state/);
     expect(() => confineWorkDir('work', platformRoot, c)).toThrow(/is the work root .*work itself/);
     expect(() => confineWorkDir('.', platformRoot, c)).toThrow(/is the work root/);
-    expect(confineWorkDir('work/tasks/x', platformRoot, c)).toBe(path.join(local, 'tasks', 'x'));
-    expect(confineWorkDir('other', platformRoot, c)).toBe(path.join(tmp, 'other'));
+    expect(confineWorkDir('work/tasks/x', platformRoot, c).dir).toBe(path.join(local, 'tasks', 'x'));
+    expect(confineWorkDir('other', platformRoot, c).dir).toBe(path.join(tmp, 'other'));
   });
 
   it('task.allowed_work_dirs: inside a listed root is fine; the root itself, or one holding the agent, is not', () => {
     const shared = path.join(tmp, 'shared');
     const c = { allowedRoots: [shared, tmp] };
-    expect(confineWorkDir(path.join(shared, 'repo'), root, c)).toBe(path.join(shared, 'repo'));
+    expect(confineWorkDir(path.join(shared, 'repo'), root, c).dir).toBe(path.join(shared, 'repo'));
     expect(refusal(shared, c)).toMatch(/is the root .*shared of task.allowed_work_dirs itself/);
     expect(refusal(tmp, c)).toMatch(/allowed_work_dirs itself/);
     // tmp is allowed, but a dir holding the work root is never a task's

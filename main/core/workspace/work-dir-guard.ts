@@ -61,10 +61,14 @@ export function confinementViolation(dir: string, workRoot: string, c: Confineme
 }
 
 /**
- * The checked work dir (absolute) for `requested`, resolved against the work root; throws a refusal
- * message naming the rule. Symlinks are resolved as far as the path exists.
+ * The checked work dir (absolute) for `requested`, resolved against the work root, and the real path
+ * it leads to (symlinks resolved as far as the path exists); throws a refusal naming the rule.
  */
-export function confineWorkDir(requested: string, workRoot: string, c: Confinement = {}): string {
+export function confineWorkDir(
+  requested: string,
+  workRoot: string,
+  c: Confinement = {},
+): { dir: string; real: string } {
   if (requested.includes('\0')) throw new Error(`work_dir ${JSON.stringify(requested)} contains a NUL character`);
   const target = path.resolve(workRoot, requested);
   const said = `work_dir ${JSON.stringify(requested)}${target === requested ? '' : ` (${target})`}`;
@@ -78,7 +82,7 @@ export function confineWorkDir(requested: string, workRoot: string, c: Confineme
     agentRoots: (c.agentRoots ?? []).map(real),
   });
   if (realViolation) throw new Error(`${said} leads through a symlink to ${realTarget}, which ${realViolation}`);
-  return target;
+  return { dir: target, real: realTarget };
 }
 
 export function isInside(root: string, candidate: string): boolean {
