@@ -12,7 +12,7 @@
  * FUZZ_RUNS=n sets the number of frames (default 3000), FUZZ_SEED=n replays a run.
  * Also: the inbound frame size limit (64 MiB; a 65 MB frame) and a 16 MB task frame.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { rssMb } from '../lib/proc.js';
@@ -42,11 +42,21 @@ function nestedQuantifierPatterns(seed: number): string[] {
 }
 const BATCH = 250;
 
-/** Every path below dir (files, directories, links), absolute. */
-function snapshot(dir: string): Set<string> {
-  return new Set(
-    readdirSync(dir, { recursive: true, withFileTypes: true }).map((e) => path.join(e.parentPath, e.name)),
-  );
+/** Every path below dir (files, directories, links), absolute; what the agent's cleanup removes meanwhile is skipped. */
+function snapshot(dir: string, into = new Set<string>()): Set<string> {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return into;
+    throw err;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    into.add(p);
+    if (e.isDirectory()) snapshot(p, into);
+  }
+  return into;
 }
 
 /** The frames: each one a string, ready for sim.sendRaw. */
