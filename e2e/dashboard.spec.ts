@@ -123,6 +123,28 @@ test('each panel says what its emptiness means', async ({ page, agent, sim }) =>
   await shot(page, 'empty-states');
 });
 
+test('the followed task keeps at most what core keeps, and says older lines are in the log file', async ({
+  page,
+  agent,
+  sim,
+}) => {
+  await openOnline(page, agent.url);
+  const taskId = 'e2e-bounded-1';
+  // ~700 K characters after a pause (followed live from its start), far more than core keeps (256 K)
+  sim.dispatch({ task_id: taskId, command: "echo line 0; sleep 2; seq 1 70000 | sed 's/^/line /'" });
+  await expect(page.getByTestId(`task-row-${taskId}`)).toBeVisible();
+  await selectTask(page, taskId);
+  await expect(page.getByTestId('log-older')).toHaveCount(0);
+  await expect(page.getByTestId(`task-row-${taskId}`)).toHaveAttribute('data-phase', 'success', { timeout: 30_000 });
+  await expect(page.getByTestId('log-older')).toBeVisible();
+  await expect(page.getByTestId('log-older')).toContainText(`logs/tasks/${taskId}.log`);
+  await expect.poll(async () => Math.max(...(await shownLineNumbers(page))), { timeout: 10_000 }).toBe(70000);
+  const count = Number(((await page.getByText(/^[\d,]+ lines$/).textContent()) ?? '').replace(/\D/g, ''));
+  // 256 K characters of "line NNNNN" rows: about 23 000 of the 70 001
+  expect(count).toBeGreaterThan(15_000);
+  expect(count).toBeLessThan(26_000);
+});
+
 test('the metrics charts follow the heartbeats', async ({ page, agent }) => {
   await openOnline(page, agent.url);
   const points = async (id: string) => Number((await page.getByTestId(id).getAttribute('data-points')) ?? '0');

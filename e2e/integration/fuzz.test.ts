@@ -4,10 +4,15 @@
  * text never reaches a shell. After the storm: the agent is alive, still on its first connection,
  * printed no internal error, wrote nothing outside its work dir, kept its memory, and still runs tasks.
  *
+ * Hostile on purpose (issue 11): work_dir values aim at the agent's own files (state/, logs/, the work
+ * root, symlinks planted into them), the config carries deny_patterns with nested quantifiers that
+ * backtrack exponentially in JavaScript, and harmless commands are long runs of letters that feed
+ * them. Afterwards no task ran in the agent's files and the heartbeats never stalled.
+ *
  * FUZZ_RUNS=n sets the number of frames (default 3000), FUZZ_SEED=n replays a run.
  * Also: the inbound frame size limit (64 MiB; a 65 MB frame) and a 16 MB task frame.
  */
-import { mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { rssMb } from '../lib/proc.js';
@@ -16,28 +21,50 @@ import { connectedAgent, startPlatform, tempDir, waitForResult } from './harness
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 3000);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
-const SAFE_COMMANDS = ['true', 'echo x'] as const;
-const BATCH = 250;
+const SAFE_COMMANDS = ['true', 'echo x', 'touch fuzz-marker'] as const;
+/** also harmless: letters for the deny patterns to chew on */
+const LETTERS_COMMAND = /^echo [abx]{1,30000}!?$/;
+const isSafe = (command: unknown) =>
+  typeof command === 'string' &&
+  ((SAFE_COMMANDS as readonly string[]).includes(command) || LETTERS_COMMAND.test(command));
 
 /**
- * Every path below dir (files, directories, links), absolute. The agent's cleanup policy (which the
- * fuzzer sets to keep_tasks 0) may remove a task dir mid-walk: walk again rather than fail.
+ * Nested quantifiers: exponential backtracking for a backtracking engine, linear for RE2. Each ends
+ * in something the sentinels (`echo x`, `true`) never end with, so that only letter runs are denied.
  */
-function snapshot(dir: string): Set<string> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return new Set(
-        readdirSync(dir, { recursive: true, withFileTypes: true }).map((e) => path.join(e.parentPath, e.name)),
-      );
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 20) throw err;
-    }
+function nestedQuantifierPatterns(seed: number): string[] {
+  const atom = fc.constantFrom('a', 'x', '.', '[ab]', 'a|aa', 'a*', '(?:ab)');
+  const quantifier = fc.constantFrom('+', '*', '{1,5}', '+?');
+  const nested = fc
+    .tuple(atom, fc.array(quantifier, { minLength: 2, maxLength: 4 }), fc.constantFrom('!$', 'y$', 'b!$'))
+    .map(([a, qs, tail]) => qs.reduce<string>((inner, q) => `(${inner})${q}`, a) + tail);
+  return [...fc.sample(nested, { numRuns: 6, seed }), '(a+)+$', '(x+x+)+y', '(.*a){12}'];
+}
+const BATCH = 250;
+
+/** Every path below dir (files, directories, links), absolute; what the agent's cleanup removes meanwhile is skipped. */
+function snapshot(dir: string, into = new Set<string>()): Set<string> {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return into;
+    throw err;
   }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    into.add(p);
+    if (e.isDirectory()) snapshot(p, into);
+  }
+  return into;
 }
 
 /** The frames: each one a string, ready for sim.sendRaw. */
-function frameArbitrary(outsideAbs: string): fc.Arbitrary<string> {
-  const safeCommand = fc.constantFrom(...SAFE_COMMANDS);
+function frameArbitrary(outsideAbs: string, workDirAbs: string): fc.Arbitrary<string> {
+  const letters = fc
+    .tuple(fc.constantFrom('a', 'x', 'b'), fc.integer({ min: 1, max: 30_000 }), fc.boolean())
+    .map(([c, n, bang]) => `echo ${c.repeat(n)}${bang ? '!' : ''}`);
+  const safeCommand = fc.oneof(fc.constantFrom(...SAFE_COMMANDS), letters);
   const unicode = fc.string({ unit: 'grapheme', maxLength: 40 });
   const huge = fc
     .integer({ min: 64 * 1024, max: 1024 * 1024 })
@@ -84,9 +111,36 @@ function frameArbitrary(outsideAbs: string): fc.Arbitrary<string> {
       '/etc',
       outsideAbs,
       `${outsideAbs}/deeper`,
+      workDirAbs,
+      `${workDirAbs}/state`,
+      `${workDirAbs}/logs/tasks`,
+      `${workDirAbs}/tasks`,
+      `${workDirAbs}/task-uuid`,
       'escape/x',
       'escape',
       'tasks/../../outside',
+      // the agent's own files, written every way, and symlinks planted into them (see the test)
+      '',
+      './',
+      'state',
+      'state/tasks',
+      './state/../state/tasks',
+      'logs',
+      'logs/tasks',
+      'cache',
+      'cache/x',
+      'tasks',
+      'tasks/',
+      'tasks/..',
+      'agent-id',
+      'tasks/to-state',
+      'tasks/to-state/tasks',
+      'tasks/to-root',
+      'tasks/to-root/logs',
+      'tasks/loop/x',
+      'tasks/dangling/x',
+      'tasks/fine-shared',
+      'task-uuid',
       '\u0000',
       '~',
       '$HOME',
@@ -235,8 +289,7 @@ function frameArbitrary(outsideAbs: string): fc.Arbitrary<string> {
 function harmless(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const frame = value as Record<string, unknown>;
-  if (typeof frame.command === 'string' && !(SAFE_COMMANDS as readonly string[]).includes(frame.command))
-    frame.command = 'true';
+  if (typeof frame.command === 'string' && !isSafe(frame.command)) frame.command = 'true';
   return frame;
 }
 
@@ -253,8 +306,7 @@ function harmlessText(text: string): string {
   }
   if (typeof parsed !== 'object' || parsed === null) return text;
   const command = (parsed as Record<string, unknown>).command;
-  if (command === undefined || (typeof command === 'string' && (SAFE_COMMANDS as readonly string[]).includes(command)))
-    return text;
+  if (command === undefined || isSafe(command)) return text;
   return JSON.stringify(harmless(parsed));
 }
 
@@ -268,19 +320,35 @@ describe('fuzzed frames', () => {
       const outside = path.join(parent, 'outside');
       mkdirSync(outside);
       const sim = await startPlatform();
+      const denyPatterns = nestedQuantifierPatterns(SEED);
       const agent = await connectedAgent(sim, {
         workDir,
-        config: { task: { max_concurrent: 4, timeout: 20, kill_grace: 1 } },
+        config: {
+          monitor: { interval: 1 },
+          task: { max_concurrent: 4, timeout: 20, kill_grace: 1, deny_patterns: denyPatterns },
+        },
       });
-      // a symlink inside the work root that leads out of it
+      // a symlink inside the work root that leads out of it, and some that lead into the agent's files
       symlinkSync(outside, path.join(workDir, 'escape'));
+      symlinkSync(path.join(workDir, 'state'), path.join(workDir, 'tasks', 'to-state'));
+      symlinkSync(workDir, path.join(workDir, 'tasks', 'to-root'));
+      symlinkSync(path.join(workDir, 'tasks', 'loop'), path.join(workDir, 'tasks', 'loop'));
+      symlinkSync(path.join(parent, 'nowhere'), path.join(workDir, 'tasks', 'dangling'));
+      const agentId = readFileSync(path.join(workDir, 'agent-id'), 'utf8');
       const before = snapshot(parent);
-      const frames = fc.sample(frameArbitrary(outside), { numRuns: RUNS, seed: SEED });
+      const heartbeatsFrom = sim.heartbeats.length;
+      // made batch by batch (seeded by SEED and the batch): 20 000 frames of up to 1 MB at once would
+      // take this process gigabytes and stall it, which looks like a dead link to the agent
+      const arbitrary = frameArbitrary(outside, workDir);
+      const batchOf = (i: number) =>
+        fc.sample(arbitrary, { numRuns: Math.min(BATCH, RUNS - i), seed: (SEED + i / BATCH) % 2 ** 31 });
+      let sent = 0;
       const started = Date.now();
       let bytes = 0;
       let maxRss = 0;
-      for (let i = 0; i < frames.length; i += BATCH) {
-        for (const text of frames.slice(i, i + BATCH)) {
+      for (let i = 0; i < RUNS; i += BATCH) {
+        for (const text of batchOf(i)) {
+          sent++;
           bytes += Buffer.byteLength(text);
           sim.sendRaw(text);
         }
@@ -310,14 +378,30 @@ describe('fuzzed frames', () => {
       const added = [...snapshot(parent)].filter((p) => !before.has(p));
       expect(added.filter((p) => p !== workDir && !p.startsWith(`${workDir}${path.sep}`))).toEqual([]);
       expect(readdirSync(outside)).toEqual([]);
+      // no task ran in the agent's own files: a marker only in task dirs below the root
+      const markers = [...snapshot(workDir)].filter((p) => path.basename(p) === 'fuzz-marker');
+      const own = ['state', 'logs', 'cache', 'agent-id'].map((d) => path.join(workDir, d));
+      expect(
+        markers.filter((m) => path.dirname(m) === workDir || path.dirname(m) === path.join(workDir, 'tasks')),
+      ).toEqual([]);
+      expect(markers.filter((m) => own.some((d) => m.startsWith(`${d}${path.sep}`)))).toEqual([]);
+      expect(readFileSync(path.join(workDir, 'agent-id'), 'utf8')).toBe(agentId);
+      expect(existsSync(path.join(workDir, 'state', 'tasks'))).toBe(true);
+      // the deny patterns never stalled the event loop: a backtracking engine would hang for minutes on
+      // these. The bound is loose because both ends are busy: this process writes 250 frames of up to
+      // 1 MB at a time, and the storm alone (no deny patterns) shows gaps of ~6 s on a loaded machine
+      const beats = sim.heartbeats.slice(Math.max(0, heartbeatsFrom - 1));
+      const maxGap = Math.max(...beats.slice(1).map((h, i) => h.at - beats[i]!.at));
+      expect(maxGap, 'the longest heartbeat gap (interval 1 s)').toBeLessThan(20_000);
       // memory: the frames were up to ~1 MB each; the agent must not have kept them
       expect(maxRss).toBeLessThan(600);
       expect(rssMb(agent.child.pid!)).toBeLessThan(600);
       const results = sim.frames.filter((f) => f.frame.type === 'task_result').length;
       const errors = sim.errors.filter((e) => e.type === 'error').length;
       console.log(
-        `fuzz: ${frames.length} frames (${(bytes / 1048576).toFixed(1)} MiB, seed ${SEED}) survived in ${elapsed.toFixed(1)} s ` +
-          `(${(frames.length / elapsed).toFixed(0)} frames/s); ${results} task results, ${errors} error replies, max RSS ${maxRss.toFixed(0)} MB`,
+        `fuzz: ${sent} frames (${(bytes / 1048576).toFixed(1)} MiB, seed ${SEED}) survived in ${elapsed.toFixed(1)} s ` +
+          `(${(sent / elapsed).toFixed(0)} frames/s); ${results} task results, ${errors} error replies, max RSS ${maxRss.toFixed(0)} MB, ` +
+          `${markers.length} task markers, longest heartbeat gap ${maxGap} ms; deny patterns ${JSON.stringify(denyPatterns)}`,
       );
     },
   );

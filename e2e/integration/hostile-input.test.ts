@@ -69,7 +69,7 @@ describe('bad frames', () => {
     expect((await agent.stop()).code).toBe(0);
     for (const file of listFiles(agent.workDir))
       expect(file).toMatch(
-        /^(agent-id|logs\/agent\.log|logs\/tasks\/(still-works|after-acks)\.log|tasks\/(still-works|after-acks)\/?.*|state\/tasks\/[\w.-]+\.json|state\/outbox\.log)$/,
+        /^(agent-id|logs\/agent\.log|logs\/tasks\/(still-works|after-acks)\.log|tasks\/(still-works|after-acks)\/?.*|state\/(tasks|task-dirs)\/[\w.-]+\.json|state\/outbox\.log)$/,
       );
   });
 });

@@ -69,7 +69,8 @@ describe('tasks', () => {
     await connectedAgent(sim);
     sim.dispatch({ task_id: 't-escape', command: 'touch pwned', work_dir: outside });
     const result = await waitForResult(sim, 't-escape');
-    expect(result).toMatchObject({ status: 'error', error_code: 'WORK_DIR_ERROR' });
+    expect(result).toMatchObject({ status: 'error', error_code: 'INVALID_TASK' });
+    expect(result.error).toMatch(/outside the work root/);
     expect(readdirSync(outside)).toEqual([]);
   });
 

@@ -32,7 +32,9 @@ import { defaultShell } from './tasks/runner.js';
 import { TaskJournal } from './tasks/journal.js';
 import { TaskScheduler } from './tasks/scheduler.js';
 import { TaskPolicy } from './tasks/task-policy.js';
+import { tooShortToMask } from './tasks/secret-masker.js';
 import { cleanupTasks } from './workspace/cleanup.js';
+import { TaskDirs } from './workspace/task-dirs.js';
 import { prepareWorkDir, type WorkLayout } from './workspace/layout.js';
 import pkg from '../../package.json' with { type: 'json' };
 
@@ -42,6 +44,8 @@ export const AGENT_VERSION: string = pkg.version;
 export const SECRET_ENV_NAMES = ['ATS_AGENT_TOKEN', 'ATS_AGENT_TOKEN_FILE', 'ELECTRON_RUN_AS_NODE'];
 /** The extensions of PROTOCOL.md this agent speaks, announced in auth.agent_info.features. */
 export const AGENT_FEATURES = ['seq', 'partial', 'ack', 'alerts', 'custom_metrics', 'register'];
+const SHORT_TOKEN_WARNING = (n: number) =>
+  `the token is ${n} characters long, too short to mask safely: logs mask it only where it stands as a whole word`;
 const SHUTDOWN_FLUSH_MS = 5_000;
 const CLEANUP_DELAY_MS = 1_000;
 /** confirmed results kept in the journal across restarts, to answer redeliveries */
@@ -74,6 +78,7 @@ export class Agent {
   private readonly alerts: AlertEvaluator;
   /** the latest change of each alert that could not be sent (offline): sent at the next auth_success */
   private readonly unsentAlerts = new Map<string, AlertFrame>();
+  private readonly taskDirs: TaskDirs;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private inbound: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | null = null;
@@ -166,6 +171,7 @@ export class Agent {
       maxRetries: config.server.max_retries,
       log: logging.scope('connection'),
     });
+    this.taskDirs = new TaskDirs(path.join(layout.root, 'state'));
     this.scheduler = new TaskScheduler({
       maxConcurrent: config.task.max_concurrent,
       defaultTimeoutS: config.task.timeout,
@@ -174,9 +180,10 @@ export class Agent {
       shell: config.task.shell ?? defaultShell(),
       secretNames: SECRET_ENV_NAMES,
       secretValues: () => [this.lastToken],
-      policy: new TaskPolicy(config.task, logging.scope('tasks'), runningAsRoot),
+      policy: new TaskPolicy(config.task, logging.scope('tasks'), runningAsRoot, undefined, layout.root),
       layout: () => this.layout,
       journal,
+      taskDirs: this.taskDirs,
       deliver: (frame, onConfirmed) => this.deliver(frame, onConfirmed),
       delivery: this.connection.outbox,
       state: this.state,
@@ -207,6 +214,7 @@ export class Agent {
       console: opts.console,
       redactor,
     });
+    if (tooShortToMask(token)) logging.scope('agent').warn(SHORT_TOKEN_WARNING(token.length));
     const [info, agentId] = await Promise.all([readStaticInfo(), readAgentId(layout.root)]);
     // the journal stays in the local work dir: it must be found before the platform names its own
     const journal = new TaskJournal(path.join(layout.root, 'state'), (taskId, err) =>
@@ -267,7 +275,7 @@ export class Agent {
   /** Read before each connection attempt (a token file may have been rotated). */
   private currentToken(): string {
     const token = this.opts.token();
-    this.redactor.add(token);
+    if (this.redactor.add(token) && tooShortToMask(token)) this.log.warn(SHORT_TOKEN_WARNING(token.length));
     this.lastToken = token;
     return token;
   }
@@ -478,7 +486,8 @@ export class Agent {
     this.cleanupRunning = (async () => {
       do {
         this.cleanupAgain = false;
-        const removed = await cleanupTasks(this.layout, this.cleanupPolicy, this.scheduler.activeIds());
+        const inUse = { ids: this.scheduler.activeIds(), dirs: this.scheduler.activeWorkDirs() };
+        const removed = await cleanupTasks(this.layout, this.cleanupPolicy, inUse, this.taskDirs);
         if (removed.length) this.log.info(`cleanup removed ${removed.length} old task(s): ${removed.join(', ')}`);
         await this.journal.forgetDelivered(removed);
       } while (this.cleanupAgain);

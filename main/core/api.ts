@@ -1,6 +1,7 @@
 /**
  * The one contract between the agent and any UI: a state snapshot, change events and commands.
- * Types only: imported by the core, the preload bridge, the dashboard transport and the renderer.
+ * Types, and the limits both sides keep to: imported by the core, the preload bridge, the dashboard
+ * transport and the renderer.
  */
 import type { AlertView } from './monitor/alerts.js';
 import type { LogStream, SystemInfo, TaskStatus } from './protocol/frames.js';
@@ -68,6 +69,12 @@ export interface TaskView {
   /** output chunks so far (the last `seq`) */
   outputSeq: number;
 }
+
+/**
+ * Per task, in UTF-16 units: the most output core keeps for a UI, and the most a UI holds of the task
+ * it follows. The whole output is in the task's log file.
+ */
+export type TaskOutputCharsKept = 262_144;
 
 export interface OutputChunk {
   seq: number;

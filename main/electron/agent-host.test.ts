@@ -174,7 +174,9 @@ describe('AgentHost configured', () => {
     backend.settings.token = backend.sealToken(TOKEN);
     const { h, events } = host(backend, opts);
     await h.start();
-    await sim.waitFor(() => sim.connected, 10_000, 'the agent online');
+    await sim.waitFor(() => sim.connected, 10_000, 'the agent connected');
+    // a socket is not yet online: auth_success is still on its way
+    await expect.poll(async () => (await h.api.getSnapshot()).connection.phase, { timeout: 10_000 }).toBe('online');
     return { sim, backend, h, events, workDir };
   }
 

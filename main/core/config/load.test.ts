@@ -28,7 +28,7 @@ describe('config', () => {
     const c = resolveConfig([readConfigFile(p)]);
     expect(c.server.url).toBe('ws://platform:8000/ws/agent');
     expect(c.task.max_concurrent).toBe(2);
-    expect(c.task.cleanup).toEqual({ keep_tasks: 3, keep_days: 7 });
+    expect(c.task.cleanup).toEqual({ keep_tasks: 3, keep_days: 7, remove_existing_dirs: false });
     expect(c.logging.max_size).toBe(10485760);
   });
 

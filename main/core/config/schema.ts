@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { denyPatternProblem } from '../tasks/deny-patterns.js';
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -150,7 +151,7 @@ export const ConfigSchema = z
          */
         run_as: z.union([z.string().min(1), z.number().int().min(0)]).optional(),
         /**
-         * extension: JavaScript regular expressions; a task whose command matches one is refused
+         * extension: RE2 regular expressions (linear time: no backreferences, no lookaround); a task whose command matches one is refused
          * (TASK_DENIED) and nothing runs. A guardrail against mistakes, not a sandbox.
          */
         deny_patterns: z
@@ -159,24 +160,35 @@ export const ConfigSchema = z
               .string()
               .min(1)
               .superRefine((pattern, ctx) => {
-                try {
-                  new RegExp(pattern);
-                } catch (err) {
-                  ctx.addIssue({
-                    code: 'custom',
-                    message: `not a valid regular expression: ${(err as Error).message}`,
-                  });
-                }
+                const problem = denyPatternProblem(pattern);
+                if (problem) ctx.addIssue({ code: 'custom', message: problem });
               }),
+          )
+          .default([]),
+        /**
+         * extension: absolute directories besides the work root where a task's work_dir may be (a
+         * shared checkout); never the root itself, nor one that holds the agent's own files.
+         */
+        allowed_work_dirs: z
+          .array(
+            z
+              .string()
+              .min(1)
+              .refine((p) => path.isAbsolute(p), 'must be an absolute path'),
           )
           .default([]),
         cleanup: z
           .object({
             keep_tasks: z.number().int().min(0).default(10),
             keep_days: z.number().min(0).default(7),
+            /**
+             * extension: also remove a task's work_dir that existed before the task (a platform's
+             * shared checkout); by default only directories the agent created for a task go
+             */
+            remove_existing_dirs: z.boolean().default(false),
           })
           .strict()
-          .default({ keep_tasks: 10, keep_days: 7 }),
+          .default({ keep_tasks: 10, keep_days: 7, remove_existing_dirs: false }),
       })
       .strict()
       .default({
@@ -185,7 +197,8 @@ export const ConfigSchema = z
         kill_grace: 10,
         result_max_bytes: 64 * 1024,
         deny_patterns: [],
-        cleanup: { keep_tasks: 10, keep_days: 7 },
+        allowed_work_dirs: [],
+        cleanup: { keep_tasks: 10, keep_days: 7, remove_existing_dirs: false },
       }),
     monitor: z
       .object({

@@ -4,8 +4,8 @@ import { Redactor, redactUrl } from './redact.js';
 describe('Redactor', () => {
   it('replaces every occurrence of a registered secret', () => {
     const r = new Redactor();
-    r.add('s3cr3t');
-    expect(r.redact('a s3cr3t b s3cr3ts3cr3t')).toBe('a *** b ******');
+    r.add('s3cr3t-long');
+    expect(r.redact('a s3cr3t-long b s3cr3t-longs3cr3t-long')).toBe('a *** b ******');
   });
 
   it('leaves text alone when nothing is registered, and ignores empty secrets', () => {
@@ -40,9 +40,27 @@ describe('Redactor', () => {
 
   it('matches the longest secret first so no tail of it survives', () => {
     const r = new Redactor();
-    r.add('abc');
-    r.add('abcdef');
-    expect(r.redact('xabcdefx abc')).toBe('x***x ***');
+    r.add('abcdefgh');
+    r.add('abcdefghijkl');
+    expect(r.redact('xabcdefghijklx abcdefgh')).toBe('x***x ***');
+  });
+
+  it('a token too short to mask safely only as a whole word: `--token T` leaves "ATS Agent" alone', () => {
+    const r = new Redactor();
+    expect(r.add('T')).toBe(true);
+    expect(r.add('T')).toBe(false);
+    expect(r.redact('ATS Agent 1.0.0 starting; token T, ?token=T&x')).toBe(
+      'ATS Agent 1.0.0 starting; token ***, ?token=***&x',
+    );
+  });
+
+  it("masks a long token's base64 forms (a Basic auth header, a logged payload)", () => {
+    const r = new Redactor();
+    const token = 'tok-SECRET-4f9a2c7e1b';
+    r.add(token);
+    const basic = Buffer.from(`user:${token}`).toString('base64');
+    expect(Buffer.from(r.redact(basic), 'base64').toString()).not.toContain(token);
+    expect(r.redact(Buffer.from(token).toString('base64'))).toBe('***');
   });
 });
 

@@ -1,6 +1,8 @@
 /**
- * Keeps secrets (the platform token above all) out of every line the agent writes or shows.
+ * Keeps secrets (the platform token above all) out of every line the agent writes or shows: the value
+ * and its encoded forms (secret-masker.ts); a value too short to mask safely only as a whole word.
  */
+import { secretForms } from '../tasks/secret-masker.js';
 
 const MASK = '***';
 
@@ -8,13 +10,12 @@ export class Redactor {
   private readonly secrets = new Set<string>();
   private pattern: RegExp | null = null;
 
-  add(secret: string): void {
-    if (!secret) return;
-    // the token also travels URL-encoded in the connection URL and JSON-escaped in logged frames
-    const forms = [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)];
-    const before = this.secrets.size;
-    for (const form of forms) this.secrets.add(form);
-    if (this.secrets.size !== before) this.pattern = null;
+  /** True when the secret is new to this redactor. */
+  add(secret: string): boolean {
+    if (!secret || this.secrets.has(secret)) return false;
+    this.secrets.add(secret);
+    this.pattern = null;
+    return true;
   }
 
   redact(text: string): string {
@@ -24,10 +25,13 @@ export class Redactor {
   }
 }
 
-/** Alternation tries left to right: the longest secret goes first so that a shorter one inside it can't leave a tail. */
+/** Alternation tries left to right: the longest form goes first so that a shorter one inside it can't leave a tail. */
 function buildPattern(secrets: Iterable<string>): RegExp {
-  const sorted = [...secrets].sort((a, b) => b.length - a.length);
-  return new RegExp(sorted.map(escapeRegExp).join('|'), 'g');
+  const forms = [...secrets].flatMap(secretForms).sort((a, b) => b.text.length - a.text.length);
+  const alternatives = forms.map(({ text, wholeWord }) =>
+    wholeWord ? `(?<![A-Za-z0-9_])${escapeRegExp(text)}(?![A-Za-z0-9_])` : escapeRegExp(text),
+  );
+  return new RegExp(alternatives.join('|'), 'g');
 }
 
 function escapeRegExp(text: string): string {

@@ -3,7 +3,11 @@
  * reads a snapshot and follows the events. Bounded: old finished tasks, output and metrics roll off.
  */
 import { EventEmitter } from 'node:events';
+
+/** typed by the contract: the renderer's bound is the same number, or neither compiles */
+const TASK_OUTPUT_CHARS_KEPT: TaskOutputCharsKept = 262_144;
 import type {
+  TaskOutputCharsKept,
   AlertView,
   AgentEvent,
   AgentIdentity,
@@ -22,8 +26,6 @@ import type {
 
 export const METRICS_WINDOW_MS = 10 * 60 * 1000;
 const FINISHED_TASKS_KEPT = 200;
-/** per task, in UTF-16 units: the UI shows the recent output live; the whole of it is in the task's log file */
-const OUTPUT_CHARS_KEPT = 256 * 1024;
 const FINISHED_TASKS_WITH_OUTPUT = 20;
 const LOG_ENTRIES_KEPT = 500;
 
@@ -150,7 +152,7 @@ export class AgentState implements AgentStateSource {
     kept.chunks.push(chunk);
     kept.chars += chunk.text.length;
     let drop = 0;
-    while (kept.chars > OUTPUT_CHARS_KEPT && drop < kept.chunks.length - 1)
+    while (kept.chars > TASK_OUTPUT_CHARS_KEPT && drop < kept.chunks.length - 1)
       kept.chars -= kept.chunks[drop++]!.text.length;
     if (drop > 0) kept.chunks.splice(0, drop);
     const task = this.tasks.get(taskId);

@@ -13,11 +13,13 @@ export type Admitted =
   /** a redelivery: its result when known (send it again), else it is queued or running */
   | { kind: 'duplicate'; result: TaskResultFrame | undefined }
   | { kind: 'refused'; workDir: string; code: ErrorCode; message: string }
-  | { kind: 'queued'; workDir: string };
+  | { kind: 'queued'; workDir: string; layout: WorkLayout };
 
 export interface Ready {
   frame: TaskFrame;
   workDir: string;
+  /** the layout its work dir was checked against: execution checks it again there */
+  layout: WorkLayout;
   priority: number;
 }
 
@@ -50,8 +52,9 @@ export class TaskAdmission {
     if (!this.accepting)
       return { kind: 'refused', workDir: '', code: ErrorCode.AGENT_SHUTDOWN, message: 'the agent is shutting down' };
     let workDir: string;
+    const layout = this.opts.layout();
     try {
-      workDir = resolveTaskWorkDir(this.opts.layout(), id, frame.work_dir);
+      workDir = resolveTaskWorkDir(layout, id, frame.work_dir, this.opts.policy?.confinement);
     } catch (err) {
       const refused = err instanceof TaskRefusedError ? err : null;
       return {
@@ -63,7 +66,7 @@ export class TaskAdmission {
     }
     const refusal = this.opts.policy?.check(frame.command);
     if (refusal) return { kind: 'refused', workDir, code: refusal.code, message: refusal.message };
-    return { kind: 'queued', workDir };
+    return { kind: 'queued', workDir, layout };
   }
 
   /** A frame that failed validation but names its task: false when that id was seen before. */
@@ -73,11 +76,11 @@ export class TaskAdmission {
     return true;
   }
 
-  enqueue(frame: TaskFrame, workDir: string, priority = 0): void {
+  enqueue(frame: TaskFrame, workDir: string, layout: WorkLayout, priority = 0): void {
     this.opts.table.add({ frame, workDir, phase: 'queued' });
     let at = this.ready.length;
     while (at > 0 && this.ready[at - 1]!.priority < priority) at -= 1;
-    this.ready.splice(at, 0, { frame, workDir, priority });
+    this.ready.splice(at, 0, { frame, workDir, layout, priority });
   }
 
   next(): Ready | undefined {

@@ -2,15 +2,16 @@
  * Execution: a queued task becomes a process tree (runner.ts) in its work dir with its environment;
  * the running ones can be stopped, and paused while the platform is behind.
  */
-import { mkdirSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { ErrorCode } from '../protocol/codes.js';
 import type { TaskFrame } from '../protocol/frames.js';
 import type { Logger } from '../logging/logger.js';
-import type { WorkLayout } from '../workspace/layout.js';
+import { confineTaskWorkDir, type WorkLayout } from '../workspace/layout.js';
+import type { TaskDirs } from '../workspace/task-dirs.js';
 import { buildTaskEnv } from './environment.js';
 import type { OutputBatch } from './output-batcher.js';
 import { startTask, type RunningTask, type RunOutcome, type StopReason } from './runner.js';
-import { maskText, secretEnvValues } from './secret-masker.js';
+import { maskText, secretEnvValues, shortSecretWarning } from './secret-masker.js';
 import type { TaskPolicy } from './task-policy.js';
 
 export interface ExecutionOptions {
@@ -23,6 +24,8 @@ export interface ExecutionOptions {
   secretValues: () => string[];
   policy?: TaskPolicy;
   layout: () => WorkLayout;
+  /** creates each task's work dir and records whether it made it (what cleanup may remove) */
+  taskDirs: TaskDirs;
   log: Logger;
   /** runner.ts's startTask; a fake in the scheduler's unit tests */
   startTask?: typeof startTask;
@@ -39,6 +42,8 @@ export type Executed = { ok: true; outcome: RunOutcome } | { ok: false; code: Er
 export class TaskExecution {
   private readonly running = new Map<string, RunningTask>();
   private paused = false;
+  /** env var names already warned about as too short to mask (once each) */
+  private readonly shortSecretsWarned = new Set<string>();
 
   constructor(private readonly opts: ExecutionOptions) {}
 
@@ -46,12 +51,22 @@ export class TaskExecution {
     return this.running.size;
   }
 
-  async run(frame: TaskFrame, workDir: string, hooks: ExecutionHooks): Promise<Executed> {
+  /** `admittedIn`: the layout the work dir was checked against when the task was admitted. */
+  async run(frame: TaskFrame, workDir: string, admittedIn: WorkLayout, hooks: ExecutionHooks): Promise<Executed> {
     const id = frame.task_id;
     const layout = this.opts.layout();
+    let checked: { real: string };
     try {
-      // a few microseconds: not worth a trip to the thread pool, where journal fsyncs may be queued
-      mkdirSync(workDir, { recursive: true });
+      // again: a symlink made while the task was queued must not lead it anywhere
+      checked = confineTaskWorkDir(admittedIn, id, workDir, this.opts.policy?.confinement);
+    } catch (err) {
+      return { ok: false, code: ErrorCode.INVALID_TASK, message: (err as Error).message };
+    }
+    let cwdReal: string;
+    try {
+      // synchronous, a few microseconds: not worth a trip to the thread pool, where journal fsyncs may be queued
+      this.opts.taskDirs.prepare(id, workDir);
+      cwdReal = realpathSync.native(workDir);
     } catch (err) {
       return {
         ok: false,
@@ -59,6 +74,15 @@ export class TaskExecution {
         message: `cannot create the task's work dir ${workDir}: ${(err as Error).message}`,
       };
     }
+    if (cwdReal !== checked.real) {
+      // swapped between the check and mkdir: the runner would give the task user what it leads to
+      return {
+        ok: false,
+        code: ErrorCode.INVALID_TASK,
+        message: `work_dir ${workDir} led to ${checked.real} when checked and leads to ${cwdReal} now (a symlink swapped in?); the task was not run`,
+      };
+    }
+    this.warnShortSecrets(frame);
     const env = buildTaskEnv({
       base: process.env,
       dropNames: this.opts.secretNames,
@@ -84,6 +108,7 @@ export class TaskExecution {
         // masked in the output: the task's secret-looking env_vars and the agent's token
         secrets,
         runAs: this.opts.policy?.runAs,
+        cwdReal,
       },
       { onSpawn: hooks.onSpawn, onOutput: hooks.onOutput },
     );
@@ -95,6 +120,15 @@ export class TaskExecution {
       return { ok: true, outcome: await task.done };
     } finally {
       this.running.delete(id);
+    }
+  }
+
+  private warnShortSecrets(frame: TaskFrame): void {
+    for (const [name, value] of Object.entries(frame.env_vars ?? {})) {
+      const warning = this.shortSecretsWarned.has(name) ? null : shortSecretWarning(name, value);
+      if (!warning) continue;
+      this.shortSecretsWarned.add(name);
+      this.opts.log.warn(`task ${frame.task_id}: ${warning}`);
     }
   }
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listTreeProcesses, signalTree, stopTree } from './process-tree.js';
+import { listTreeProcesses, processStartTime, signalTree, stopTree } from './process-tree.js';
 import { alive } from '../../../e2e/lib/proc.js';
 
 const linux = process.platform === 'linux';
@@ -131,5 +131,26 @@ describe.runIf(linux)('process tree (Linux /proc)', () => {
     await new Promise((resolve) => child.once('exit', resolve));
     expect(() => signalTree(child.pid!, `gone-${randomUUID()}`, 'SIGTERM')).not.toThrow();
     await expect(stopTree(child.pid!, `gone-${randomUUID()}`, 300)).resolves.toBeUndefined();
+  });
+});
+
+describe.runIf(linux)('a reaped root pid taken by another process (issue 11)', () => {
+  it('stopTree never signals a pid whose start time is not the root’s, nor its group', async () => {
+    // an unrelated process that now holds the pid the task's root had: it leads its own group, as a
+    // detached process does; its start time differs from the one the runner recorded for the root
+    const { child: stranger, pids } = await startScript('sleep 30 & echo $!; wait', 'someone-else', 1);
+    const start = processStartTime(stranger.pid!)!;
+    expect(start).toBeGreaterThan(0);
+    await stopTree(stranger.pid, 'task-long-gone', 200, start - 1);
+    expect(alive(stranger.pid!)).toBe(true);
+    expect(alive(pids[0]!)).toBe(true);
+    signalTree(stranger.pid, 'task-long-gone', 'SIGKILL', start - 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(alive(stranger.pid!)).toBe(true);
+    expect(alive(pids[0]!)).toBe(true);
+    // with its own start time it is the root, and is ended with its group
+    await stopTree(stranger.pid, 'task-long-gone', 200, start);
+    expect(alive(stranger.pid!)).toBe(false);
+    expect(alive(pids[0]!)).toBe(false);
   });
 });

@@ -1,5 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -289,3 +299,31 @@ describe.runIf(posix)('startTask', () => {
     expect(batches).toEqual([{ stream: 'stdout', text: 'hi' }]);
   });
 });
+
+describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)(
+  'run_as: the chowned dir is the checked one',
+  () => {
+    const nobody = { uid: 65534, gid: 65534, name: 'nobody', home: '/nonexistent' };
+
+    it('gives the task user its checked directory', async () => {
+      const dir = path.join(tmp, `own-${randomUUID()}`);
+      mkdirSync(dir);
+      const { task } = run('id -u', { cwd: dir, cwdReal: dir, runAs: nobody });
+      expect(await task.done).toMatchObject({ status: 'success', output: '65534\n' });
+      expect(statSync(dir).uid).toBe(65534);
+    });
+
+    it('a symlink swapped in since the check: nothing chowned, nothing started', async () => {
+      const checked = path.join(tmp, `checked-${randomUUID()}`);
+      const agentOwn = path.join(tmp, `state-${randomUUID()}`);
+      mkdirSync(agentOwn);
+      symlinkSync(agentOwn, checked);
+      const { task } = run('touch pwned', { cwd: checked, cwdReal: checked, runAs: nobody });
+      const outcome = await task.done;
+      expect(outcome).toMatchObject({ status: 'error', errorCode: 'TASK_EXECUTION_FAILED' });
+      expect(outcome.error).toMatch(/now leads to .*state-.*, not .*checked-.* as checked; the task was not started/);
+      expect(statSync(agentOwn).uid).toBe(0);
+      expect(existsSync(path.join(agentOwn, 'pwned'))).toBe(false);
+    });
+  },
+);

@@ -4,7 +4,17 @@
  * (a background server holding the pipes, a daemon that left the group) is ended too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createWriteStream,
+  fchownSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  statSync,
+  type WriteStream,
+} from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -33,6 +43,8 @@ export interface RunSpec {
   secrets?: string[];
   /** run the task as this user (the agent is root): uid/gid, HOME/USER/LOGNAME, cwd chowned to it */
   runAs?: RunAsUser | null;
+  /** the real path of `cwd` as confined (work-dir-guard.ts): the directory chowned must still be it */
+  cwdReal?: string;
 }
 
 export interface RunHooks {
@@ -146,7 +158,7 @@ class TaskRun implements RunningTask {
     let child: ChildProcess;
     try {
       // the task owns its directory; only the directory itself: what is inside may be another task's
-      if (runAs) chownSync(spec.cwd, runAs.uid, runAs.gid);
+      if (runAs) chownVerified(spec.cwd, spec.cwdReal, runAs);
       child = spawn(file, args, {
         cwd: spec.cwd,
         env: runAs ? { ...spec.env, HOME: runAs.home, USER: runAs.name, LOGNAME: runAs.name } : spec.env,
@@ -323,6 +335,25 @@ class TaskRun implements RunningTask {
       this.cutLinger = done;
       this.pipesClosed.then(done, done);
     });
+  }
+}
+
+/**
+ * Gives the task's user its directory, and only the one that was checked: opened first, then, on
+ * Linux, its real path read back from /proc/self/fd, so that a symlink swapped in since the check
+ * (by another task of the same user) cannot make the agent chown one of its own directories.
+ */
+function chownVerified(dir: string, real: string | undefined, user: RunAsUser): void {
+  const fd = openSync(dir, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
+  try {
+    if (real !== undefined && process.platform === 'linux') {
+      const opened = readlinkSync(`/proc/self/fd/${fd}`);
+      if (opened !== real)
+        throw new Error(`its work dir ${dir} now leads to ${opened}, not ${real} as checked; the task was not started`);
+    }
+    fchownSync(fd, user.uid, user.gid);
+  } finally {
+    closeSync(fd);
   }
 }
 

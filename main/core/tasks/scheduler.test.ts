@@ -10,6 +10,7 @@ import type { Logger } from '../logging/logger.js';
 import type { TaskLogFrame, TaskResultFrame } from '../protocol/frames.js';
 import { AgentState } from '../state/agent-state.js';
 import { workLayout } from '../workspace/layout.js';
+import { TaskDirs } from '../workspace/task-dirs.js';
 import { TaskJournal } from './journal.js';
 import type { RunHooks, RunOutcome, RunSpec, RunningTask, StopReason } from './runner.js';
 import { TaskScheduler } from './scheduler.js';
@@ -72,6 +73,7 @@ function setup(maxConcurrent = 1) {
     secretNames: [],
     secretValues: () => [],
     layout: () => workLayout(path.join(dir, 'work')),
+    taskDirs: new TaskDirs(path.join(dir, 'state')),
     journal: new TaskJournal(path.join(dir, 'state')),
     deliver: (frame) => sent.push(frame),
     delivery: { pendingResult: () => undefined, resultConfirmed: () => false, whenResultConfirmed: () => false },

@@ -9,6 +9,7 @@ import { ErrorCode } from '../protocol/codes.js';
 import type { TaskFrame, TaskLogFrame, TaskResultFrame } from '../protocol/frames.js';
 import type { AgentState } from '../state/agent-state.js';
 import type { WorkLayout } from '../workspace/layout.js';
+import type { TaskDirs } from '../workspace/task-dirs.js';
 import { TaskAdmission, type Ready } from './admission.js';
 import { TaskExecution } from './execution.js';
 import type { JournalEntry, TaskJournal } from './journal.js';
@@ -32,6 +33,8 @@ export interface SchedulerOptions {
   /** deny_patterns and run_as (task-policy.ts) */
   policy?: TaskPolicy;
   layout: () => WorkLayout;
+  /** creates each task's work dir and records whether it made it (what cleanup may remove) */
+  taskDirs: TaskDirs;
   journal: TaskJournal;
   deliver: (frame: TaskLogFrame | TaskResultFrame, onConfirmed?: () => void) => void;
   /** what the outbox (connection/outbox.ts) holds, so that the journal and it agree after a restart */
@@ -74,6 +77,11 @@ export class TaskScheduler {
     return this.table.activeIds();
   }
 
+  /** The work dirs of queued and running tasks: a cleanup removes none of them. */
+  activeWorkDirs(): string[] {
+    return [...this.table.activeIds()].flatMap((id) => this.table.get(id)?.workDir || []);
+  }
+
   get maxConcurrent(): number {
     return this.concurrency;
   }
@@ -102,7 +110,7 @@ export class TaskScheduler {
         return;
       case 'queued':
         this.reporting.received(frame, receivedAt);
-        this.admission.enqueue(frame, admitted.workDir);
+        this.admission.enqueue(frame, admitted.workDir, admitted.layout);
         this.reporting.queued(frame, admitted.workDir, receivedAt, this.queuedCount, this.runningCount);
         this.pump();
         return;
@@ -175,10 +183,10 @@ export class TaskScheduler {
   }
 
   /** Whatever goes wrong inside the agent, the task still gets its one result. */
-  private async run({ frame, workDir }: Ready): Promise<void> {
+  private async run({ frame, workDir, layout }: Ready): Promise<void> {
     const id = frame.task_id;
     try {
-      const executed = await this.execution.run(frame, workDir, {
+      const executed = await this.execution.run(frame, workDir, layout, {
         onSpawn: (pid, start) => this.reporting.spawned(id, pid, start),
         onStarted: () => this.reporting.started(id),
         onOutput: (batch) => this.reporting.output(id, batch),

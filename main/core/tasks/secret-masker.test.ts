@@ -1,25 +1,37 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isSecretName, MASK, maskableSecrets, maskText, SecretMasker, secretEnvValues } from './secret-masker.js';
+import {
+  isSecretName,
+  MASK,
+  maskableSecrets,
+  maskText,
+  SecretMasker,
+  secretEnvValues,
+  secretForms,
+} from './secret-masker.js';
 
-/** What a whole-text masking gives: leftmost match, longest secret first at one position. */
+/** What a whole-text masking gives: leftmost match, longest form first at one position, short ones as words. */
 function reference(text: string, secrets: string[]): string {
-  const usable = maskableSecrets(secrets).sort((a, b) => b.length - a.length);
-  if (usable.length === 0) return text;
-  const re = new RegExp(usable.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
-  return text.replace(re, MASK);
+  const forms = maskableSecrets(secrets)
+    .flatMap(secretForms)
+    .sort((a, b) => Buffer.byteLength(b.text) - Buffer.byteLength(a.text));
+  if (forms.length === 0) return text;
+  const alternatives = forms.map(({ text: t, wholeWord }) => {
+    const escaped = t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return wholeWord ? `(?<![A-Za-z0-9_])${escaped}(?![A-Za-z0-9_])` : escaped;
+  });
+  return text.replace(new RegExp(alternatives.join('|'), 'g'), MASK);
 }
 
 /** Feed `text` cut at `cuts` (byte offsets) and collect what comes out, checking the holdback. */
 function streamed(text: string, secrets: string[], cuts: number[]): string {
   const masker = new SecretMasker(secrets);
-  const longest = Math.max(0, ...maskableSecrets(secrets).map((s) => Buffer.byteLength(s)));
   const bytes = Buffer.from(text, 'utf8');
   const out: Buffer[] = [];
   let start = 0;
   for (const cut of [...cuts, bytes.length]) {
     out.push(masker.push(bytes.subarray(start, cut)));
-    expect(masker.held).toBeLessThanOrEqual(Math.max(0, longest - 1));
+    expect(masker.held).toBeLessThanOrEqual(masker.maxHeld);
     start = cut;
   }
   out.push(masker.end());
@@ -54,8 +66,45 @@ describe('SecretMasker', () => {
   const text = 'start abcdef middle abcdefabcdef x-abcde-x tail abcdef';
   const secrets = ['abcdef'];
 
-  it('masks whole values', () => {
-    expect(maskText(text, secrets)).toBe('start *** middle ****** x-abcde-x tail ***');
+  it('masks a short value (under 8 characters) only as a whole word', () => {
+    expect(maskText(text, secrets)).toBe('start *** middle abcdefabcdef x-abcde-x tail ***');
+    expect(maskText('ATS Agent, --token Tok1, Tok1x', ['Tok1'])).toBe('ATS Agent, --token ***, Tok1x');
+  });
+
+  it('masks a long value anywhere, and its base64 (three alignments), URL and JSON forms', () => {
+    const secret = 'p@ss w0rd/"long"+ключ';
+    const b64 = (prefix: string) => Buffer.from(prefix + secret + 'tail').toString('base64');
+    const shown = [
+      `raw:${secret}x`,
+      `url:${encodeURIComponent(secret)}`,
+      `url-lower:${encodeURIComponent(secret).toLowerCase()}`,
+      `json:${JSON.stringify({ s: secret })}`,
+      `b64-0:${b64('')}`,
+      `b64-1:${b64('a')}`,
+      `b64-2:${b64('ab')}`,
+      `b64-alone:${Buffer.from(secret).toString('base64')}`,
+    ].join('\n');
+    const masked = maskText(shown, [secret]);
+    expect(masked).not.toContain(secret);
+    expect(masked).not.toContain(encodeURIComponent(secret));
+    expect(masked).toContain('raw:***x');
+    expect(masked).toContain('json:{"s":"***"}');
+    expect(masked).toMatch(/b64-alone:\*\*\*$/);
+    // at most the first 4 and last 4 characters of an embedded encoding stay (they mix in other bytes)
+    for (const line of masked.split('\n'))
+      expect(line.replace(/^[\w-]+:/, '').replace('***', '').length, line).toBeLessThanOrEqual(12);
+    // a base64 line never decodes to the secret any more
+    for (const p of ['', 'a', 'ab'])
+      expect(Buffer.from(maskText(b64(p), [secret]), 'base64').toString()).not.toContain(secret);
+  });
+
+  it('masks the encoded forms across every chunk split', () => {
+    const secret = 'S3cr3t-Value-42';
+    const t = `x ${Buffer.from(`z${secret}`).toString('base64')} ${encodeURIComponent(secret)} ${secret}`;
+    const expected = reference(t, [secret]);
+    expect(expected).not.toContain(secret);
+    for (let i = 0; i <= t.length; i++)
+      for (let j = i; j <= t.length; j += 7) expect(streamed(t, [secret], [i, j])).toBe(expected);
   });
 
   it('gives the same output for a split at every position', () => {
@@ -65,7 +114,7 @@ describe('SecretMasker', () => {
   });
 
   it('gives the same output for every pair of split positions, with overlapping secrets', () => {
-    const t = 'xxabcdefgh-cdefg-abc-abcdefgh-defgh';
+    const t = 'xxabcdefgh-cdefg-abc-abcdefgh-defgh cdefg';
     const s = ['abcdefgh', 'cdefg', 'defgh', 'efg'].filter((v) => v.length >= 4);
     const expected = reference(t, s);
     for (let i = 0; i <= t.length; i++)
@@ -80,7 +129,7 @@ describe('SecretMasker', () => {
   });
 
   it('holds back a possible start of a secret until it knows, and releases it at the end', () => {
-    const m = new SecretMasker(['abcdef']);
+    const m = new SecretMasker(['abcdefgh']);
     expect(m.push(Buffer.from('output abc')).toString()).toBe('output ');
     expect(m.held).toBe(3);
     expect(m.push(Buffer.from('xyz')).toString()).toBe('abcxyz');

@@ -1,17 +1,24 @@
 /**
  * Secrets out of a task's output: every occurrence of a secret value in a byte stream becomes `***`,
- * also when the value arrives split over several chunks. At a chunk's end the masker holds back the
- * bytes that could still be the start of a secret (at most the longest secret's length − 1) until
- * the next chunk, or the end, tells. There is no time-based release: a task that prints half a
- * secret and waits would otherwise leak it.
+ * also when the value arrives split over several chunks, and also in the encoded forms a task is
+ * likely to print (GitHub's runner masks those too): base64 at each of the three alignments,
+ * URL-encoding and JSON-escaping. At a chunk's end the masker holds back the bytes that could still
+ * be the start of a secret (at most the longest form's length) until the next chunk, or the end,
+ * tells. There is no time-based release: a task that prints half a secret and waits would otherwise
+ * leak it.
  *
- * Matching is leftmost first, and the longest secret at a position wins.
+ * A value shorter than SAFE_SECRET_LENGTH is masked only where it stands as a whole word: masking
+ * `T` everywhere would turn "ATS Agent" into "A***S Agent", and would tell a reader the secret.
+ *
+ * Matching is leftmost first, and the longest form at a position wins.
  */
 
 export const MASK = '***';
 const MASK_BYTES = Buffer.from(MASK);
 /** values shorter than this are not masked: "1", "yes" or "on" would mask half of any output */
 export const MIN_SECRET_LENGTH = 4;
+/** shorter values are masked only as whole words, and without their encoded forms */
+export const SAFE_SECRET_LENGTH = 8;
 /**
  * Longer values are not masked: holding back that much output would stall the stream (a 16 MB
  * "key" is data, not a credential).
@@ -43,26 +50,97 @@ export function maskableSecrets(values: Iterable<string>): string[] {
   return [...out];
 }
 
+/** Too short to be masked anywhere but as a whole word: worth a warning. */
+export function tooShortToMask(value: string): boolean {
+  return value.length > 0 && value.length < SAFE_SECRET_LENGTH;
+}
+
+/** What to tell about a secret-looking env var whose value is too short to mask safely, or null. */
+export function shortSecretWarning(name: string, value: string): string | null {
+  if (!isSecretName(name) || typeof value !== 'string' || !tooShortToMask(value)) return null;
+  const how = value.length < MIN_SECRET_LENGTH ? 'it is not masked at all' : 'it is masked only as a whole word';
+  return `env var ${name} looks secret but its value is ${value.length} characters, too short to mask safely (${SAFE_SECRET_LENGTH} or more): ${how}`;
+}
+
+/** One text to look for, and whether it counts only as a whole word. */
+export interface SecretForm {
+  text: string;
+  wholeWord: boolean;
+}
+
+/**
+ * What a secret may look like in output: itself, URL-encoded (upper- and lower-case hex), JSON-escaped,
+ * and base64. Base64 of a secret inside longer data depends on where it starts modulo 3: for each
+ * alignment, the characters that encode only the secret's own bytes (and the whole encoding, padding
+ * included, for data that is the secret alone). A short secret has no base64 forms, and each of its
+ * forms counts only as a whole word.
+ */
+export function secretForms(value: string): SecretForm[] {
+  const url = encodeURIComponent(value);
+  const texts = new Set([
+    value,
+    url,
+    url.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()),
+    JSON.stringify(value).slice(1, -1),
+  ]);
+  if (tooShortToMask(value)) return [...texts].map((text) => ({ text, wholeWord: true }));
+  const bytes = Buffer.from(value, 'utf8');
+  for (let shift = 0; shift < 3; shift++) {
+    const aligned = bytes.subarray(shift);
+    texts.add(aligned.toString('base64'));
+    const whole = aligned.subarray(0, aligned.length - (aligned.length % 3)).toString('base64');
+    if (whole.length >= SAFE_SECRET_LENGTH) texts.add(whole);
+  }
+  return [...texts]
+    .filter((t) => t.length >= SAFE_SECRET_LENGTH || t === value)
+    .map((text) => ({ text, wholeWord: false }));
+}
+
+interface Needle {
+  bytes: Buffer;
+  wholeWord: boolean;
+}
+
+/** [A-Za-z0-9_]: what a whole word may not touch */
+function isWordByte(b: number | undefined): boolean {
+  return (
+    b !== undefined && ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x5f)
+  );
+}
+
 export class SecretMasker {
-  private readonly secrets: Buffer[];
+  private readonly needles: Needle[];
   private readonly longest: number;
   private pending: Buffer = Buffer.alloc(0);
+  /** the byte just before `pending`: whether a whole-word match at its start touches a word */
+  private before: number | undefined;
 
   constructor(values: Iterable<string>) {
-    // longest first: at one position the longest secret wins
-    this.secrets = maskableSecrets(values)
-      .map((v) => Buffer.from(v, 'utf8'))
-      .sort((a, b) => b.length - a.length);
-    this.longest = this.secrets[0]?.length ?? 0;
+    const seen = new Set<string>();
+    this.needles = [];
+    for (const form of maskableSecrets(values).flatMap(secretForms)) {
+      const key = `${form.wholeWord ? 'w' : 'a'}${form.text}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      this.needles.push({ bytes: Buffer.from(form.text, 'utf8'), wholeWord: form.wholeWord });
+    }
+    // longest first: at one position the longest form wins
+    this.needles.sort((a, b) => b.bytes.length - a.bytes.length);
+    this.longest = this.needles[0]?.bytes.length ?? 0;
   }
 
   get active(): boolean {
-    return this.secrets.length > 0;
+    return this.needles.length > 0;
   }
 
   /** bytes held back right now, waiting for the next chunk */
   get held(): number {
     return this.pending.length;
+  }
+
+  /** the most it ever holds back */
+  get maxHeld(): number {
+    return this.longest;
   }
 
   /** Masked bytes that are safe to pass on now (possibly empty). */
@@ -79,48 +157,75 @@ export class SecretMasker {
     if (!this.active || this.pending.length === 0) return Buffer.alloc(0);
     const { out } = this.scan(this.pending, true);
     this.pending = Buffer.alloc(0);
+    this.before = undefined;
     return out;
   }
 
   private scan(buf: Buffer, final: boolean): { out: Buffer; rest: Buffer } {
     const parts: Buffer[] = [];
-    // next known occurrence of each secret at or after `pos` (-1: none left)
-    const next = this.secrets.map((s) => buf.indexOf(s));
+    // next known occurrence of each needle at or after `pos` (-1: none left)
+    const next = this.needles.map((n) => this.find(buf, n, 0, final));
     let pos = 0;
     for (;;) {
       let match = -1;
       let matchLen = 0;
-      for (let i = 0; i < this.secrets.length; i++) {
-        const secret = this.secrets[i]!;
-        if (next[i]! !== -1 && next[i]! < pos) next[i] = buf.indexOf(secret, pos);
+      for (let i = 0; i < this.needles.length; i++) {
+        const needle = this.needles[i]!;
+        if (next[i]! !== -1 && next[i]! < pos) next[i] = this.find(buf, needle, pos, final);
         const at = next[i]!;
         // sorted longest first: a tie keeps the longer one
         if (at !== -1 && (match === -1 || at < match)) {
           match = at;
-          matchLen = secret.length;
+          matchLen = needle.bytes.length;
         }
       }
       const hold = final ? -1 : this.partialStart(buf, pos);
       if (hold !== -1 && (match === -1 || hold <= match)) {
         parts.push(buf.subarray(pos, hold));
-        return { out: Buffer.concat(parts), rest: Buffer.from(buf.subarray(hold)) };
+        return this.emit(parts, buf, hold);
       }
       if (match === -1) {
         parts.push(buf.subarray(pos));
-        return { out: Buffer.concat(parts), rest: Buffer.alloc(0) };
+        return this.emit(parts, buf, buf.length);
       }
       parts.push(buf.subarray(pos, match), MASK_BYTES);
       pos = match + matchLen;
     }
   }
 
-  /** The first position ≥ from where the buffer's end is a proper prefix of some secret, else -1. */
+  private emit(parts: Buffer[], buf: Buffer, restAt: number): { out: Buffer; rest: Buffer } {
+    // what precedes the held bytes is the original byte there, masked or not: a mask ends a word too
+    if (restAt > 0) this.before = buf[restAt - 1];
+    return { out: Buffer.concat(parts), rest: Buffer.from(buf.subarray(restAt)) };
+  }
+
+  /**
+   * The next occurrence of `needle` at or after `from` that counts; a whole word that ends the buffer
+   * does not count yet unless the stream ended (partialStart holds it back until the next byte tells).
+   */
+  private find(buf: Buffer, needle: Needle, from: number, final: boolean): number {
+    for (let at = buf.indexOf(needle.bytes, from); at !== -1; at = buf.indexOf(needle.bytes, at + 1)) {
+      if (!needle.wholeWord) return at;
+      const end = at + needle.bytes.length;
+      if (isWordByte(at > 0 ? buf[at - 1] : this.before)) continue;
+      if (end === buf.length ? final : !isWordByte(buf[end])) return at;
+    }
+    return -1;
+  }
+
+  /**
+   * The first position ≥ from where the buffer's end could still become a match: a proper prefix of
+   * some needle, or a whole word whose next byte is not known yet. Else -1.
+   */
   private partialStart(buf: Buffer, from: number): number {
     const end = buf.length;
-    for (let p = Math.max(from, end - this.longest + 1); p < end; p++) {
+    for (let p = Math.max(from, end - this.longest); p < end; p++) {
       const tail = end - p;
-      for (const secret of this.secrets) {
-        if (secret.length > tail && buf[p] === secret[0] && buf.compare(secret, 0, tail, p, end) === 0) return p;
+      for (const { bytes, wholeWord } of this.needles) {
+        const could = bytes.length > tail || (wholeWord && bytes.length === tail);
+        if (could && buf[p] === bytes[0] && buf.compare(bytes, 0, tail, p, end) === 0) {
+          if (!wholeWord || !isWordByte(p > 0 ? buf[p - 1] : this.before)) return p;
+        }
       }
     }
     return -1;

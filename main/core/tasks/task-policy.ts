@@ -6,8 +6,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Logger } from '../logging/logger.js';
 import { ErrorCode } from '../protocol/codes.js';
+import type { Confinement } from '../workspace/work-dir-guard.js';
+import { CHECK_BUDGET, checkDenyPatterns, compileDenyPatterns, type DenyPattern } from './deny-patterns.js';
 
 export interface RunAsUser {
   uid: number;
@@ -24,23 +27,32 @@ export interface TaskRefusal {
 export interface TaskPolicyConfig {
   run_as?: string | number;
   deny_patterns?: string[];
+  allowed_work_dirs?: string[];
 }
 
 export class TaskPolicy {
   /** who tasks run as; null: as the agent */
   readonly runAs: RunAsUser | null = null;
-  private readonly deny: Array<{ source: string; re: RegExp }>;
+  private readonly deny: DenyPattern[];
   /** set when run_as cannot be honoured: every task is refused with it */
   private readonly runAsProblem: string | null = null;
+  /** where work dirs may be (work-dir-guard.ts) */
+  readonly confinement: Confinement;
 
   constructor(
     config: TaskPolicyConfig,
     log: Logger,
     isRoot = process.getuid?.() === 0,
     lookup: (who: string | number) => RunAsUser | null = lookupUser,
+    /** the local work root: its journal stays out of reach after the platform names another root */
+    agentRoot?: string,
   ) {
+    this.confinement = {
+      allowedRoots: (config.allowed_work_dirs ?? []).map((d) => path.resolve(d)),
+      agentRoots: agentRoot ? [path.resolve(agentRoot)] : [],
+    };
     // validated at config load; compiled once here
-    this.deny = (config.deny_patterns ?? []).map((source) => ({ source, re: new RegExp(source) }));
+    this.deny = compileDenyPatterns(config.deny_patterns ?? []);
     if (config.run_as === undefined) return;
     const who = config.run_as;
     if (!isRoot) {
@@ -62,16 +74,21 @@ export class TaskPolicy {
   /** Why the task must not run, or null. */
   check(command: string): TaskRefusal | null {
     if (this.runAsProblem) return { code: ErrorCode.TASK_EXECUTION_FAILED, message: this.runAsProblem };
-    for (const { source, re } of this.deny) {
-      re.lastIndex = 0;
-      if (re.test(command)) {
+    const verdict = checkDenyPatterns(this.deny, command);
+    switch (verdict.kind) {
+      case 'allowed':
+        return null;
+      case 'denied':
         return {
           code: ErrorCode.TASK_DENIED,
-          message: `the command matches the deny pattern ${JSON.stringify(source)} (task.deny_patterns); it was not run`,
+          message: `the command matches the deny pattern ${JSON.stringify(verdict.pattern)} (task.deny_patterns); it was not run`,
         };
-      }
+      case 'too-long':
+        return {
+          code: ErrorCode.TASK_DENIED,
+          message: `the command (${command.length} characters) is too long to check against task.deny_patterns in bounded time (${verdict.cost} steps, at most ${CHECK_BUDGET}); it was not run`,
+        };
     }
-    return null;
   }
 }
 

@@ -44,6 +44,21 @@ describe('prepareWorkDir', () => {
     expect(layout.taskLogFile('t-1')).toBe(path.join(root, 'logs', 'tasks', 't-1.log'));
   });
 
+  it('leaves none of its directories writable by group or others, but never touches a sticky one', async () => {
+    const root = path.join(tmp, 'open');
+    fs.mkdirSync(path.join(root, 'logs'), { recursive: true });
+    fs.chmodSync(root, 0o777);
+    fs.chmodSync(path.join(root, 'logs'), 0o775);
+    const layout = await prepareWorkDir(root);
+    for (const dir of [layout.root, layout.tasksDir, layout.logsDir, layout.taskLogsDir, layout.cacheDir])
+      expect(fs.statSync(dir).mode & 0o022, dir).toBe(0);
+    const sticky = path.join(tmp, 'sticky');
+    fs.mkdirSync(sticky);
+    fs.chmodSync(sticky, 0o1777);
+    await prepareWorkDir(sticky);
+    expect(fs.statSync(sticky).mode & 0o7777).toBe(0o1777);
+  });
+
   it('resolves a relative root to an absolute path and accepts an existing layout', async () => {
     const rel = path.relative(process.cwd(), path.join(tmp, 'rel'));
     const first = await prepareWorkDir(rel);
@@ -111,14 +126,14 @@ describe('resolveTaskWorkDir', () => {
   it('resolves a relative dir against the root and accepts an absolute one inside it', () => {
     expect(resolveTaskWorkDir(layout(), 't1', 'projects/web')).toBe(path.join(tmp, 'work', 'projects', 'web'));
     expect(resolveTaskWorkDir(layout(), 't1', 'a/../b')).toBe(path.join(tmp, 'work', 'b'));
-    const abs = path.join(tmp, 'work', 'cache', 'x');
+    const abs = path.join(tmp, 'work', 'checkouts', 'x');
     expect(resolveTaskWorkDir(layout(), 't1', abs)).toBe(abs);
     expect(fs.existsSync(path.join(tmp, 'work', 'projects'))).toBe(false);
   });
 
   it('refuses ../ escapes and absolute paths outside the root', () => {
     expect(refused(() => resolveTaskWorkDir(layout(), 't1', '../elsewhere')).message).toMatch(/outside the work root/);
-    expect(refused(() => resolveTaskWorkDir(layout(), 't1', 'tasks/../../x')).code).toBe(ErrorCode.WORK_DIR_ERROR);
+    expect(refused(() => resolveTaskWorkDir(layout(), 't1', 'tasks/../../x')).code).toBe(ErrorCode.INVALID_TASK);
     refused(() => resolveTaskWorkDir(layout(), 't1', '..'));
     refused(() => resolveTaskWorkDir(layout(), 't1', '/etc'));
     refused(() => resolveTaskWorkDir(layout(), 't1', path.join(tmp, 'work-sibling')));
@@ -140,8 +155,8 @@ describe('resolveTaskWorkDir', () => {
   });
 
   it('accepts a symlink that stays inside the root, and a root reached through a symlink', () => {
-    fs.mkdirSync(path.join(tmp, 'work', 'cache', 'real'));
-    fs.symlinkSync(path.join(tmp, 'work', 'cache', 'real'), path.join(tmp, 'work', 'inner'));
+    fs.mkdirSync(path.join(tmp, 'work', 'shared', 'real'), { recursive: true });
+    fs.symlinkSync(path.join(tmp, 'work', 'shared', 'real'), path.join(tmp, 'work', 'inner'));
     expect(resolveTaskWorkDir(layout(), 't1', 'inner/sub')).toBe(path.join(tmp, 'work', 'inner', 'sub'));
 
     fs.symlinkSync(path.join(tmp, 'work'), path.join(tmp, 'alias'));

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { ErrorCode, ExitCode, FatalError } from '../protocol/codes.js';
 import { TASK_ID_PATTERN } from '../protocol/frames.js';
+import { confineWorkDir, type Confinement } from './work-dir-guard.js';
 
 export interface WorkLayout {
   root: string;
@@ -44,17 +45,30 @@ export function workLayout(root: string): WorkLayout {
   };
 }
 
-/** Creates the layout and proves that the agent can write in each of its directories. */
+/**
+ * Creates the layout and proves that the agent can write in each of its directories. None of them
+ * stays writable by group or others: a `task.run_as` user must not rename the agent's files away.
+ */
 export async function prepareWorkDir(root: string): Promise<WorkLayout> {
   const layout = workLayout(root);
   for (const dir of [layout.tasksDir, layout.logsDir, layout.taskLogsDir, layout.cacheDir]) {
     await attempt(layout.root, `cannot create ${dir}`, () => fs.promises.mkdir(dir, { recursive: true }));
+    await attempt(layout.root, `cannot restrict ${dir}`, () => denyOthersWrite(dir));
     // root passes every access() check whatever the mode bits say: only a real write tells the truth
     const probe = path.join(dir, `.write-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
     await attempt(layout.root, `cannot write in ${dir}`, () => fs.promises.writeFile(probe, '', { flag: 'wx' }));
     await attempt(layout.root, `cannot remove ${probe}`, () => fs.promises.unlink(probe));
   }
   return layout;
+}
+
+async function denyOthersWrite(dir: string): Promise<void> {
+  for (const d of [path.dirname(dir), dir]) {
+    const { mode, uid } = await fs.promises.stat(d);
+    // only what the agent owns, and never a sticky directory (/tmp): there others cannot rename the
+    // agent's entries anyway, and its mode is the machine's
+    if (mode & 0o022 && !(mode & 0o1000) && uid === process.getuid?.()) await fs.promises.chmod(d, mode & 0o7755);
+  }
 }
 
 async function attempt(root: string, what: string, step: () => Promise<unknown>): Promise<void> {
@@ -72,9 +86,24 @@ async function attempt(root: string, what: string, step: () => Promise<unknown>)
 
 /**
  * The directory a task runs in: `tasks/{taskId}` unless the task asks for another one, which must
- * stay inside the work root, also once symlinks are followed. Does not create it.
+ * pass the confinement rules (work-dir-guard.ts), also once symlinks are followed. Does not create it.
  */
-export function resolveTaskWorkDir(layout: WorkLayout, taskId: string, requested?: string | null): string {
+export function resolveTaskWorkDir(
+  layout: WorkLayout,
+  taskId: string,
+  requested?: string | null,
+  confinement?: Confinement,
+): string {
+  return confineTaskWorkDir(layout, taskId, requested, confinement).dir;
+}
+
+/** resolveTaskWorkDir, with the real path the checked directory leads to. */
+export function confineTaskWorkDir(
+  layout: WorkLayout,
+  taskId: string,
+  requested?: string | null,
+  confinement?: Confinement,
+): { dir: string; real: string } {
   // the id becomes a path component: it must never be able to walk anywhere
   if (!TASK_ID_PATTERN.test(taskId)) {
     throw new TaskRefusedError(
@@ -82,51 +111,10 @@ export function resolveTaskWorkDir(layout: WorkLayout, taskId: string, requested
       ErrorCode.INVALID_TASK,
     );
   }
-  if (!requested) return layout.taskDir(taskId);
-
-  const target = path.resolve(layout.root, requested);
-  if (!isInside(layout.root, target)) {
-    throw new TaskRefusedError(`work_dir ${requested} resolves to ${target}, outside the work root ${layout.root}`);
-  }
-  const realRoot = realpathOfExisting(layout.root, requested);
-  const realTarget = realpathOfExisting(target, requested);
-  if (!isInside(realRoot, realTarget)) {
-    throw new TaskRefusedError(
-      `work_dir ${requested} leads through a symlink to ${realTarget}, outside the work root ${realRoot}`,
-    );
-  }
-  return target;
-}
-
-function isInside(root: string, candidate: string): boolean {
-  const rel = path.relative(root, candidate);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
-}
-
-/** The real path of the longest existing part of `p`, with the rest (to be created later) appended. */
-function realpathOfExisting(p: string, requested: string): string {
-  let existing = p;
-  const rest: string[] = [];
-  while (!exists(existing)) {
-    const parent = path.dirname(existing);
-    if (parent === existing) break;
-    rest.unshift(path.basename(existing));
-    existing = parent;
-  }
   try {
-    return path.join(fs.realpathSync.native(existing), ...rest);
-  } catch (e) {
-    // a dangling or looping symlink: where it would lead can't be proved
-    throw new TaskRefusedError(`work_dir ${requested} cannot be resolved: ${(e as Error).message}`);
-  }
-}
-
-/** lstat, not stat: a dangling symlink exists, and must be resolved rather than skipped over. */
-function exists(p: string): boolean {
-  try {
-    fs.lstatSync(p);
-    return true;
-  } catch {
-    return false;
+    // the default dir too: a symlink left at tasks/<id> must not lead anywhere
+    return confineWorkDir(requested || layout.taskDir(taskId), layout.root, confinement);
+  } catch (err) {
+    throw new TaskRefusedError(`${(err as Error).message}; the task was not run`, ErrorCode.INVALID_TASK);
   }
 }

@@ -253,6 +253,11 @@ function TaskLogView({ task }: { task: TaskView }) {
               {t(task.phase === 'running' || task.phase === 'queued' ? 'log.empty' : 'log.emptyFinished')}
             </p>
           ) : null}
+          {buffer.olderInLogFile ? (
+            <p className="log-status log-older" data-testid="log-older">
+              {t('log.olderInFile', { file: `logs/tasks/${task.taskId}.log` })}
+            </p>
+          ) : null}
           <div className="log-rows" style={{ height: virtualizer.getTotalSize() }}>
             {virtualizer.getVirtualItems().map((item) => {
               const line = lines[item.index]!;

@@ -116,6 +116,7 @@ export const en = {
   'log.empty': 'No output yet.',
   'log.emptyFinished': 'This task printed nothing.',
   'log.noTasks': 'No task has run yet. The output of the next one shows here as it runs.',
+  'log.olderInFile': "Older lines are only in the task's log file ({file}).",
   'log.lines': '{count} lines',
   'log.follow': 'Follow',
   'log.followPaused': 'Follow paused — resume',

@@ -114,6 +114,7 @@ export const zh: Dict = {
   'log.empty': '暂无输出。',
   'log.emptyFinished': '该任务没有任何输出。',
   'log.noTasks': '还没有运行过任务。下一个任务运行时，其输出会实时显示在这里。',
+  'log.olderInFile': '更早的行只保存在任务日志文件中（{file}）。',
   'log.lines': '{count} 行',
   'log.follow': '跟随',
   'log.followPaused': '已暂停跟随 — 继续',
