@@ -30,10 +30,11 @@ interface ProcEntry {
  * `rootPid` undefined means the root is unknown (e.g. a previous agent run's): only the cookie
  * counts then, because a pid from the past may belong to an unrelated process by now.
  * `bornAfter` (the root's start, see processStartTime) limits the cookie search to processes started
- * since: reading every process's environment after every task would cost more than the task.
+ * since: reading every process's environment after every task would cost more than the task. With
+ * it, the root pid counts only while it names the process that started then (usableRoot).
  */
 export function listTreeProcesses(rootPid: number | undefined, taskId: string, bornAfter?: number): number[] {
-  rootPid = usableRoot(rootPid);
+  rootPid = usableRoot(rootPid, bornAfter);
   if (!HAS_PROC) return rootPid !== undefined && groupAlive(rootPid) ? [rootPid] : [];
   const entries = readProcTable();
   const found = new Set<number>();
@@ -69,7 +70,7 @@ export function signalTree(
   signal: NodeJS.Signals,
   bornAfter?: number,
 ): void {
-  rootPid = usableRoot(rootPid);
+  rootPid = usableRoot(rootPid, bornAfter);
   if (IS_WINDOWS) {
     if (rootPid !== undefined) taskkill(rootPid).catch(() => undefined); // it resolves on error too
     return;
@@ -88,7 +89,7 @@ export async function stopTree(
   graceMs: number,
   bornAfter?: number,
 ): Promise<void> {
-  rootPid = usableRoot(rootPid);
+  rootPid = usableRoot(rootPid, bornAfter);
   if (IS_WINDOWS) {
     if (rootPid !== undefined) await taskkill(rootPid);
     return;
@@ -104,9 +105,22 @@ export async function stopTree(
   } while (Date.now() < giveUpAt);
 }
 
-/** 0 would signal the agent's own group and 1 is init, whose descendants are everything. */
-function usableRoot(rootPid: number | undefined): number | undefined {
-  return rootPid !== undefined && rootPid > 1 ? rootPid : undefined;
+/**
+ * 0 would signal the agent's own group and 1 is init, whose descendants are everything. And once the
+ * root has exited and been reaped, its pid may name another process: with the root's start time
+ * known (`rootStart`), a pid that now starts at another time is someone else's, and so is a group of
+ * that id (Linux reuses no pid while a group of that id has members, so the task's group is empty).
+ * A pid that no process holds counts only while the task's group still has members (it may outlive
+ * its leader, and while it has members no process can take its id); an empty group's id is anyone's
+ * to take before the signal, so it is dropped. What stays open: the last member exiting and the id
+ * being reused between this look and the signal (microseconds; a pidfd would close it, Node has none).
+ */
+function usableRoot(rootPid: number | undefined, rootStart?: number): number | undefined {
+  if (rootPid === undefined || rootPid <= 1) return undefined;
+  if (rootStart === undefined) return rootPid;
+  const now = processStartTime(rootPid);
+  if (now !== undefined) return now === rootStart ? rootPid : undefined;
+  return groupAlive(rootPid) ? rootPid : undefined;
 }
 
 async function waitUntilGone(
