@@ -208,4 +208,38 @@ describe('monitoring extras, scripts and alerts', () => {
     expect(alerts()).toHaveLength(2);
     await agent.stop();
   });
+
+  it('an alert that fires while the platform is down reaches it once it is back (alerts need no ack)', async () => {
+    const sim = await startPlatform(); // acks task frames: an alert is not one of them
+    const valueFile = path.join(tempDir(), 'value');
+    writeFileSync(valueFile, '1\n');
+    const agent = await connectedAgent(sim, {
+      config: {
+        monitor: {
+          interval: 0.5,
+          scripts: [{ name: 'queue', command: `cat ${valueFile}`, interval: 1, timeout: 2 }],
+          alerts: [{ name: 'deep_queue', metric: 'custom.queue', above: 10, for: 0 }],
+        },
+      },
+    });
+    const alerts = () => sim.frames.map((f) => f.frame).filter((f) => f.type === 'alert');
+    await sim.waitFor(
+      () => sim.heartbeats.some((h) => h.frame.system_info.custom?.queue === 1),
+      15_000,
+      'the script value',
+    );
+    await sim.stop();
+    writeFileSync(valueFile, '42\n');
+    await agent.waitForOutput(/alert deep_queue firing/, 15_000);
+    expect(alerts()).toEqual([]);
+    await sim.start();
+    const firing = await sim.waitFor(
+      () => alerts().find((a) => a.state === 'firing'),
+      20_000,
+      'the alert after the platform came back',
+    );
+    expect(firing).toMatchObject({ name: 'deep_queue', value: 42, threshold: 10 });
+    expect(alerts()).toHaveLength(1);
+    await agent.stop();
+  });
 });
