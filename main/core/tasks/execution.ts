@@ -22,6 +22,7 @@ export interface ExecutionOptions {
   /** variables and values that must never reach a task (the agent's token) */
   secretNames: string[];
   secretValues: () => string[];
+  /** deny_patterns and run_as (task-policy.ts) */
   policy?: TaskPolicy;
   layout: () => WorkLayout;
   /** creates each task's work dir and records whether it made it (what cleanup may remove) */

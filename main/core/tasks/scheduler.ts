@@ -4,47 +4,28 @@
  * task_id never runs twice; every task ends in exactly one task_result. The parts share the task
  * table and nothing of each other; this file only passes a task from one to the next.
  */
-import type { Logger } from '../logging/logger.js';
 import { ErrorCode } from '../protocol/codes.js';
 import type { TaskFrame, TaskLogFrame, TaskResultFrame } from '../protocol/frames.js';
 import type { AgentState } from '../state/agent-state.js';
-import type { WorkLayout } from '../workspace/layout.js';
-import type { TaskDirs } from '../workspace/task-dirs.js';
 import { TaskAdmission, type Ready } from './admission.js';
-import { TaskExecution } from './execution.js';
+import { TaskExecution, type ExecutionOptions } from './execution.js';
 import type { JournalEntry, TaskJournal } from './journal.js';
 import { recoverTasks, type DeliveryLedger } from './recovery.js';
 import { TaskReporting, unrun } from './reporting.js';
 import { TaskTable } from './task-table.js';
-import type { TaskPolicy } from './task-policy.js';
-import type { startTask } from './runner.js';
 
 export type { DeliveryLedger } from './recovery.js';
 
-export interface SchedulerOptions {
+/** What execution needs (execution.ts), and what admission, reporting and recovery need besides. */
+export interface SchedulerOptions extends ExecutionOptions {
   maxConcurrent: number;
-  defaultTimeoutS: number;
-  killGraceS: number;
-  resultMaxBytes: number;
-  shell: string[];
-  /** variables and values that must never reach a task (the agent's token) */
-  secretNames: string[];
-  secretValues: () => string[];
-  /** deny_patterns and run_as (task-policy.ts) */
-  policy?: TaskPolicy;
-  layout: () => WorkLayout;
-  /** creates each task's work dir and records whether it made it (what cleanup may remove) */
-  taskDirs: TaskDirs;
   journal: TaskJournal;
   deliver: (frame: TaskLogFrame | TaskResultFrame, onConfirmed?: () => void) => void;
   /** what the outbox (connection/outbox.ts) holds, so that the journal and it agree after a restart */
   delivery: DeliveryLedger;
   state: AgentState;
-  log: Logger;
   /** after each task: the cleanup policy runs */
   onTaskFinished: () => void;
-  /** runner.ts's startTask; a fake in unit tests */
-  startTask?: typeof startTask;
 }
 
 export class TaskScheduler {
