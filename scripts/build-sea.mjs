@@ -22,6 +22,8 @@ const work = at('release', 'sea');
 const out = at('release', name);
 const vite = at('node_modules', 'vite', 'bin', 'vite.js');
 
+// the Electron entries share dist-electron/ (no build may empty it): what an older build left goes first
+rmSync(at('dist-electron'), { recursive: true, force: true });
 run(process.execPath, [vite, 'build', '--logLevel', 'warn']);
 run(process.execPath, [vite, 'build', '--config', 'vite.sea.config.ts', '--logLevel', 'warn']);
 
