@@ -121,6 +121,7 @@ export class Agent {
       () => this.scripts.values(),
     );
     const runningAsRoot = process.getuid?.() === 0;
+    const tags = agentTags(config.agent.tags);
     this.state = new AgentState(
       {
         version: AGENT_VERSION,
@@ -130,7 +131,7 @@ export class Agent {
         pid: process.pid,
         startedAt: new Date().toISOString(),
         runningAsRoot,
-        tags: agentTags(config.agent.tags),
+        tags,
       },
       {
         phase: 'starting',
@@ -161,7 +162,7 @@ export class Agent {
         hostname: os.hostname(),
         agent_id: agentId,
         mode: opts.mode,
-        tags: agentTags(config.agent.tags),
+        tags,
         features: AGENT_FEATURES,
       },
       caFile: config.server.ca_file,
