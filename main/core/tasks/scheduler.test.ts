@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Logger } from '../logging/logger.js';
 import type { TaskLogFrame, TaskResultFrame } from '../protocol/frames.js';
-import { AgentState } from '../state/agent-state.js';
+import { onlineAgentState } from '../state/test-state.js';
 import { workLayout } from '../workspace/layout.js';
 import { TaskDirs } from '../workspace/task-dirs.js';
 import { TaskJournal } from './journal.js';
@@ -77,19 +77,7 @@ function setup(maxConcurrent = 1) {
     journal: new TaskJournal(path.join(dir, 'state')),
     deliver: (frame) => sent.push(frame),
     delivery: { pendingResult: () => undefined, resultConfirmed: () => false, whenResultConfirmed: () => false },
-    state: new AgentState(
-      { version: '1', agentId: 'a', mode: 'headless', hostname: 'h', pid: 1, startedAt: '', runningAsRoot: false },
-      {
-        phase: 'online',
-        serverUrl: '',
-        environmentId: null,
-        workDir: '',
-        connectedSince: null,
-        nextAttemptAt: null,
-        attempt: 0,
-        lastError: null,
-      },
-    ),
+    state: onlineAgentState(),
     log: quiet,
     onTaskFinished: () => {},
     startTask,

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { Logger } from '../logging/logger.js';
 import { ErrorCode } from '../protocol/codes.js';
 import type { TaskFrame, TaskLogFrame, TaskResultFrame } from '../protocol/frames.js';
-import { AgentState } from '../state/agent-state.js';
+import { onlineAgentState } from '../state/test-state.js';
 import { workLayout } from '../workspace/layout.js';
 import { TaskAdmission } from './admission.js';
 import { TaskJournal, type JournalEntry } from './journal.js';
@@ -21,20 +21,6 @@ import { SEEN_KEPT, TaskTable } from './task-table.js';
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'ats-pipeline-'));
 const task = (id: string, command = 'echo hi'): TaskFrame => ({ type: 'task', task_id: id, command });
-const state = () =>
-  new AgentState(
-    { version: '1', agentId: 'a', mode: 'headless', hostname: 'h', pid: 1, startedAt: '', runningAsRoot: false },
-    {
-      phase: 'online',
-      serverUrl: '',
-      environmentId: null,
-      workDir: '',
-      connectedSince: null,
-      nextAttemptAt: null,
-      attempt: 0,
-      lastError: null,
-    },
-  );
 const resultOf = (id: string): TaskResultFrame => ({
   type: 'task_result',
   task_id: id,
@@ -80,7 +66,7 @@ function pipeline(opts: { pending?: TaskResultFrame[]; confirmed?: string[] } = 
       sent.push(frame);
       onConfirmed?.();
     },
-    state: state(),
+    state: onlineAgentState(),
     log: quiet,
     onTaskFinished: () => {},
   });
