@@ -7,7 +7,8 @@ import path from 'node:path';
 import { WebSocket } from 'ws';
 import type { Page } from '@playwright/test';
 import type { AgentSnapshot, TaskView } from '../main/core/api.js';
-import { ENVIRONMENT_ID, SCREENSHOTS, expect, freePort, launchAgent, test } from './fixtures/agent.js';
+import { ENVIRONMENT_ID, SCREENSHOTS, expect, launchAgent, test } from './fixtures/agent.js';
+import { unusedPort } from './lib/ports.js';
 import { alive } from './lib/proc.js';
 
 const shot = (page: Page, name: string) =>
@@ -202,7 +203,7 @@ test('an open page whose key no longer fits (the agent restarted) shows access-d
   tmp,
   agentConfig,
 }) => {
-  const port = await freePort();
+  const port = await unusedPort();
   const first = await launchAgent(sim, tmp, agentConfig, port);
   try {
     await openOnline(page, first.url);

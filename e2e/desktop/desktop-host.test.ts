@@ -12,10 +12,10 @@
  * covers those where Electron's binary exists.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PlatformSimulator } from '../platform/simulator.js';
+import { unusedPort } from '../lib/ports.js';
 import { assertFreshBuild, newProfile, startDesktop, type DesktopApp, type Profile } from './host-driver.js';
 
 const TOKEN = 'tok-desktop-SECRET-81f2';
@@ -82,14 +82,6 @@ async function onlineApp(sim: PlatformSimulator, opts: Parameters<typeof startDe
 
 const settingsFile = (p: Profile) => path.join(p.userData, 'settings.json');
 const readSettings = (p: Profile) => (existsSync(settingsFile(p)) ? readFileSync(settingsFile(p), 'utf8') : null);
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 /** a task that runs until it is stopped, with its child's pid printed */
 const LONG = 'sleep 60 & echo child=$!; wait';
@@ -214,7 +206,7 @@ describe('desktop host under the Electron STAND-IN (not Electron: see the header
       ['token', { token: 'tok-typo' }, /refused|rejected/],
       [
         'server URL',
-        { serverUrl: `ws://127.0.0.1:${await closedPort()}/ws/agent` },
+        { serverUrl: `ws://127.0.0.1:${await unusedPort()}/ws/agent` },
         /cannot connect|could not connect/,
       ],
       ['work dir', { workDir: path.join(file, 'work') }, /work dir/],

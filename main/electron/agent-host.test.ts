@@ -3,11 +3,11 @@
  * (validate by connecting), failures, saving, agent replacement with `reset`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PlatformSimulator } from '../../e2e/platform/simulator.js';
+import { unusedPort } from '../../e2e/lib/ports.js';
 import type { AgentEvent, TokenStorage } from '../core/api.js';
 import type { Agent, AgentOptions } from '../core/agent.js';
 import { AgentHost, type AgentHostOptions, type SettingsBackend } from './agent-host.js';
@@ -65,14 +65,6 @@ function host(backend: SettingsBackend, opts: Omit<AgentHostOptions, 'backend'> 
   return { h, events };
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
 describe('AgentHost first run', () => {
   it('without a token: no agent, an unconfigured snapshot, harmless calls', async () => {
     const { h } = host(new MemoryBackend());
@@ -117,7 +109,7 @@ describe('AgentHost first run', () => {
   });
 
   it('an unreachable server: fails after a few attempts, well before the timeout', async () => {
-    const port = await closedPort();
+    const port = await unusedPort();
     const { h } = host(new MemoryBackend(), { probeMaxAttempts: 2, probeTimeoutMs: 20_000 });
     await h.start();
     const started = Date.now();
@@ -132,7 +124,7 @@ describe('AgentHost first run', () => {
   });
 
   it('gives up at the timeout when the attempts take long', async () => {
-    const port = await closedPort();
+    const port = await unusedPort();
     const { h } = host(new MemoryBackend(), { probeMaxAttempts: 1000, probeTimeoutMs: 1_500 });
     await h.start();
     const r = await h.api.updateSettings({
@@ -263,7 +255,7 @@ describe('AgentHost configured', () => {
   it('a wrong server URL while online: refused, nothing saved, still online with the old one', async () => {
     const ctx = await configured({ probeMaxAttempts: 2 });
     const before = snapshotOf(ctx);
-    const port = await closedPort();
+    const port = await unusedPort();
     const r = await ctx.h.api.updateSettings({ serverUrl: `ws://127.0.0.1:${port}/ws/agent` });
     expect(r).toMatchObject({ ok: false, message: expect.stringMatching(/cannot connect/) });
     await expectUnchanged(ctx, before);

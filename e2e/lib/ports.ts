@@ -1,0 +1,10 @@
+/** A loopback port that was free a moment ago: nothing listens there (for "connection refused" and for a port to claim). */
+import { createServer } from 'node:net';
+
+export async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
