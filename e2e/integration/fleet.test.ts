@@ -139,6 +139,22 @@ describe('register', () => {
     ]);
     expect(ca.code).toBe(2);
     expect(ca.stderr).toContain('/nonexistent/ca.pem');
+    // the same check as the agent's own connection: a file that holds no certificate is refused up front
+    const notPem = path.join(tempDir(), 'not-a-ca.pem');
+    writeFileSync(notPem, 'hello\n');
+    const notCa = await runCli([
+      'register',
+      '--registration-token',
+      RT,
+      '--server-url',
+      'wss://127.0.0.1:9/x',
+      '--token-file',
+      file,
+      '--ca-file',
+      notPem,
+    ]);
+    expect(notCa.code).toBe(2);
+    expect(notCa.stderr).toContain('holds no PEM certificate');
   });
 });
 

@@ -7,13 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Command, CommanderError } from 'commander';
 import WebSocket from 'ws';
 import { AGENT_VERSION } from '../core/agent.js';
 import { agentTags, splitTags } from '../core/config/tags.js';
 import { tagProblem } from '../core/config/schema.js';
+import { readCaFile } from '../core/connection/ca-file.js';
 import { proxyAgent, proxyFor } from '../core/connection/proxy.js';
 import { ExitCode, FatalError } from '../core/protocol/codes.js';
 import { CliExit } from './options.js';
@@ -205,11 +205,9 @@ export async function runRegister(argv: string[], env: NodeJS.ProcessEnv): Promi
 
 function readCa(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readCaFile(file);
   } catch (err) {
-    throw usage(
-      `cannot read the CA file ${file} (--ca-file): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
+    throw usage((err as Error).message);
   }
 }
 

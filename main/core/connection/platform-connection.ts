@@ -7,7 +7,7 @@
  * the link goes down: offline, output goes to the outbox's file and tasks keep running).
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { rootCertificates } from 'node:tls';
 import WebSocket from 'ws';
@@ -27,6 +27,7 @@ import {
 import { Backoff } from './backoff.js';
 import { Outbox, type OutboxFrame } from './outbox.js';
 import { OutboxFile } from './outbox-file.js';
+import { readCaFile } from './ca-file.js';
 import { proxyAgent, proxyFor, redactProxy } from './proxy.js';
 
 const AUTH_CLOSE_CODES = new Set([4001, 4003, 1008]);
@@ -511,19 +512,4 @@ export function describeSocketError(err: Error & { code?: string }): string {
     return `TLS handshake failed: ${err.message} (is the server really speaking wss://?)`;
   }
   return err.message;
-}
-
-function readCaFile(file: string): string {
-  let pem: string;
-  try {
-    pem = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(
-      `cannot read the CA file ${file} (server.ca_file / --ca-file): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      { cause: err },
-    );
-  }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
-    throw new Error(`the CA file ${file} (server.ca_file / --ca-file) holds no PEM certificate`);
-  return pem;
 }
