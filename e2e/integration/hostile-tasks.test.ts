@@ -124,6 +124,38 @@ describe.skipIf(!isRoot)('task.run_as: the agent files are not the task user’s
   });
 });
 
+describe("the agent's config and token files, inside a task.allowed_work_dirs root", () => {
+  it('a work_dir holding either is refused with INVALID_TASK; a sibling directory runs', async () => {
+    const sim = await startPlatform({ tokens: ['tok-allowed-3c9e'] });
+    const shared = tempDir('ats-allowed-');
+    const etc = path.join(shared, 'agent-etc');
+    mkdirSync(etc);
+    const tokenFile = path.join(etc, 'token');
+    writeFileSync(tokenFile, 'tok-allowed-3c9e\n', { mode: 0o600 });
+    const cfg = path.join(shared, 'conf', 'agent.yaml');
+    mkdirSync(path.dirname(cfg));
+    writeFileSync(cfg, stringify({ task: { allowed_work_dirs: [shared] } }));
+    await connectedAgent(sim, { token: null, args: ['--config', cfg, '--token-file', tokenFile] });
+    sim.dispatch({ task_id: 'at-token', command: 'git clean -fdx || rm -rf ./*', work_dir: etc });
+    sim.dispatch({ task_id: 'at-config', command: 'rm -f agent.yaml', work_dir: path.dirname(cfg) });
+    sim.dispatch({ task_id: 'beside', command: 'pwd', work_dir: path.join(shared, 'checkout') });
+    for (const [id, file] of [
+      ['at-token', tokenFile],
+      ['at-config', cfg],
+    ]) {
+      const r = await waitForResult(sim, id!);
+      expect(r).toMatchObject({ status: 'error', error_code: 'INVALID_TASK' });
+      expect(r.error).toContain(`contains the agent's own ${file}`);
+    }
+    expect(await waitForResult(sim, 'beside')).toMatchObject({
+      status: 'success',
+      output: `${path.join(shared, 'checkout')}\n`,
+    });
+    expect(readFileSync(tokenFile, 'utf8')).toBe('tok-allowed-3c9e\n');
+    expect(existsSync(cfg)).toBe(true);
+  });
+});
+
 describe('cleanup removes only what it owns and nothing in use', () => {
   it('a running task keeps tasks/shared; a pre-existing platform checkout is never removed', async () => {
     const sim = await startPlatform();

@@ -2,6 +2,7 @@
  * The headless agent's command line. Flags > environment > config file > defaults; bad usage exits 2
  * with a message naming the flag.
  */
+import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { environmentLayer, flagLayer, readConfigFile, resolveConfig, type TokenSource } from '../core/config/load.js';
 import { LOG_LEVELS, type AgentConfig } from '../core/config/schema.js';
@@ -14,6 +15,8 @@ export interface CliSettings {
   token: TokenSource;
   /** serve the UI, /healthz and /metrics on 127.0.0.1 at this port (0 = any free port) */
   dashboardPort: number | null;
+  /** the config file given, absolute; null without one */
+  configFile: string | null;
 }
 
 /** Exit without starting the agent (help, version). */
@@ -129,7 +132,12 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliSettings {
   ];
   const config = resolveConfig(layers);
   const dashboardPort = flags.dashboard === undefined ? null : flags.dashboard === true ? 0 : flags.dashboard;
-  return { config, token: tokenSource(flags, env), dashboardPort };
+  return {
+    config,
+    token: tokenSource(flags, env),
+    dashboardPort,
+    configFile: configPath ? path.resolve(configPath) : null,
+  };
 }
 
 function tokenSource(flags: { token?: string; tokenFile?: string }, env: NodeJS.ProcessEnv): TokenSource {

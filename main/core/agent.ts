@@ -58,6 +58,8 @@ export interface AgentOptions {
   mode: 'gui' | 'headless';
   /** echo the agent log to the console (foreground runs) */
   console: boolean;
+  /** the files the agent runs from outside its work dir (config, token file): no task's directory may hold them */
+  ownFiles?: readonly string[];
 }
 
 export interface AgentExit {
@@ -181,7 +183,10 @@ export class Agent {
       shell: config.task.shell ?? defaultShell(),
       secretNames: SECRET_ENV_NAMES,
       secretValues: () => [this.lastToken],
-      policy: new TaskPolicy(config.task, logging.scope('tasks'), runningAsRoot, undefined, layout.root),
+      policy: new TaskPolicy(config.task, logging.scope('tasks'), runningAsRoot, undefined, {
+        root: layout.root,
+        files: opts.ownFiles,
+      }),
       layout: () => this.layout,
       journal,
       taskDirs: this.taskDirs,
