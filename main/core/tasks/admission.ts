@@ -1,13 +1,18 @@
 /**
  * Admission: what becomes of a task frame before it runs. A task_id seen before is never run again;
  * a frame the agent will not run (shutting down, work dir refused, denied by policy) is refused with
- * its reason; the rest waits in the ready queue, highest priority first, FIFO among equals.
+ * its reason; the rest waits in the ready queue, highest priority first, FIFO among equals, or,
+ * while a `depends_on` task has no result on this agent, beside it (docs/protocol.md, Priority and
+ * dependencies, decides what the protocol leaves open: failed, unknown and late dependencies, cycles).
  */
 import { ErrorCode } from '../protocol/codes.js';
+import type { QueuedTaskView, QueueView, QueueViewKept, QueueWait } from '../api.js';
 import type { TaskFrame, TaskResultFrame } from '../protocol/frames.js';
 import { resolveTaskWorkDir, TaskRefusedError, type WorkLayout } from '../workspace/layout.js';
 import type { TaskTable } from './task-table.js';
 import type { TaskPolicy } from './task-policy.js';
+
+const QUEUE_VIEW_KEPT: QueueViewKept = 1_000;
 
 export type Admitted =
   /** a redelivery: its result when known (send it again), else it is queued or running */
@@ -21,22 +26,41 @@ export interface Ready {
   /** the layout its work dir was checked against: execution checks it again there */
   layout: WorkLayout;
   priority: number;
+  /** arrival order: FIFO among equal priorities, also for a task that waited for its dependencies */
+  order: number;
+  dependsOn: string[];
+}
+
+/** A queued task that will never run: a dependency did not succeed or never arrived. */
+export interface Blocked {
+  ready: Ready;
+  message: string;
 }
 
 export interface AdmissionOptions {
   table: TaskTable;
   layout: () => WorkLayout;
   policy?: TaskPolicy;
+  /** tasks that may wait at once (task.max_queued); more are refused QUEUE_FULL */
+  maxQueued?: number;
+  /** how long a task waits for a depends_on task that has not arrived (task.dependency_timeout) */
+  dependencyTimeoutMs?: number;
+  /** waiting tasks whose dependency never arrived in time */
+  onBlocked?: (blocked: Blocked[]) => void;
 }
 
 export class TaskAdmission {
+  /** tasks free to start, in start order */
   private readonly ready: Ready[] = [];
+  /** tasks with a dependency that has no result yet, in arrival order */
+  private readonly waiting = new Map<string, { ready: Ready; timer: NodeJS.Timeout | null }>();
   private accepting = true;
+  private arrivals = 0;
 
   constructor(private readonly opts: AdmissionOptions) {}
 
   get queuedCount(): number {
-    return this.ready.length;
+    return this.ready.length + this.waiting.size;
   }
 
   get open(): boolean {
@@ -51,6 +75,14 @@ export class TaskAdmission {
     table.markSeen(id);
     if (!this.accepting)
       return { kind: 'refused', workDir: '', code: ErrorCode.AGENT_SHUTDOWN, message: 'the agent is shutting down' };
+    const maxQueued = this.opts.maxQueued ?? Infinity;
+    if (this.queuedCount >= maxQueued)
+      return {
+        kind: 'refused',
+        workDir: frame.work_dir ?? '',
+        code: ErrorCode.QUEUE_FULL,
+        message: `${this.queuedCount} tasks are queued already, the most this agent holds (task.max_queued); the task was not run`,
+      };
     let workDir: string;
     const layout = this.opts.layout();
     try {
@@ -76,11 +108,39 @@ export class TaskAdmission {
     return true;
   }
 
-  enqueue(frame: TaskFrame, workDir: string, layout: WorkLayout, priority = 0): void {
+  /**
+   * Queues an admitted task: ready, or waiting for its dependencies. Returns why it can never run
+   * (a dependency that did not succeed, or a cycle it would close), and then queues nothing.
+   */
+  enqueue(frame: TaskFrame, workDir: string, layout: WorkLayout): string | null {
+    const dependsOn = [...new Set(frame.depends_on ?? [])];
+    const ready: Ready = { frame, workDir, layout, priority: frame.priority ?? 0, order: this.arrivals++, dependsOn };
+    const problem = this.cycleThrough(frame.task_id, dependsOn) ?? this.failedDependency(dependsOn);
+    if (problem) return problem;
     this.opts.table.add({ frame, workDir, phase: 'queued' });
-    let at = this.ready.length;
-    while (at > 0 && this.ready[at - 1]!.priority < priority) at -= 1;
-    this.ready.splice(at, 0, { frame, workDir, layout, priority });
+    if (this.unfinished(dependsOn).length === 0) this.makeReady(ready);
+    else this.wait(ready);
+    return null;
+  }
+
+  /**
+   * A task has its result: whoever waited only for it becomes ready; whoever waited for it and it
+   * did not succeed is taken out and handed back, to be reported DEPENDENCY_FAILED.
+   */
+  settled(result: TaskResultFrame): Blocked[] {
+    const blocked: Blocked[] = [];
+    for (const [id, waiting] of this.waiting) {
+      if (!waiting.ready.dependsOn.includes(result.task_id)) continue;
+      const problem = this.failedDependency(waiting.ready.dependsOn);
+      if (problem) {
+        this.unwait(id);
+        blocked.push({ ready: waiting.ready, message: problem });
+      } else if (this.unfinished(waiting.ready.dependsOn).length === 0) {
+        this.unwait(id);
+        this.makeReady(waiting.ready);
+      }
+    }
+    return blocked;
   }
 
   next(): Ready | undefined {
@@ -89,6 +149,11 @@ export class TaskAdmission {
 
   /** Takes a queued task out (cancelled before it started). */
   remove(taskId: string): Ready | undefined {
+    const waiting = this.waiting.get(taskId);
+    if (waiting) {
+      this.unwait(taskId);
+      return waiting.ready;
+    }
     const index = this.ready.findIndex((r) => r.frame.task_id === taskId);
     return index >= 0 ? this.ready.splice(index, 1)[0] : undefined;
   }
@@ -96,6 +161,109 @@ export class TaskAdmission {
   /** Shutting down: nothing new is admitted; what is still queued is handed back. */
   close(): Ready[] {
     this.accepting = false;
-    return this.ready.splice(0);
+    const waiting = [...this.waiting.keys()].map((id) => this.remove(id)!);
+    return [...this.ready.splice(0), ...waiting];
   }
+
+  /** Why each queued task waits, in the order they would start (ready ones first). */
+  view(running: number, maxConcurrent: number): QueueView {
+    const tasks: QueuedTaskView[] = [];
+    let higher = 0;
+    this.ready.slice(0, QUEUE_VIEW_KEPT).forEach((r, ahead) => {
+      if (ahead > 0 && this.ready[ahead - 1]!.priority > r.priority) higher = ahead;
+      const wait: QueueWait =
+        ahead > 0 ? { kind: 'behind', ahead, higher } : { kind: 'capacity', running, maxConcurrent };
+      tasks.push({ taskId: r.frame.task_id, priority: r.priority, wait });
+    });
+    for (const { ready } of this.waiting.values()) {
+      if (tasks.length >= QUEUE_VIEW_KEPT) break;
+      const waitingFor = this.unfinished(ready.dependsOn);
+      const notReceived = waitingFor.filter((id) => !this.opts.table.seen(id));
+      tasks.push({
+        taskId: ready.frame.task_id,
+        priority: ready.priority,
+        wait: { kind: 'dependencies', waitingFor, notReceived },
+      });
+    }
+    return { running, maxConcurrent, tasks, total: this.queuedCount };
+  }
+
+  private makeReady(ready: Ready): void {
+    let at = this.ready.length;
+    while (at > 0 && startsAfter(this.ready[at - 1]!, ready)) at -= 1;
+    this.ready.splice(at, 0, ready);
+  }
+
+  private wait(ready: Ready): void {
+    const ms = this.opts.dependencyTimeoutMs;
+    const timer = ms === undefined ? null : setTimeout(() => this.expire(ready.frame.task_id, ms), ms);
+    timer?.unref();
+    this.waiting.set(ready.frame.task_id, { ready, timer });
+  }
+
+  private unwait(taskId: string): void {
+    const waiting = this.waiting.get(taskId);
+    if (waiting?.timer) clearTimeout(waiting.timer);
+    this.waiting.delete(taskId);
+  }
+
+  /** The wait is over: a dependency that has not arrived by now is taken to never arrive. */
+  private expire(taskId: string, ms: number): void {
+    const waiting = this.waiting.get(taskId);
+    if (!waiting) return;
+    const missing = waiting.ready.dependsOn.filter((id) => !this.opts.table.seen(id));
+    if (missing.length === 0) {
+      // all of them are here, queued or running: each ends in a result, which settles this task
+      waiting.timer = null;
+      return;
+    }
+    this.unwait(taskId);
+    const message = `dependency ${missing.join(', ')} never arrived on this agent within ${ms / 1000} s (task.dependency_timeout); the task was not run`;
+    this.opts.onBlocked?.([{ ready: waiting.ready, message }]);
+  }
+
+  /** The depends_on tasks with no result yet on this agent. */
+  private unfinished(dependsOn: string[]): string[] {
+    return dependsOn.filter((id) => !this.opts.table.resultOf(id));
+  }
+
+  /** Why `dependsOn` can never be satisfied, if it cannot. */
+  private failedDependency(dependsOn: string[]): string | null {
+    const { table } = this.opts;
+    for (const id of dependsOn) {
+      const result = table.resultOf(id);
+      if (result && result.status !== 'success')
+        return `dependency ${id} ended ${result.status}${result.error_code ? ` (${result.error_code})` : ''}; the task was not run`;
+      // received, not queued or running, and no result kept: it finished too long ago to know how
+      if (!result && table.seen(id) && !table.get(id))
+        return `dependency ${id} was received by this agent but its result is no longer kept; the task was not run`;
+    }
+    return null;
+  }
+
+  /** A path from `dependsOn` through waiting tasks back to `taskId`: its arrival would close a cycle. */
+  private cycleThrough(taskId: string, dependsOn: string[]): string | null {
+    const visited = new Set<string>();
+    const walk = (id: string, path: string[]): string[] | null => {
+      if (id === taskId) return path;
+      if (visited.has(id)) return null;
+      visited.add(id);
+      for (const next of this.waiting.get(id)?.ready.dependsOn ?? []) {
+        const found = walk(next, [...path, next]);
+        if (found) return found;
+      }
+      return null;
+    };
+    for (const dep of dependsOn) {
+      const path = walk(dep, [taskId, dep]);
+      if (path)
+        return `depends_on forms a cycle (${path.join(' → ')}): none of these tasks could ever start; the task was not run`;
+    }
+    return null;
+  }
+}
+
+/** `a` starts after `b`: a lower priority, or the same priority and a later arrival. */
+function startsAfter(a: Ready, b: Ready): boolean {
+  return a.priority < b.priority || (a.priority === b.priority && a.order > b.order);
 }
