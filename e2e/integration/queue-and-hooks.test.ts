@@ -46,7 +46,9 @@ describe('priority and depends_on', () => {
     // the heartbeat counts the waiting ones as queued: all done now
     const hb = await sim.waitFor(() => sim.heartbeats.at(-1)?.frame, 10_000);
     expect(hb.agent.queued_tasks).toBe(0);
-    expect(sim.authFrames.at(-1).agent_info.features).toEqual(expect.arrayContaining(['priority', 'depends_on', 'hooks']));
+    expect(sim.authFrames.at(-1).agent_info.features).toEqual(
+      expect.arrayContaining(['priority', 'depends_on', 'hooks']),
+    );
   });
 
   it('a dependency that finished before a restart counts (the journal knows); one that never arrives ends the wait', async () => {

@@ -180,7 +180,11 @@ export const ConfigSchema = z
         /** extension: tasks that may wait (queued, or for their depends_on) at once; more are refused QUEUE_FULL */
         max_queued: z.number().int().min(1).max(1_000_000).default(10_000),
         /** extension: seconds a task waits for a depends_on task that has not arrived on this agent */
-        dependency_timeout: z.number().positive().max(7 * 86400).default(3600),
+        dependency_timeout: z
+          .number()
+          .positive()
+          .max(7 * 86400)
+          .default(3600),
         cleanup: z
           .object({
             keep_tasks: z.number().int().min(0).default(10),

@@ -39,7 +39,7 @@ describe('parseInbound', () => {
     }
   });
 
-  it('takes priority and depends_on; a frame cannot set hooks (the operator\'s, config only)', () => {
+  it("takes priority and depends_on; a frame cannot set hooks (the operator's, config only)", () => {
     const r = parseInbound({
       type: 'task',
       task_id: 't',

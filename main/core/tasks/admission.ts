@@ -53,7 +53,9 @@ export class TaskAdmission {
   /** tasks free to start, in start order */
   private readonly ready: Ready[] = [];
   /** tasks with a dependency that has no result yet, in arrival order */
-  private readonly waiting = new Map<string, { ready: Ready; timer: NodeJS.Timeout | null }>();
+  private readonly waiting = new Map<string, Waiting>();
+  /** dependency id → the waiting tasks that name it */
+  private readonly waitersOf = new Map<string, Set<string>>();
   private accepting = true;
   private arrivals = 0;
 
@@ -73,6 +75,7 @@ export class TaskAdmission {
     const id = frame.task_id;
     if (table.seen(id)) return { kind: 'duplicate', result: table.resultOf(id) };
     table.markSeen(id);
+    this.arrived(id);
     if (!this.accepting)
       return { kind: 'refused', workDir: '', code: ErrorCode.AGENT_SHUTDOWN, message: 'the agent is shutting down' };
     const maxQueued = this.opts.maxQueued ?? Infinity;
@@ -105,6 +108,7 @@ export class TaskAdmission {
   admitInvalid(taskId: string): boolean {
     if (this.opts.table.seen(taskId)) return false;
     this.opts.table.markSeen(taskId);
+    this.arrived(taskId);
     return true;
   }
 
@@ -115,11 +119,29 @@ export class TaskAdmission {
   enqueue(frame: TaskFrame, workDir: string, layout: WorkLayout): string | null {
     const dependsOn = [...new Set(frame.depends_on ?? [])];
     const ready: Ready = { frame, workDir, layout, priority: frame.priority ?? 0, order: this.arrivals++, dependsOn };
-    const problem = this.cycleThrough(frame.task_id, dependsOn) ?? this.failedDependency(dependsOn);
-    if (problem) return problem;
-    this.opts.table.add({ frame, workDir, phase: 'queued' });
-    if (this.unfinished(dependsOn).length === 0) this.makeReady(ready);
-    else this.wait(ready);
+    const cycle = this.cycleThrough(frame.task_id, dependsOn);
+    if (cycle) return cycle;
+    const { table } = this.opts;
+    const pending = new Set<string>();
+    const missing = new Set<string>();
+    for (const id of dependsOn) {
+      // queued or running: no result yet (and no journal read to learn that)
+      if (table.get(id)) {
+        pending.add(id);
+        continue;
+      }
+      const result = table.resultOf(id);
+      if (result?.status === 'success') continue;
+      if (result) return endedMessage(result);
+      // received, not queued or running, and no result kept: it finished too long ago to know how
+      if (table.seen(id))
+        return `dependency ${id} was received by this agent but its result is no longer kept; the task was not run`;
+      pending.add(id);
+      missing.add(id);
+    }
+    table.add({ frame, workDir, phase: 'queued' });
+    if (pending.size === 0) this.makeReady(ready);
+    else this.wait({ ready, pending, missing, timer: null });
     return null;
   }
 
@@ -129,13 +151,16 @@ export class TaskAdmission {
    */
   settled(result: TaskResultFrame): Blocked[] {
     const blocked: Blocked[] = [];
-    for (const [id, waiting] of this.waiting) {
-      if (!waiting.ready.dependsOn.includes(result.task_id)) continue;
-      const problem = this.failedDependency(waiting.ready.dependsOn);
-      if (problem) {
+    for (const id of [...(this.waitersOf.get(result.task_id) ?? [])]) {
+      const waiting = this.waiting.get(id)!;
+      if (result.status !== 'success') {
         this.unwait(id);
-        blocked.push({ ready: waiting.ready, message: problem });
-      } else if (this.unfinished(waiting.ready.dependsOn).length === 0) {
+        blocked.push({ ready: waiting.ready, message: endedMessage(result) });
+        continue;
+      }
+      waiting.pending.delete(result.task_id);
+      waiting.missing.delete(result.task_id);
+      if (waiting.pending.size === 0) {
         this.unwait(id);
         this.makeReady(waiting.ready);
       }
@@ -175,10 +200,10 @@ export class TaskAdmission {
         ahead > 0 ? { kind: 'behind', ahead, higher } : { kind: 'capacity', running, maxConcurrent };
       tasks.push({ taskId: r.frame.task_id, priority: r.priority, wait });
     });
-    for (const { ready } of this.waiting.values()) {
+    for (const { ready, pending, missing } of this.waiting.values()) {
       if (tasks.length >= QUEUE_VIEW_KEPT) break;
-      const waitingFor = this.unfinished(ready.dependsOn);
-      const notReceived = waitingFor.filter((id) => !this.opts.table.seen(id));
+      const waitingFor = ready.dependsOn.filter((id) => pending.has(id));
+      const notReceived = ready.dependsOn.filter((id) => missing.has(id));
       tasks.push({
         taskId: ready.frame.task_id,
         priority: ready.priority,
@@ -194,73 +219,91 @@ export class TaskAdmission {
     this.ready.splice(at, 0, ready);
   }
 
-  private wait(ready: Ready): void {
+  private wait(waiting: Waiting): void {
+    const id = waiting.ready.frame.task_id;
     const ms = this.opts.dependencyTimeoutMs;
-    const timer = ms === undefined ? null : setTimeout(() => this.expire(ready.frame.task_id, ms), ms);
-    timer?.unref();
-    this.waiting.set(ready.frame.task_id, { ready, timer });
+    if (ms !== undefined && waiting.missing.size > 0) {
+      waiting.timer = setTimeout(() => this.expire(id, ms), ms);
+      waiting.timer.unref();
+    }
+    this.waiting.set(id, waiting);
+    for (const dep of waiting.pending) {
+      const waiters = this.waitersOf.get(dep);
+      if (waiters) waiters.add(id);
+      else this.waitersOf.set(dep, new Set([id]));
+    }
   }
 
   private unwait(taskId: string): void {
     const waiting = this.waiting.get(taskId);
-    if (waiting?.timer) clearTimeout(waiting.timer);
+    if (!waiting) return;
+    if (waiting.timer) clearTimeout(waiting.timer);
     this.waiting.delete(taskId);
+    for (const dep of waiting.pending) {
+      const waiters = this.waitersOf.get(dep);
+      waiters?.delete(taskId);
+      if (waiters?.size === 0) this.waitersOf.delete(dep);
+    }
+  }
+
+  /** A task id seen for the first time: the tasks waiting for it no longer wait for its arrival. */
+  private arrived(taskId: string): void {
+    for (const id of this.waitersOf.get(taskId) ?? []) this.waiting.get(id)?.missing.delete(taskId);
   }
 
   /** The wait is over: a dependency that has not arrived by now is taken to never arrive. */
   private expire(taskId: string, ms: number): void {
     const waiting = this.waiting.get(taskId);
     if (!waiting) return;
-    const missing = waiting.ready.dependsOn.filter((id) => !this.opts.table.seen(id));
-    if (missing.length === 0) {
-      // all of them are here, queued or running: each ends in a result, which settles this task
-      waiting.timer = null;
-      return;
-    }
+    waiting.timer = null;
+    // all of them are here, queued or running: each ends in a result, which settles this task
+    if (waiting.missing.size === 0) return;
+    const missing = [...waiting.missing].join(', ');
     this.unwait(taskId);
-    const message = `dependency ${missing.join(', ')} never arrived on this agent within ${ms / 1000} s (task.dependency_timeout); the task was not run`;
+    const message = `dependency ${missing} never arrived on this agent within ${ms / 1000} s (task.dependency_timeout); the task was not run`;
     this.opts.onBlocked?.([{ ready: waiting.ready, message }]);
-  }
-
-  /** The depends_on tasks with no result yet on this agent. */
-  private unfinished(dependsOn: string[]): string[] {
-    return dependsOn.filter((id) => !this.opts.table.resultOf(id));
-  }
-
-  /** Why `dependsOn` can never be satisfied, if it cannot. */
-  private failedDependency(dependsOn: string[]): string | null {
-    const { table } = this.opts;
-    for (const id of dependsOn) {
-      const result = table.resultOf(id);
-      if (result && result.status !== 'success')
-        return `dependency ${id} ended ${result.status}${result.error_code ? ` (${result.error_code})` : ''}; the task was not run`;
-      // received, not queued or running, and no result kept: it finished too long ago to know how
-      if (!result && table.seen(id) && !table.get(id))
-        return `dependency ${id} was received by this agent but its result is no longer kept; the task was not run`;
-    }
-    return null;
   }
 
   /** A path from `dependsOn` through waiting tasks back to `taskId`: its arrival would close a cycle. */
   private cycleThrough(taskId: string, dependsOn: string[]): string | null {
-    const visited = new Set<string>();
-    const walk = (id: string, path: string[]): string[] | null => {
-      if (id === taskId) return path;
-      if (visited.has(id)) return null;
-      visited.add(id);
+    const cycle = (path: string[]) =>
+      `depends_on forms a cycle (${path.join(' → ')}): none of these tasks could ever start; the task was not run`;
+    if (dependsOn.includes(taskId)) return cycle([taskId, taskId]);
+    // only a task that someone already waits for can close a cycle
+    if (!this.waitersOf.has(taskId)) return null;
+    // iterative: a chain of thousands of waiting tasks must not overflow the stack
+    const parent = new Map<string, string>(dependsOn.map((id) => [id, taskId]));
+    const stack = [...dependsOn];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
       for (const next of this.waiting.get(id)?.ready.dependsOn ?? []) {
-        const found = walk(next, [...path, next]);
-        if (found) return found;
+        if (next === taskId) {
+          const path = [taskId];
+          for (let at = id; at !== taskId; at = parent.get(at)!) path.unshift(at);
+          return cycle([taskId, ...path]);
+        }
+        if (parent.has(next)) continue;
+        parent.set(next, id);
+        stack.push(next);
       }
-      return null;
-    };
-    for (const dep of dependsOn) {
-      const path = walk(dep, [taskId, dep]);
-      if (path)
-        return `depends_on forms a cycle (${path.join(' → ')}): none of these tasks could ever start; the task was not run`;
     }
     return null;
   }
+}
+
+interface Waiting {
+  ready: Ready;
+  /** dependencies without a result yet */
+  pending: Set<string>;
+  /** of those, the ones this agent has not received */
+  missing: Set<string>;
+  /** task.dependency_timeout, while one is missing */
+  timer: NodeJS.Timeout | null;
+}
+
+function endedMessage(result: TaskResultFrame): string {
+  const code = result.error_code ? ` (${result.error_code})` : '';
+  return `dependency ${result.task_id} ended ${result.status}${code}; the task was not run`;
 }
 
 /** `a` starts after `b`: a lower priority, or the same priority and a later arrival. */

@@ -122,9 +122,13 @@ describe.runIf(posix)('hooks around a task', () => {
   });
 
   it("a hook's output is masked like the task's, and a cancel during post_task changes nothing", async () => {
-    const r = run('echo done', { post_task: 'echo "token s3cr3t-value-123"; sleep 0.3', timeout: 5 }, {
-      secrets: ['s3cr3t-value-123'],
-    });
+    const r = run(
+      'echo done',
+      { post_task: 'echo "token s3cr3t-value-123"; sleep 0.3', timeout: 5 },
+      {
+        secrets: ['s3cr3t-value-123'],
+      },
+    );
     await sleep(150);
     r.task.stop('cancelled'); // the command has ended by now
     const outcome = await r.task.done;

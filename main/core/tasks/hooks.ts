@@ -61,7 +61,11 @@ class HookedRun implements RunningTask {
     this.done = this.life().then(
       (outcome) => ({ ...outcome, startedAt, finishedAt: new Date() }),
       (err: unknown) => ({
-        ...notRun('error', ErrorCode.TASK_EXECUTION_FAILED, `the agent failed running the task's hooks: ${String(err)}`),
+        ...notRun(
+          'error',
+          ErrorCode.TASK_EXECUTION_FAILED,
+          `the agent failed running the task's hooks: ${String(err)}`,
+        ),
         startedAt,
         finishedAt: new Date(),
       }),

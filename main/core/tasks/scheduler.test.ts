@@ -238,6 +238,17 @@ describe('priority and depends_on', () => {
     expect(s.scheduler.queuedCount).toBe(0);
   });
 
+  it('a chain of 3000 waiting tasks closed into a cycle: every one ends DEPENDENCY_FAILED, no stack overflow', () => {
+    const s = setup();
+    const n = 3000;
+    for (let i = 0; i < n; i++) s.scheduler.submit({ ...task(`c${i}`), depends_on: [`c${i + 1}`] });
+    s.scheduler.submit({ ...task(`c${n}`), depends_on: ['c0'] });
+    expect(s.results(`c${n}`)[0]!.error).toMatch(new RegExp(`cycle \\(c${n} → c0 → c1 → .* → c${n - 1} → c${n}\\)`));
+    expect(s.results()).toHaveLength(n + 1);
+    expect(s.results().every((r) => r.error_code === 'DEPENDENCY_FAILED')).toBe(true);
+    expect(s.scheduler.queuedCount).toBe(0);
+  });
+
   it('a dependency that never arrives ends the wait after task.dependency_timeout; one that arrives late is waited for', async () => {
     vi.useFakeTimers();
     const s = setup(2, { dependencyTimeoutS: 60 });

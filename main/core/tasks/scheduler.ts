@@ -44,6 +44,8 @@ export class TaskScheduler {
   private readonly inFlight = new Set<string>();
   private concurrency: number;
   private queueViewTimer: NodeJS.Timeout | null = null;
+  private readonly blocked: Blocked[] = [];
+  private refusingBlocked = false;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.concurrency = opts.maxConcurrent;
@@ -175,11 +177,21 @@ export class TaskScheduler {
     return recoverTasks(entries, { ...this.opts, table: this.table, reporting: this.reporting });
   }
 
-  /** Queued tasks that can never run (a dependency failed or never came): each gets its one result. */
+  /**
+   * Queued tasks that can never run (a dependency failed or never came): each gets its one result.
+   * Each of those results may block more (a chain): a loop, not recursion, so a chain of thousands
+   * of tasks cannot overflow the stack.
+   */
   private refuseBlocked(blocked: Blocked[]): void {
-    if (blocked.length === 0) return;
-    for (const { ready, message } of blocked)
-      this.reporting.refused(ready.frame, ready.workDir, ErrorCode.DEPENDENCY_FAILED, message);
+    this.blocked.push(...blocked);
+    if (this.refusingBlocked || this.blocked.length === 0) return;
+    this.refusingBlocked = true;
+    try {
+      for (let next = this.blocked.shift(); next; next = this.blocked.shift())
+        this.reporting.refused(next.ready.frame, next.ready.workDir, ErrorCode.DEPENDENCY_FAILED, next.message);
+    } finally {
+      this.refusingBlocked = false;
+    }
     this.pump();
     this.queueChanged();
   }
