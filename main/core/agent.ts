@@ -43,7 +43,17 @@ export const AGENT_VERSION: string = pkg.version;
 /** The agent's own variables (its secrets, and the switch that runs the packaged app as Node): never passed to a task. */
 export const SECRET_ENV_NAMES = ['ATS_AGENT_TOKEN', 'ATS_AGENT_TOKEN_FILE', 'ELECTRON_RUN_AS_NODE'];
 /** The extensions of PROTOCOL.md this agent speaks, announced in auth.agent_info.features. */
-export const AGENT_FEATURES = ['seq', 'partial', 'ack', 'alerts', 'custom_metrics', 'register'];
+export const AGENT_FEATURES = [
+  'seq',
+  'partial',
+  'ack',
+  'alerts',
+  'custom_metrics',
+  'register',
+  'priority',
+  'depends_on',
+  'hooks',
+];
 const SHORT_TOKEN_WARNING = (n: number) =>
   `the token is ${n} characters long, too short to mask safely: logs mask it only where it stands as a whole word`;
 const SHUTDOWN_FLUSH_MS = 5_000;
@@ -195,6 +205,9 @@ export class Agent {
       state: this.state,
       log: logging.scope('tasks'),
       onTaskFinished: () => this.cleanupSoon(),
+      hooks: config.hooks,
+      maxQueued: config.task.max_queued,
+      dependencyTimeoutS: config.task.dependency_timeout,
     });
     this.state.setOutboxProbe(() => ({
       frames: this.connection.outbox.size,

@@ -68,7 +68,39 @@ export interface TaskView {
   pid: number | null;
   /** output chunks so far (the last `seq`) */
   outputSeq: number;
+  /** extension (PROTOCOL.md second round): the frame's priority (0 when it has none) */
+  priority?: number;
+  /** extension: the task_ids this task waits for, as the frame named them */
+  dependsOn?: string[];
 }
+
+/** Why a queued task has not started (the queue view): the agent decides, a UI only words it. */
+export type QueueWait =
+  /** the first to start: every slot of max_concurrent is taken */
+  | { kind: 'capacity'; running: number; maxConcurrent: number }
+  /** `ahead` tasks start before it, `higher` of them because of a higher priority */
+  | { kind: 'behind'; ahead: number; higher: number }
+  /** depends_on tasks without a result yet; `notReceived` of them the agent has never seen */
+  | { kind: 'dependencies'; waitingFor: string[]; notReceived: string[] };
+
+export interface QueuedTaskView {
+  taskId: string;
+  priority: number;
+  wait: QueueWait;
+}
+
+/** The queue in start order (the tasks free to start, then those waiting for dependencies). */
+export interface QueueView {
+  running: number;
+  maxConcurrent: number;
+  /** at most the first QueueViewKept */
+  tasks: QueuedTaskView[];
+  /** queued tasks in all, also those past the bound */
+  total: number;
+}
+
+/** the most queued tasks a queue view lists */
+export type QueueViewKept = 1_000;
 
 /**
  * Per task, in UTF-16 units: the most output core keeps for a UI, and the most a UI holds of the task
@@ -150,6 +182,8 @@ export interface AgentSnapshot {
   logFileProblem?: LogFileProblem | null;
   /** extension: monitor.alerts and their state */
   alerts?: AlertView[];
+  /** extension: the queue, and why each queued task waits */
+  queue?: QueueView;
 }
 
 export type AgentEvent =
@@ -160,6 +194,8 @@ export type AgentEvent =
   | { type: 'log'; entry: AgentLogEntry }
   | { type: 'counters'; counters: Counters }
   | { type: 'log-file'; problem: LogFileProblem | null }
+  /** the queue changed (coalesced: at most a few a second) */
+  | { type: 'queue'; queue: QueueView }
   /** the host replaced the agent (new settings): fetch a new snapshot */
   | { type: 'reset' };
 

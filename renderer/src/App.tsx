@@ -85,7 +85,7 @@ export function App() {
       <div className="grid">
         <ConnectionPanel snapshot={snapshot} />
         <MetricsPanel snapshot={snapshot} />
-        <TasksPanel tasks={snapshot.tasks} selected={selected} onSelect={setSelected} />
+        <TasksPanel tasks={snapshot.tasks} queue={snapshot.queue} selected={selected} onSelect={setSelected} />
         <TaskLog task={task} anyTasks={snapshot.tasks.length > 0} />
         <AgentLog entries={snapshot.log} />
         <SettingsPanel desktop={snapshot.agent.mode === 'gui'} reloadKey={resets} />

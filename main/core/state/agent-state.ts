@@ -19,6 +19,7 @@ import type {
   LogFileProblem,
   MetricsPoint,
   OutputChunk,
+  QueueView,
   SystemInfo,
   TaskStatus,
   TaskView,
@@ -66,6 +67,7 @@ export class AgentState implements AgentStateSource {
   private lastHeartbeatAt: string | null = null;
   private logFileProblem: LogFileProblem | null = null;
   private alerts: AlertView[] = [];
+  private queue: QueueView = { running: 0, maxConcurrent: 1, tasks: [], total: 0 };
   private outboxProbe: () => { frames: number; bytes: number } = () => ({ frames: 0, bytes: 0 });
 
   constructor(
@@ -89,7 +91,14 @@ export class AgentState implements AgentStateSource {
       outbox: this.outboxProbe(),
       logFileProblem: this.logFileProblem && { ...this.logFileProblem },
       alerts: this.alerts.map((a) => ({ ...a })),
+      queue: this.queue,
     };
+  }
+
+  /** The scheduler's view of its queue (replaced whole, never changed in place). */
+  setQueue(queue: QueueView): void {
+    this.queue = queue;
+    this.emit({ type: 'queue', queue });
   }
 
   /** Evaluated with each sample; a UI reads them with the next `metrics` event. */

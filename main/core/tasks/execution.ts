@@ -9,6 +9,7 @@ import type { Logger } from '../logging/logger.js';
 import { confineTaskWorkDir, type WorkLayout } from '../workspace/layout.js';
 import type { TaskDirs } from '../workspace/task-dirs.js';
 import { buildTaskEnv } from './environment.js';
+import { startWithHooks, type HookSettings } from './hooks.js';
 import type { OutputBatch } from './output-batcher.js';
 import { startTask, type RunningTask, type RunOutcome, type StopReason } from './runner.js';
 import { maskText, secretEnvValues, shortSecretWarning } from './secret-masker.js';
@@ -30,6 +31,8 @@ export interface ExecutionOptions {
   log: Logger;
   /** runner.ts's startTask; a fake in the scheduler's unit tests */
   startTask?: typeof startTask;
+  /** the operator's pre_task / post_task hooks around every command (hooks.ts) */
+  hooks?: HookSettings;
 }
 
 export interface ExecutionHooks {
@@ -95,7 +98,7 @@ export class TaskExecution {
     });
     const timeoutS = frame.timeout ?? this.opts.defaultTimeoutS;
     const secrets = [...secretEnvValues(frame.env_vars), ...this.opts.secretValues()];
-    const task = (this.opts.startTask ?? startTask)(
+    const task = startWithHooks(
       {
         taskId: id,
         command: frame.command,
@@ -112,6 +115,8 @@ export class TaskExecution {
         cwdReal,
       },
       { onSpawn: hooks.onSpawn, onOutput: hooks.onOutput },
+      this.opts.hooks,
+      this.opts.startTask ?? startTask,
     );
     this.running.set(id, task);
     if (this.paused) task.pause();

@@ -23,6 +23,8 @@ export interface ReportingOptions {
   log: Logger;
   /** after each task: the cleanup policy runs */
   onTaskFinished: () => void;
+  /** every result, once it is out: tasks waiting for this one (depends_on) learn of it */
+  onResult?: (result: TaskResultFrame) => void;
 }
 
 export class TaskReporting {
@@ -149,6 +151,7 @@ export class TaskReporting {
       `task ${id} ${outcome.status} (exit ${outcome.exitCode}${outcome.signal ? `, ${outcome.signal}` : ''}) in ${duration} s`,
     );
     this.opts.onTaskFinished();
+    this.opts.onResult?.(result);
   }
 
   private journal(entry: JournalEntry): void {
@@ -194,5 +197,7 @@ function taskView(frame: TaskFrame, workDir: string, receivedAt: Date): TaskView
     error: null,
     pid: null,
     outputSeq: 0,
+    ...(frame.priority ? { priority: frame.priority } : {}),
+    ...(frame.depends_on?.length ? { dependsOn: [...frame.depends_on] } : {}),
   };
 }

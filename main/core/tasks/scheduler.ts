@@ -7,7 +7,7 @@
 import { ErrorCode } from '../protocol/codes.js';
 import type { TaskFrame, TaskLogFrame, TaskResultFrame } from '../protocol/frames.js';
 import type { AgentState } from '../state/agent-state.js';
-import { TaskAdmission, type Ready } from './admission.js';
+import { TaskAdmission, type Blocked, type Ready } from './admission.js';
 import { TaskExecution, type ExecutionOptions } from './execution.js';
 import type { JournalEntry, TaskJournal } from './journal.js';
 import { recoverTasks, type DeliveryLedger } from './recovery.js';
@@ -26,7 +26,14 @@ export interface SchedulerOptions extends ExecutionOptions {
   state: AgentState;
   /** after each task: the cleanup policy runs */
   onTaskFinished: () => void;
+  /** task.max_queued: more waiting tasks are refused QUEUE_FULL */
+  maxQueued?: number;
+  /** task.dependency_timeout: how long a task waits for a depends_on task that has not arrived */
+  dependencyTimeoutS?: number;
 }
+
+/** the queue view (AgentState.setQueue) follows changes at most this often */
+const QUEUE_VIEW_MS = 100;
 
 export class TaskScheduler {
   private readonly table: TaskTable;
@@ -36,13 +43,27 @@ export class TaskScheduler {
   /** tasks taken from the queue and not finished, counted before their process exists */
   private readonly inFlight = new Set<string>();
   private concurrency: number;
+  private queueViewTimer: NodeJS.Timeout | null = null;
+  private readonly blocked: Blocked[] = [];
+  private refusingBlocked = false;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.concurrency = opts.maxConcurrent;
     this.table = new TaskTable(opts.journal);
-    this.admission = new TaskAdmission({ table: this.table, layout: opts.layout, policy: opts.policy });
+    this.admission = new TaskAdmission({
+      table: this.table,
+      layout: opts.layout,
+      policy: opts.policy,
+      maxQueued: opts.maxQueued,
+      dependencyTimeoutMs: opts.dependencyTimeoutS === undefined ? undefined : opts.dependencyTimeoutS * 1000,
+      onBlocked: (blocked) => this.refuseBlocked(blocked),
+    });
     this.execution = new TaskExecution(opts);
-    this.reporting = new TaskReporting({ ...opts, table: this.table });
+    this.reporting = new TaskReporting({
+      ...opts,
+      table: this.table,
+      onResult: (result) => this.refuseBlocked(this.admission.settled(result)),
+    });
   }
 
   get runningCount(): number {
@@ -70,6 +91,7 @@ export class TaskScheduler {
   setMaxConcurrent(n: number): void {
     this.concurrency = n;
     this.pump();
+    this.queueChanged();
   }
 
   submit(frame: TaskFrame): void {
@@ -89,12 +111,18 @@ export class TaskScheduler {
         this.reporting.received(frame, receivedAt);
         this.reporting.refused(frame, admitted.workDir, admitted.code, admitted.message);
         return;
-      case 'queued':
+      case 'queued': {
         this.reporting.received(frame, receivedAt);
-        this.admission.enqueue(frame, admitted.workDir, admitted.layout);
+        const never = this.admission.enqueue(frame, admitted.workDir, admitted.layout);
+        if (never) {
+          this.reporting.refused(frame, admitted.workDir, ErrorCode.DEPENDENCY_FAILED, never);
+          return;
+        }
         this.reporting.queued(frame, admitted.workDir, receivedAt, this.queuedCount, this.runningCount);
         this.pump();
+        this.queueChanged();
         return;
+      }
     }
   }
 
@@ -114,6 +142,7 @@ export class TaskScheduler {
   cancel(taskId: string): boolean {
     const queued = this.admission.remove(taskId);
     if (queued) {
+      this.queueChanged();
       this.opts.log.info(`task ${taskId} cancelled while queued`);
       this.reporting.finish(queued.frame, unrun('cancelled', ErrorCode.TASK_CANCELLED, 'cancelled before it started'));
       return true;
@@ -138,6 +167,7 @@ export class TaskScheduler {
         'the agent shut down before the task started',
       );
     }
+    this.publishQueue();
     await this.execution.stopAll();
     await new Promise((r) => setImmediate(r));
   }
@@ -147,10 +177,42 @@ export class TaskScheduler {
     return recoverTasks(entries, { ...this.opts, table: this.table, reporting: this.reporting });
   }
 
+  /**
+   * Queued tasks that can never run (a dependency failed or never came): each gets its one result.
+   * Each of those results may block more (a chain): a loop, not recursion, so a chain of thousands
+   * of tasks cannot overflow the stack.
+   */
+  private refuseBlocked(blocked: Blocked[]): void {
+    this.blocked.push(...blocked);
+    if (this.refusingBlocked || this.blocked.length === 0) return;
+    this.refusingBlocked = true;
+    try {
+      for (let next = this.blocked.shift(); next; next = this.blocked.shift())
+        this.reporting.refused(next.ready.frame, next.ready.workDir, ErrorCode.DEPENDENCY_FAILED, next.message);
+    } finally {
+      this.refusingBlocked = false;
+    }
+    this.pump();
+    this.queueChanged();
+  }
+
+  /** The queue view follows in one update per burst of changes. */
+  private queueChanged(): void {
+    this.queueViewTimer ??= setTimeout(() => this.publishQueue(), QUEUE_VIEW_MS);
+    this.queueViewTimer.unref();
+  }
+
+  private publishQueue(): void {
+    if (this.queueViewTimer) clearTimeout(this.queueViewTimer);
+    this.queueViewTimer = null;
+    this.opts.state.setQueue(this.admission.view(this.inFlight.size, this.concurrency));
+  }
+
   private pump(): void {
     while (this.admission.open && this.inFlight.size < this.concurrency) {
       const next = this.admission.next();
       if (!next) return;
+      this.queueChanged();
       this.inFlight.add(next.frame.task_id);
       this.run(next)
         .catch((err: unknown) =>
@@ -159,6 +221,7 @@ export class TaskScheduler {
         .finally(() => {
           this.inFlight.delete(next.frame.task_id);
           this.pump();
+          this.queueChanged();
         });
     }
   }

@@ -102,6 +102,14 @@ export const en = {
   'tasks.notStarted': 'not started',
   'tasks.signal': 'signal {signal}',
 
+  'queue.priority': 'priority {priority}',
+  'queue.capacity': 'next to start · at max_concurrent ({running} of {max} running)',
+  'queue.behindHigher': 'queued behind {higher} at higher priority',
+  'queue.behindEarlier': 'behind {count} earlier at the same priority',
+  'queue.waitingFor': 'waiting for {ids}',
+  'queue.notReceived': '(not received yet: {ids})',
+  'queue.dependsOn': 'after {ids}',
+
   'taskPhase.queued': 'Queued',
   'taskPhase.running': 'Running',
   'taskPhase.success': 'Success',

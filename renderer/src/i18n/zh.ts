@@ -100,6 +100,14 @@ export const zh: Dict = {
   'tasks.notStarted': '未开始',
   'tasks.signal': '信号 {signal}',
 
+  'queue.priority': '优先级 {priority}',
+  'queue.capacity': '下一个启动 · 已达 max_concurrent（{running}/{max} 运行中）',
+  'queue.behindHigher': '排在 {higher} 个更高优先级的任务之后',
+  'queue.behindEarlier': '排在 {count} 个同优先级的更早任务之后',
+  'queue.waitingFor': '等待 {ids}',
+  'queue.notReceived': '（尚未收到：{ids}）',
+  'queue.dependsOn': '依赖 {ids}',
+
   'taskPhase.queued': '排队中',
   'taskPhase.running': '运行中',
   'taskPhase.success': '成功',
