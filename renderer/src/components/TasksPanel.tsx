@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import type { TaskView } from '../../../main/core/api.js';
 import { useI18n } from '../i18n/index.js';
 import { formatDateTime, formatDuration, formatTime } from '../format.js';
@@ -27,10 +27,16 @@ export function TasksPanel({
   tasks,
   selected,
   onSelect,
+  filters,
+  filtered = false,
 }: {
   tasks: TaskView[];
   selected: string | null;
   onSelect(taskId: string): void;
+  /** the filter bar, above the list */
+  filters?: ReactNode;
+  /** a filter is on: an empty list means no match, not no task */
+  filtered?: boolean;
 }) {
   const { t, locale } = useI18n();
   const store = useAgentStore();
@@ -74,8 +80,11 @@ export function TasksPanel({
           {problem}
         </p>
       ) : null}
+      {filters}
       {tasks.length === 0 ? (
-        <p className="empty">{t('tasks.empty')}</p>
+        <p className="empty" data-testid="tasks-empty">
+          {t(filtered ? 'history.noMatch' : 'tasks.empty')}
+        </p>
       ) : (
         <div className="table-scroll">
           <table className="tasks">
