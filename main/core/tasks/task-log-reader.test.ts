@@ -110,6 +110,12 @@ describe('search', () => {
     expect(last.nextLine).toBeNull();
   });
 
+  it('leaves ANSI colours out of what it matches and sends', async () => {
+    write('c', '\x1b[35mmagenta\x1b[0m block\nplain 35m\n');
+    expect((await reader.search('c', 'magenta block', 0)).matches).toEqual([{ line: 0, text: 'magenta block' }]);
+    expect((await reader.search('c', '35m', 0)).matches).toEqual([{ line: 1, text: 'plain 35m' }]);
+  });
+
   it('sends an excerpt around a match in a long line', async () => {
     write('x', `${'a'.repeat(5000)}MATCH${'b'.repeat(5000)}\n`);
     const [hit] = (await reader.search('x', 'match', 0)).matches;

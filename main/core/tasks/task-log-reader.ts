@@ -24,6 +24,8 @@ const MATCH_CONTEXT_CHARS = 512;
 const CHUNK_BYTES = 1 << 20;
 const INDEXES_KEPT = 16;
 const NL = 0x0a;
+// eslint-disable-next-line no-control-regex -- ANSI escapes are control characters: finding them is the point
+const ANSI_ESCAPE = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
 /** a symlink where a task's log should be is not its log: never followed (Windows has no such flag) */
 export const READ_NO_FOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
 
@@ -84,7 +86,7 @@ export class TaskLogReader {
   }
 
   /**
-   * Case-insensitive plain-text search over the whole file from line `fromLine`: the first
+   * Case-insensitive plain-text search (ANSI colours left out) over the whole file from line `fromLine`: the first
    * MAX_SEARCH_MATCHES matching lines; `nextLine` says where to go on when the bound stopped it.
    */
   async search(taskId: string, query: string, fromLine = 0): Promise<TaskLogSearch> {
@@ -105,7 +107,9 @@ export class TaskLogReader {
             nextLine = lineNo;
             return false;
           }
-          const text = bytes.toString('utf8');
+          // a test runner's colours are not part of what a person searches for
+          const raw = bytes.toString('utf8');
+          const text = raw.includes('\x1b') ? raw.replace(ANSI_ESCAPE, '') : raw;
           const at = text.toLowerCase().indexOf(needle);
           if (at >= 0) matches.push({ line: lineNo, text: excerpt(text, at, needle.length) });
         }

@@ -11,8 +11,9 @@ import { taskLogDownloadUrl } from '../api/dashboard-client.js';
 import { useI18n } from '../i18n/index.js';
 import { formatBytes, formatNumber } from '../format.js';
 import { errorText } from '../state/agent-store.js';
+import { plainText } from '../state/output-buffer.js';
 import { useAgentStore } from '../state/useAgent.js';
-import { parseAnsi } from './ansi.js';
+import { parseAnsi, type AnsiState, type Segment } from './ansi.js';
 
 const ROW = 18;
 export const PAGE_LINES = 500;
@@ -40,8 +41,21 @@ export function FullLogButton({ task }: { task: TaskView }) {
   );
 }
 
-/** a page's lines, and the log's line count when it was read (the last page of a growing log goes stale) */
-type Pages = ReadonlyMap<number, { lines: string[]; total: number }>;
+/**
+ * A page's lines parsed once (colours carried from line to line, and from the page before when it
+ * was held), and the log's line count when it was read: the last page of a growing log goes stale.
+ */
+type Pages = ReadonlyMap<number, { lines: Segment[][]; end: AnsiState | null; total: number }>;
+
+function parsePage(lines: string[], start: AnsiState | null): { lines: Segment[][]; end: AnsiState | null } {
+  let state = start;
+  const parsed = lines.map((line) => {
+    const p = parseAnsi(line, state);
+    state = p.end;
+    return p.segments;
+  });
+  return { lines: parsed, end: state };
+}
 
 function FullLogDialog({ task, onClose }: { task: TaskView; onClose(): void }) {
   const { t, locale } = useI18n();
@@ -214,7 +228,7 @@ function LogSearch({ taskId, onJump }: { taskId: string; onJump(line: number): v
           {result.matches.map((m) => (
             <li key={m.line}>
               <button type="button" className="link-button mono" onClick={() => onJump(m.line)}>
-                <span className="hit-ln">{m.line + 1}</span> {m.text}
+                <span className="hit-ln">{m.line + 1}</span> {plainText(m.text)}
               </button>
             </li>
           ))}
@@ -286,7 +300,8 @@ function PagedLines({
         (page) => {
           loading.current.delete(p);
           setPages((before) => {
-            const next = new Map(before).set(p, { lines: page.lines, total: page.totalLines });
+            const parsed = parsePage(page.lines, before.get(p - 1)?.end ?? null);
+            const next = new Map(before).set(p, { ...parsed, total: page.totalLines });
             // the farthest pages go first: memory stays a few pages whatever the log's length
             const far = [...next.keys()].sort((a, b) => Math.abs(b - p) - Math.abs(a - p));
             for (const k of far.slice(0, Math.max(0, next.size - PAGES_KEPT))) next.delete(k);
@@ -314,7 +329,7 @@ function PagedLines({
 
   const rows = [];
   for (let i = first; i < last; i++) {
-    const text = pages.get(Math.floor(i / PAGE_LINES))?.lines[i % PAGE_LINES];
+    const segments = pages.get(Math.floor(i / PAGE_LINES))?.lines[i % PAGE_LINES];
     rows.push(
       <div
         key={i}
@@ -325,10 +340,10 @@ function PagedLines({
       >
         <span className="ln" data-ln={i + 1} aria-hidden="true" />
         <span className="tx">
-          {text === undefined ? (
+          {segments === undefined ? (
             <span className="muted">…</span>
           ) : (
-            parseAnsi(text).segments.map((s, k) =>
+            segments.map((s, k) =>
               s.className || s.style ? (
                 <span key={k} className={s.className} style={s.style}>
                   {s.text}
