@@ -226,3 +226,37 @@ function scrollFrames(page: Page, view: string, rows: string) {
     [view, rows] as const,
   );
 }
+
+test('the history filter and the whole-log dialog work from the keyboard alone', async ({ page, agent, sim }) => {
+  await sim.waitFor(() => sim.connected, 15_000, 'the agent online');
+  sim.dispatch({ task_id: 'kb-log', command: 'seq 1 3000 | sed "s/^/entry /"' });
+  await sim.waitFor(() => sim.result('kb-log'), 15_000, 'kb-log done');
+  await openOnline(page, agent.url);
+  await selectTask(page, 'kb-log');
+
+  // the status filter and the search, focused and typed into
+  await page.getByTestId('task-status-filter').focus();
+  await page.keyboard.press('ArrowDown'); // "running"
+  await expect(page.getByTestId('task-row-kb-log')).toHaveCount(0);
+  await page.keyboard.press('ArrowUp'); // all statuses again
+  await page.keyboard.press('Tab');
+  await expect(page.getByTestId('task-search')).toBeFocused();
+  await page.keyboard.type('kb-');
+  await expect(page.getByTestId('task-row-kb-log')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('task-search')).toHaveValue('');
+
+  // Enter opens the dialog; its search runs on Enter; Tab reaches a hit, Enter jumps there; Escape closes
+  await page.getByTestId('open-full-log').focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('full-log')).toBeVisible();
+  await page.getByTestId('full-log-search').focus();
+  await page.keyboard.type('entry 2999');
+  await page.keyboard.press('Enter');
+  await expect(page.locator('.full-log-target .tx')).toHaveText('entry 2999');
+  await page.keyboard.press('Tab'); // the Search button
+  await page.keyboard.press('Tab'); // the first hit
+  await expect(page.getByTestId('full-log-hits').getByRole('button').first()).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('full-log')).toHaveCount(0);
+});
