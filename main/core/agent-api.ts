@@ -9,13 +9,15 @@ export interface HostCapabilities {
   settings: () => SettingsView;
   updateSettings?: (patch: SettingsPatch) => Promise<CommandResult>;
   openPath?: (target: PathTarget) => Promise<CommandResult>;
+  /** the desktop's file manager, showing this file */
+  revealFile?: (file: string) => Promise<CommandResult>;
 }
 
 export function createAgentApi(agent: () => Agent, host: HostCapabilities): AgentApi {
   return {
     getSnapshot: async () => agent().state.snapshot(),
     subscribe: (listener) => agent().state.subscribe(listener),
-    getTaskOutput: async (taskId) => agent().state.taskOutput(taskId),
+    getTaskOutput: async (taskId) => agent().taskOutput(taskId),
     cancelTask: async (taskId) => agent().cancelTask(taskId),
     getSettings: async () => host.settings(),
     updateSettings: async (patch) =>
@@ -24,5 +26,14 @@ export function createAgentApi(agent: () => Agent, host: HostCapabilities): Agen
         : { ok: false, message: 'this agent takes its settings from its config file and command line' },
     openPath: async (target) =>
       host.openPath ? host.openPath(target) : { ok: false, message: 'folders open only in the desktop app' },
+    getTaskHistory: async (query) => agent().taskHistory(query),
+    readTaskLog: async (taskId, fromLine, lineCount) => agent().taskLogs.page(taskId, fromLine, lineCount),
+    searchTaskLog: async (taskId, query, fromLine) => agent().taskLogs.search(taskId, query, fromLine),
+    revealTaskLog: async (taskId) => {
+      if (!host.revealFile)
+        return { ok: false, message: 'the file manager opens only in the desktop app; a dashboard downloads the log' };
+      const file = await agent().taskLogs.existing(taskId);
+      return file ? host.revealFile(file) : { ok: false, message: `task ${taskId} has no log file` };
+    },
   };
 }

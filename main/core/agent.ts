@@ -4,10 +4,18 @@
  * and end it; they never reach into its parts.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { CommandResult, SettingsView, TokenStorage } from './api.js';
+import type {
+  CommandResult,
+  OutputChunk,
+  SettingsView,
+  TaskHistoryPage,
+  TaskHistoryQuery,
+  TokenStorage,
+} from './api.js';
 import type { AgentConfig } from './config/schema.js';
 import { agentTags } from './config/tags.js';
 import { PlatformConnection } from './connection/platform-connection.js';
@@ -18,18 +26,21 @@ import { SystemSampler } from './monitor/sampler.js';
 import { AlertEvaluator, metricOf } from './monitor/alerts.js';
 import { runProbe, ScriptMonitor } from './monitor/scripts.js';
 import { ErrorCode, ExitCode, FatalError } from './protocol/codes.js';
-import type {
-  AlertFrame,
-  AuthSuccessFrame,
-  ErrorFrame,
-  HeartbeatFrame,
-  TaskLogFrame,
-  TaskResultFrame,
+import {
+  TASK_ID_PATTERN,
+  type AlertFrame,
+  type AuthSuccessFrame,
+  type ErrorFrame,
+  type HeartbeatFrame,
+  type TaskLogFrame,
+  type TaskResultFrame,
 } from './protocol/frames.js';
 import { parseInbound } from './protocol/inbound.js';
-import { AgentState } from './state/agent-state.js';
+import { AgentState, TASK_OUTPUT_CHARS_KEPT } from './state/agent-state.js';
 import { defaultShell } from './tasks/runner.js';
 import { TaskJournal } from './tasks/journal.js';
+import { taskHistory } from './tasks/task-history.js';
+import { TaskLogReader } from './tasks/task-log-reader.js';
 import { TaskScheduler } from './tasks/scheduler.js';
 import { TaskPolicy } from './tasks/task-policy.js';
 import { tooShortToMask } from './tasks/secret-masker.js';
@@ -79,6 +90,8 @@ export interface AgentExit {
 
 export class Agent {
   readonly state: AgentState;
+  /** the whole log of any task, for a UI (pages, search, the file for a download or a file manager) */
+  readonly taskLogs: TaskLogReader;
   /** settles when the agent has ended, by shutdown() or by a fatal error */
   readonly finished: Promise<AgentExit>;
   private resolveFinished!: (exit: AgentExit) => void;
@@ -115,6 +128,12 @@ export class Agent {
   ) {
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
     this.lastToken = token;
+    const localLayout = layout;
+    // the platform may name another work dir: a task from before that still has its log in the local one
+    this.taskLogs = new TaskLogReader((id) => {
+      const file = this.layout.taskLogFile(id);
+      return this.layout === localLayout || existsSync(file) ? file : localLayout.taskLogFile(id);
+    });
     const { config } = opts;
     this.cleanupPolicy = { ...config.task.cleanup };
     this.log = logging.scope('agent');
@@ -276,6 +295,28 @@ export class Agent {
       tokenStorage,
       editable: false,
     };
+  }
+
+  /** The state's tasks and the finished ones the journal keeps (they survive a restart). */
+  async taskHistory(query: TaskHistoryQuery): Promise<TaskHistoryPage> {
+    return taskHistory(await this.journal.list(), this.state.taskViews(), query);
+  }
+
+  /**
+   * What the state keeps of a task's output; for a finished task whose output the state no longer
+   * holds (an older one, or one from before a restart), the tail of its log file as one chunk.
+   */
+  async taskOutput(taskId: string): Promise<OutputChunk[]> {
+    const kept = this.state.taskOutput(taskId);
+    const view = this.state.task(taskId);
+    if (kept.length > 0 || view?.phase === 'queued' || view?.phase === 'running' || !TASK_ID_PATTERN.test(taskId))
+      return kept;
+    const tail = await this.taskLogs.tail(taskId, TASK_OUTPUT_CHARS_KEPT);
+    if (!tail || tail.text === '') return kept;
+    // seq 2 with nothing before it: a UI reads it as "older lines are in the log file" (output-buffer.ts)
+    return [
+      { seq: tail.older ? 2 : 1, stream: 'stdout', text: tail.text, at: view?.finishedAt ?? new Date().toISOString() },
+    ];
   }
 
   cancelTask(taskId: string): CommandResult {

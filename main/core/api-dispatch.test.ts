@@ -137,6 +137,14 @@ describe('dispatchCall', () => {
     },
     updateSettings: async () => ({ ok: true }),
     openPath: async () => ({ ok: false, message: 'no folders here' }),
+    getTaskHistory: async () => ({ tasks: [], total: 0 }),
+    readTaskLog: async () => {
+      throw new Error('task t-1 has no log file');
+    },
+    searchTaskLog: async () => {
+      throw new Error('task t-1 has no log file');
+    },
+    revealTaskLog: async () => ({ ok: false, message: 'not here' }),
   };
 
   it('runs a valid call and answers its result', async () => {

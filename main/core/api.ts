@@ -251,6 +251,46 @@ export type SettingsPatch = Partial<
 
 export type PathTarget = 'work-dir' | 'logs';
 
+/** Which tasks the history lists: all by default; newest first. */
+export interface TaskHistoryQuery {
+  status?: TaskPhase;
+  /** a part of the task id or the command, any case */
+  search?: string;
+  /** at most this many (and never more than the agent's own bound, 500) */
+  limit?: number;
+}
+
+export interface TaskHistoryPage {
+  /** the state's tasks and the finished ones the journal keeps across restarts, newest first */
+  tasks: TaskView[];
+  /** how many match in all (the cleanup policy decides what the journal still holds) */
+  total: number;
+}
+
+/** Lines of a task's log file (`logs/tasks/<id>.log`: stdout and stderr as they came, unmarked). */
+export interface TaskLogPage {
+  taskId: string;
+  /** the number (0-based) of `lines[0]` */
+  from: number;
+  lines: string[];
+  /** numbers of the lines sent cut (longer than the agent sends per line, 8192 characters) */
+  cut: number[];
+  /** lines in the file right now (it grows while the task runs) */
+  totalLines: number;
+  bytes: number;
+}
+
+export interface TaskLogSearch {
+  taskId: string;
+  query: string;
+  fromLine: number;
+  /** matching lines (case-insensitive), in order; a long line is sent as an excerpt around the match */
+  matches: Array<{ line: number; text: string }>;
+  /** the match bound (1000) stopped the scan: search again from here for more; null = the file's end */
+  nextLine: number | null;
+  totalLines: number;
+}
+
 /** What a UI may call. Every host (IPC, dashboard socket) carries exactly this. */
 export interface AgentApi {
   getSnapshot(): Promise<AgentSnapshot>;
@@ -261,6 +301,11 @@ export interface AgentApi {
   getSettings(): Promise<SettingsView>;
   updateSettings(patch: SettingsPatch): Promise<CommandResult>;
   openPath(target: PathTarget): Promise<CommandResult>;
+  getTaskHistory(query: TaskHistoryQuery): Promise<TaskHistoryPage>;
+  readTaskLog(taskId: string, fromLine: number, lineCount: number): Promise<TaskLogPage>;
+  searchTaskLog(taskId: string, query: string, fromLine: number): Promise<TaskLogSearch>;
+  /** desktop: shows the task's log file in the file manager; a dashboard downloads it instead */
+  revealTaskLog(taskId: string): Promise<CommandResult>;
 }
 
 /** The calls of AgentApi that carry arguments over a transport (all but subscribe). */
@@ -270,7 +315,11 @@ export type AgentCall =
   | { method: 'cancelTask'; args: [taskId: string] }
   | { method: 'getSettings'; args: [] }
   | { method: 'updateSettings'; args: [patch: SettingsPatch] }
-  | { method: 'openPath'; args: [target: PathTarget] };
+  | { method: 'openPath'; args: [target: PathTarget] }
+  | { method: 'getTaskHistory'; args: [query: TaskHistoryQuery] }
+  | { method: 'readTaskLog'; args: [taskId: string, fromLine: number, lineCount: number] }
+  | { method: 'searchTaskLog'; args: [taskId: string, query: string, fromLine: number] }
+  | { method: 'revealTaskLog'; args: [taskId: string] };
 
 /** The dashboard's WebSocket messages (headless host ⇄ browser). */
 export type DashboardServerMessage =

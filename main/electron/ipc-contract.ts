@@ -20,6 +20,10 @@ export const AGENT_CHANNELS = {
   getSettings: 'agent:getSettings',
   updateSettings: 'agent:updateSettings',
   openPath: 'agent:openPath',
+  getTaskHistory: 'agent:getTaskHistory',
+  readTaskLog: 'agent:readTaskLog',
+  searchTaskLog: 'agent:searchTaskLog',
+  revealTaskLog: 'agent:revealTaskLog',
 } as const satisfies { [M in AgentMethod]: `agent:${M}` };
 
 /** main → renderer: every AgentEvent, payload only */

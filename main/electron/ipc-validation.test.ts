@@ -12,8 +12,12 @@ describe('the channel contract', () => {
       'cancelTask',
       'getSettings',
       'getSnapshot',
+      'getTaskHistory',
       'getTaskOutput',
       'openPath',
+      'readTaskLog',
+      'revealTaskLog',
+      'searchTaskLog',
       'updateSettings',
     ]);
     for (const m of AGENT_METHODS) {

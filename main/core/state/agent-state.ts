@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 
 /** typed by the contract: the renderer's bound is the same number, or neither compiles */
-const TASK_OUTPUT_CHARS_KEPT: TaskOutputCharsKept = 262_144;
+export const TASK_OUTPUT_CHARS_KEPT: TaskOutputCharsKept = 262_144;
 import type {
   TaskOutputCharsKept,
   AlertView,
@@ -118,6 +118,11 @@ export class AgentState implements AgentStateSource {
 
   taskOutput(taskId: string): OutputChunk[] {
     return [...(this.output.get(taskId)?.chunks ?? [])];
+  }
+
+  /** copies of the tasks held, oldest first */
+  taskViews(): TaskView[] {
+    return [...this.tasks.values()].map((t) => ({ ...t }));
   }
 
   task(taskId: string): TaskView | undefined {

@@ -6,7 +6,7 @@
  * were ever seen (a redelivered task is answered from here, never run twice).
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TASK_ID_PATTERN, type TaskResultFrame } from '../protocol/frames.js';
 
@@ -24,6 +24,9 @@ export interface JournalEntry {
 }
 // Other parts may add fields (issue 11: whether the agent created the work dir). Every rewrite of an
 // entry spreads the one before it, so a field this file does not name is kept (journal.test.ts).
+
+/** files read at once by list(): a bound on open descriptors */
+const LIST_BATCH = 64;
 
 export class TaskJournal {
   private readonly dir: string;
@@ -58,6 +61,26 @@ export class TaskJournal {
     }
     entries.sort((a, b) => a.received_at.localeCompare(b.received_at));
     return { entries, skipped };
+  }
+
+  /** Every readable entry, read without blocking (the history a UI lists); changes nothing on disk. */
+  async list(): Promise<JournalEntry[]> {
+    const names = (await readdir(this.dir)).filter((n) => n.endsWith('.json'));
+    const entries: JournalEntry[] = [];
+    for (let i = 0; i < names.length; i += LIST_BATCH) {
+      const batch = await Promise.all(
+        names.slice(i, i + LIST_BATCH).map(async (name) => {
+          try {
+            const entry = JSON.parse(await readFile(path.join(this.dir, name), 'utf8')) as JournalEntry;
+            return typeof entry.task_id === 'string' && TASK_ID_PATTERN.test(entry.task_id) ? entry : null;
+          } catch {
+            return null; // torn, foreign, or removed meanwhile
+          }
+        }),
+      );
+      for (const entry of batch) if (entry) entries.push(entry);
+    }
+    return entries;
   }
 
   /** One task's entry, if the journal has a readable one. */

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import type { QueueView, TaskView } from '../../../main/core/api.js';
 import { useI18n } from '../i18n/index.js';
 import { formatDateTime, formatDuration, formatTime } from '../format.js';
@@ -31,12 +31,18 @@ export function TasksPanel({
   queue,
   selected,
   onSelect,
+  filters,
+  filtered = false,
 }: {
   tasks: TaskView[];
   /** why each queued task waits (absent from an agent that predates it) */
   queue?: QueueView;
   selected: string | null;
   onSelect(taskId: string): void;
+  /** the filter bar, above the list */
+  filters?: ReactNode;
+  /** a filter is on: an empty list means no match, not no task */
+  filtered?: boolean;
 }) {
   const { t, locale } = useI18n();
   const store = useAgentStore();
@@ -81,8 +87,11 @@ export function TasksPanel({
           {problem}
         </p>
       ) : null}
+      {filters}
       {tasks.length === 0 ? (
-        <p className="empty">{t('tasks.empty')}</p>
+        <p className="empty" data-testid="tasks-empty">
+          {t(filtered ? 'history.noMatch' : 'tasks.empty')}
+        </p>
       ) : (
         <div className="table-scroll">
           <table className="tasks">
