@@ -186,7 +186,8 @@ function hasCookie(pid: number, cookie: Buffer): boolean {
   return false;
 }
 
-function groupAlive(pgid: number): boolean {
+/** The group has a member (or one not ours to signal): `kill(-pgid, 0)`. */
+export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
     return true;
