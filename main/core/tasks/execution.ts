@@ -45,6 +45,12 @@ export class TaskExecution {
   private paused = false;
   /** env var names already warned about as too short to mask (once each) */
   private readonly shortSecretsWarned = new Set<string>();
+  /**
+   * The agent's environment as it started, copied once: reading process.env goes to the C environ
+   * one variable at a time, which cost more per task than the rest of the environment's making.
+   * The agent never changes its own environment.
+   */
+  private readonly agentEnv: NodeJS.ProcessEnv = { ...process.env };
 
   constructor(private readonly opts: ExecutionOptions) {}
 
@@ -85,7 +91,7 @@ export class TaskExecution {
     }
     this.warnShortSecrets(frame);
     const env = buildTaskEnv({
-      base: process.env,
+      base: this.agentEnv,
       dropNames: this.opts.secretNames,
       secretValues: this.opts.secretValues(),
       envVars: frame.env_vars,

@@ -95,6 +95,17 @@ describe.runIf(linux)('the cheap look at a task’s end (pid-window.ts)', () => 
     expect(nothingLeft(other.window, other.pid, otherId, other.start)).toBe(false);
   });
 
+  it('reads the listing of /proc when the window is longer than worth probing', async () => {
+    // 40 forks inside the task: the pids handed out since its root outnumber what is probed one by one
+    const forks = 'for i in $(seq 40); do /bin/true; done';
+    const clean = await runToExit(forks, `win-${randomUUID()}`);
+    expect(nothingLeft(clean.window, clean.pid, `win-${randomUUID()}`, clean.start)).toBe(true);
+    const taskId = `win-${randomUUID()}`;
+    const escaped = await runToExit(`${forks}; setsid sleep 30 >/dev/null 2>&1 </dev/null & echo $!`, taskId);
+    await groupEmpty(escaped.pid);
+    expect(nothingLeft(escaped.window, escaped.pid, taskId, escaped.start)).toBe(false);
+  });
+
   it('is never sure without its counters, or when the pids may have gone all the way round since', async () => {
     const taskId = `win-${randomUUID()}`;
     const ended = await runToExit('true', taskId);
