@@ -48,6 +48,12 @@ export class TaskExecution {
   private paused = false;
   /** env var names already warned about as too short to mask (once each) */
   private readonly shortSecretsWarned = new Set<string>();
+  /**
+   * The agent's environment as it started, copied once: reading process.env goes to the C environ
+   * one variable at a time, which cost more per task than the rest of the environment's making.
+   * The agent never changes its own environment.
+   */
+  private readonly agentEnv: NodeJS.ProcessEnv = { ...process.env };
 
   constructor(private readonly opts: ExecutionOptions) {}
 
@@ -69,7 +75,11 @@ export class TaskExecution {
     let cwdReal: string;
     try {
       // synchronous, a few microseconds: not worth a trip to the thread pool, where journal fsyncs may be queued
-      this.opts.taskDirs.prepare(id, workDir);
+      this.opts.taskDirs
+        .prepare(id, workDir)
+        .catch((err: Error) =>
+          this.opts.log.warn(`task ${id}: cannot record its work dir, which cleanup will leave alone: ${err.message}`),
+        );
       cwdReal = realpathSync.native(workDir);
     } catch (err) {
       return {
@@ -88,7 +98,7 @@ export class TaskExecution {
     }
     this.warnShortSecrets(frame);
     const env = buildTaskEnv({
-      base: process.env,
+      base: this.agentEnv,
       dropNames: this.opts.secretNames,
       secretValues: this.opts.secretValues(),
       envVars: frame.env_vars,

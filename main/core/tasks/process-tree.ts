@@ -204,7 +204,8 @@ function processExists(pid: number): boolean {
   return signalZeroReaches(pid);
 }
 
-function groupAlive(pgid: number): boolean {
+/** The group has a member (or one not ours to signal): `kill(-pgid, 0)`. */
+export function groupAlive(pgid: number): boolean {
   return signalZeroReaches(-pgid);
 }
 

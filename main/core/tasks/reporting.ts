@@ -48,7 +48,8 @@ export class TaskReporting {
 
   queued(frame: TaskFrame, workDir: string, receivedAt: Date, waiting: number, running: number): void {
     this.opts.state.upsertTask(taskView(frame, workDir, receivedAt));
-    this.opts.log.info(`task ${frame.task_id} queued (${waiting} waiting, ${running} running)`);
+    // debug: a burst of short tasks would log three lines each; started and finished say enough
+    this.opts.log.debug(`task ${frame.task_id} queued (${waiting} waiting, ${running} running)`);
   }
 
   spawned(taskId: string, pid: number, start: number | undefined): void {

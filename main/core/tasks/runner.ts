@@ -21,6 +21,7 @@ import { finished } from 'node:stream/promises';
 import { ErrorCode } from '../protocol/codes.js';
 import type { TaskStatus } from '../protocol/frames.js';
 import { OutputBatcher, type ChildStream, type OutputBatch } from './output-batcher.js';
+import { nothingLeft, openPidWindow, type PidWindow } from './pid-window.js';
 import { processStartTime, stopTree, type RootIdentity } from './process-tree.js';
 import { SecretMasker } from './secret-masker.js';
 import type { RunAsUser } from './task-policy.js';
@@ -138,6 +139,8 @@ class TaskRun implements RunningTask {
   private cutLinger: () => void = () => {};
   /** the root's start time and whether it was reaped: what tells it from a later holder of its pid */
   private readonly root: RootIdentity = { start: undefined, reaped: () => this.exited };
+  /** the kernel's counters just before the spawn: the cheap look at the end needs them */
+  private pidWindow: PidWindow | undefined;
 
   constructor(
     private readonly spec: RunSpec,
@@ -159,6 +162,7 @@ class TaskRun implements RunningTask {
     try {
       // the task owns its directory; only the directory itself: what is inside may be another task's
       if (runAs) chownVerified(spec.cwd, spec.cwdReal, runAs);
+      this.pidWindow = openPidWindow();
       child = spawn(file, args, {
         cwd: spec.cwd,
         env: runAs ? { ...spec.env, HOME: runAs.home, USER: runAs.name, LOGNAME: runAs.name } : spec.env,
@@ -274,8 +278,10 @@ class TaskRun implements RunningTask {
     const child = this.child!;
     await this.waitForPipes();
     await this.stopping;
-    // a task never leaves processes behind, even those that closed their stdio or left the group
-    await stopTree(child.pid, this.spec.taskId, this.spec.killGraceMs, this.root);
+    // a task never leaves processes behind, even those that closed their stdio or left the group;
+    // the usual end, nothing left, is seen cheaply (pid-window.ts), anything else by the full look
+    if (!nothingLeft(this.pidWindow, child.pid, this.spec.taskId, this.root.start))
+      await stopTree(child.pid, this.spec.taskId, this.spec.killGraceMs, this.root);
     this.draining = true;
     this.updateFlow();
     await this.waitForPipes();
