@@ -43,7 +43,17 @@ export const AGENT_VERSION: string = pkg.version;
 /** The agent's own variables (its secrets, and the switch that runs the packaged app as Node): never passed to a task. */
 export const SECRET_ENV_NAMES = ['ATS_AGENT_TOKEN', 'ATS_AGENT_TOKEN_FILE', 'ELECTRON_RUN_AS_NODE'];
 /** The extensions of PROTOCOL.md this agent speaks, announced in auth.agent_info.features. */
-export const AGENT_FEATURES = ['seq', 'partial', 'ack', 'alerts', 'custom_metrics', 'register'];
+export const AGENT_FEATURES = [
+  'seq',
+  'partial',
+  'ack',
+  'alerts',
+  'custom_metrics',
+  'register',
+  'test_reports',
+  'limits',
+  'usage',
+];
 const SHORT_TOKEN_WARNING = (n: number) =>
   `the token is ${n} characters long, too short to mask safely: logs mask it only where it stands as a whole word`;
 const SHUTDOWN_FLUSH_MS = 5_000;

@@ -4,9 +4,9 @@
  * transport and the renderer.
  */
 import type { AlertView } from './monitor/alerts.js';
-import type { LogStream, SystemInfo, TaskStatus } from './protocol/frames.js';
+import type { LimitsApplied, LogStream, SystemInfo, TaskStatus, TaskUsage, TestReport } from './protocol/frames.js';
 
-export type { AlertView, LogStream, SystemInfo, TaskStatus };
+export type { AlertView, LimitsApplied, LogStream, SystemInfo, TaskStatus, TaskUsage, TestReport };
 
 export type ConnectionPhase =
   /** desktop first run: no token yet, the window shows the setup form */
@@ -68,6 +68,12 @@ export interface TaskView {
   pid: number | null;
   /** output chunks so far (the last `seq`) */
   outputSeq: number;
+  /** extension: the finished task's task_result.usage */
+  usage?: TaskUsage | null;
+  /** extension: task_result.test_report, when the task named test_reports */
+  testReport?: TestReport | null;
+  /** extension: task_result.limits_applied, when the task had limits */
+  limitsApplied?: LimitsApplied | null;
 }
 
 /**

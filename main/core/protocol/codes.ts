@@ -13,6 +13,8 @@ export const ErrorCode = {
   AGENT_SHUTDOWN: 'AGENT_SHUTDOWN',
   /** the command matched one of task.deny_patterns; nothing ran */
   TASK_DENIED: 'TASK_DENIED',
+  /** the task went past its `limits` (memory) and was ended */
+  TASK_RESOURCE_LIMIT: 'TASK_RESOURCE_LIMIT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -11,6 +11,10 @@ import type { TaskDirs } from '../workspace/task-dirs.js';
 import { buildTaskEnv } from './environment.js';
 import type { OutputBatch } from './output-batcher.js';
 import { startTask, type RunningTask, type RunOutcome, type StopReason } from './runner.js';
+import { findCgroupBase, type CgroupLookup } from './limits/cgroup.js';
+import { findPrlimit } from './limits/rlimit.js';
+import { TaskResources, type ResourceHost } from './limits/task-resources.js';
+import { collectTestReports } from './test-reports/collect.js';
 import { maskText, secretEnvValues, shortSecretWarning } from './secret-masker.js';
 import type { TaskPolicy } from './task-policy.js';
 
@@ -30,6 +34,8 @@ export interface ExecutionOptions {
   log: Logger;
   /** runner.ts's startTask; a fake in the scheduler's unit tests */
   startTask?: typeof startTask;
+  /** where limits can be held (limits/task-resources.ts); found on this host when absent */
+  resources?: ResourceHost;
 }
 
 export interface ExecutionHooks {
@@ -46,7 +52,11 @@ export class TaskExecution {
   /** env var names already warned about as too short to mask (once each) */
   private readonly shortSecretsWarned = new Set<string>();
 
-  constructor(private readonly opts: ExecutionOptions) {}
+  private readonly resources: ResourceHost;
+
+  constructor(private readonly opts: ExecutionOptions) {
+    this.resources = opts.resources ?? hostResources();
+  }
 
   get runningCount(): number {
     return this.running.size;
@@ -95,7 +105,17 @@ export class TaskExecution {
     });
     const timeoutS = frame.timeout ?? this.opts.defaultTimeoutS;
     const secrets = [...secretEnvValues(frame.env_vars), ...this.opts.secretValues()];
-    const task = (this.opts.startTask ?? startTask)(
+    const resources = new TaskResources(
+      frame,
+      this.opts.policy?.runAs?.uid ?? process.getuid?.() ?? -1,
+      this.resources,
+      (why) => {
+        hooks.onOutput({ stream: 'agent', text: why });
+        task.stop('memory');
+      },
+    );
+    for (const text of resources.notes.splice(0)) hooks.onOutput({ stream: 'agent', text });
+    const task: RunningTask = (this.opts.startTask ?? startTask)(
       {
         taskId: id,
         command: frame.command,
@@ -110,18 +130,45 @@ export class TaskExecution {
         secrets,
         runAs: this.opts.policy?.runAs,
         cwdReal,
+        launch: resources.launch,
       },
-      { onSpawn: hooks.onSpawn, onOutput: hooks.onOutput },
+      {
+        onSpawn: (pid, start) => {
+          resources.started(pid, start);
+          hooks.onSpawn(pid, start);
+        },
+        onOutput: hooks.onOutput,
+      },
     );
     this.running.set(id, task);
     if (this.paused) task.pause();
     hooks.onStarted();
     this.opts.log.info(`task ${id} started (timeout ${timeoutS} s): ${maskText(frame.command, secrets)}`);
     try {
-      return { ok: true, outcome: await task.done };
+      const measured = resources.finish(await task.done);
+      for (const text of resources.notes) hooks.onOutput({ stream: 'agent', text });
+      const outcome: RunOutcome = { ...measured.outcome, report: { ...measured.outcome.report, ...measured.report } };
+      if (frame.test_reports?.length) await this.addTestReport(outcome, frame.test_reports, workDir, hooks);
+      return { ok: true, outcome };
     } finally {
       this.running.delete(id);
     }
+  }
+
+  /** The last step before the result (after the artifacts): a report that cannot be read is a note in it. */
+  private async addTestReport(
+    outcome: RunOutcome,
+    globs: string[],
+    workDir: string,
+    hooks: ExecutionHooks,
+  ): Promise<void> {
+    const report = await collectTestReports(workDir, globs);
+    outcome.report = { ...outcome.report, test_report: report };
+    const failed = report.failures + report.errors;
+    hooks.onOutput({
+      stream: 'agent',
+      text: `test report: ${report.tests} tests, ${failed} failed, ${report.skipped} skipped${report.unparsed ? `; ${report.unparsed.length} file(s) not read` : ''}`,
+    });
   }
 
   private warnShortSecrets(frame: TaskFrame): void {
@@ -154,4 +201,18 @@ export class TaskExecution {
     runs.forEach((task) => task.stop('shutdown'));
     await Promise.all(runs.map((task) => task.done));
   }
+}
+
+/** This host's means: the cgroup is looked for once, at the first task with limits. */
+function hostResources(): ResourceHost {
+  // where cgroup v2 is mounted; empty: never use a cgroup (the rlimit path, also on a v2 host)
+  const fsRoot = process.env.ATS_AGENT_CGROUP_ROOT ?? '/sys/fs/cgroup';
+  let found: CgroupLookup | null = null;
+  return {
+    cgroup: () =>
+      (found ??= fsRoot
+        ? findCgroupBase(fsRoot)
+        : { ok: false, why: 'cgroups turned off (ATS_AGENT_CGROUP_ROOT is empty)' }),
+    prlimit: findPrlimit(),
+  };
 }
