@@ -7,6 +7,7 @@ import { OutputSearch, type OutputLine } from '../state/output-buffer.js';
 import { useTaskOutput } from '../state/useTaskOutput.js';
 import { AnsiLines, highlight, type Segment } from './ansi.js';
 import { Panel } from './Panel.js';
+import { TestReportView } from './TaskReport.js';
 import { taskPhaseKey, taskTone } from './status.js';
 
 /** every line has the same height: no measuring, 100,000 lines scroll like 100 */
@@ -23,6 +24,7 @@ export function TaskLog({ task, anyTasks }: { task: TaskView | null; anyTasks: b
       className="panel-log"
       extra={{ 'data-task-id': task?.taskId ?? '' }}
     >
+      {task?.testReport ? <TestReportView report={task.testReport} /> : null}
       {task ? (
         <TaskLogView key={task.taskId} task={task} />
       ) : (

@@ -6,6 +6,7 @@ import { errorText } from '../state/agent-store.js';
 import { useAgentStore } from '../state/useAgent.js';
 import { useNow } from '../state/useNow.js';
 import { Panel } from './Panel.js';
+import { TestCounts, UsageLine } from './TaskReport.js';
 import { taskPhaseKey, taskTone } from './status.js';
 
 const ORDER: Record<string, number> = { running: 0, queued: 1 };
@@ -129,6 +130,19 @@ export function TasksPanel({
                       <div className="task-sub muted">
                         <span className="mono">{task.taskId}</span>
                         {task.error ? <span className="error-text"> · {task.error}</span> : null}
+                        {task.testReport ? (
+                          <>
+                            {' · '}
+                            <TestCounts report={task.testReport} />
+                          </>
+                        ) : null}
+                        {task.usage && !active ? (
+                          <>
+                            {' · '}
+                            <UsageLine usage={task.usage} />
+                          </>
+                        ) : null}
+                        {task.limitsApplied ? <> · {t('tasks.limits', { how: task.limitsApplied })}</> : null}
                       </div>
                     </td>
                     <td className="nowrap">
