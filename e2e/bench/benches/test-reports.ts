@@ -45,7 +45,9 @@ export const testReports: Bench = {
       if (doc.getElementsByTagName('testcase').length !== CASES) throw new Error('xmldom lost cases');
       dom.push(performance.now() - t);
     }
-    ctx.log(`parse ${parse.map((x) => x.toFixed(0)).join(', ')} ms; xmldom ${dom.map((x) => x.toFixed(0)).join(', ')} ms`);
+    ctx.log(
+      `parse ${parse.map((x) => x.toFixed(0)).join(', ')} ms; xmldom ${dom.map((x) => x.toFixed(0)).join(', ')} ms`,
+    );
 
     const tree = spawn('/bin/sh', ['-c', 'for i in 1 2 3 4 5 6 7 8 9; do sleep 30 & done; wait'], {
       detached: true,

@@ -53,6 +53,8 @@ export class TaskExecution {
   private readonly shortSecretsWarned = new Set<string>();
 
   private readonly resources: ResourceHost;
+  /** runs between their process's end and their outcome (usage, test reports): a shutdown waits for them */
+  private readonly ending = new Set<Promise<RunOutcome>>();
 
   constructor(private readonly opts: ExecutionOptions) {
     this.resources = opts.resources ?? hostResources();
@@ -144,14 +146,19 @@ export class TaskExecution {
     if (this.paused) task.pause();
     hooks.onStarted();
     this.opts.log.info(`task ${id} started (timeout ${timeoutS} s): ${maskText(frame.command, secrets)}`);
-    try {
+    const ended = (async () => {
       const measured = resources.finish(await task.done);
       for (const text of resources.notes) hooks.onOutput({ stream: 'agent', text });
       const outcome: RunOutcome = { ...measured.outcome, report: { ...measured.outcome.report, ...measured.report } };
       if (frame.test_reports?.length) await this.addTestReport(outcome, frame.test_reports, workDir, hooks);
-      return { ok: true, outcome };
+      return outcome;
+    })();
+    this.ending.add(ended);
+    try {
+      return { ok: true, outcome: await ended };
     } finally {
       this.running.delete(id);
+      this.ending.delete(ended);
     }
   }
 
@@ -200,6 +207,7 @@ export class TaskExecution {
     const runs = [...this.running.values()];
     runs.forEach((task) => task.stop('shutdown'));
     await Promise.all(runs.map((task) => task.done));
+    await Promise.all([...this.ending].map((ended) => ended.catch(() => undefined)));
   }
 }
 

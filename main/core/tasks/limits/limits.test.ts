@@ -51,7 +51,10 @@ describe.skipIf(process.platform !== 'linux')('cgroup v2', () => {
     const noMemory = fakeCgroupFs('cpu pids');
     expect(findCgroupBase(noMemory.root, noMemory.self)).toMatchObject({ ok: false, why: /no memory controller/ });
     const refused = fakeCgroupFs('cpu memory pids', true);
-    expect(findCgroupBase(refused.root, refused.self)).toMatchObject({ ok: false, why: /not delegated to it \(EISDIR\)/ });
+    expect(findCgroupBase(refused.root, refused.self)).toMatchObject({
+      ok: false,
+      why: /not delegated to it \(EISDIR\)/,
+    });
   });
 
   it('reads exact usage and the OOM kill from the group', () => {
@@ -78,7 +81,9 @@ describe('rlimits', () => {
       unenforced: ['cpu_percent'],
     });
     expect(rlimitPlan('/usr/bin/prlimit', { max_processes: 10 }, 0)).toBeNull();
-    expect(rlimitPlan('/usr/bin/prlimit', { memory_mb: 1, max_processes: 10 }, 0)?.unenforced).toEqual(['max_processes']);
+    expect(rlimitPlan('/usr/bin/prlimit', { memory_mb: 1, max_processes: 10 }, 0)?.unenforced).toEqual([
+      'max_processes',
+    ]);
   });
 
   it('knows what runtimes print when an allocation fails', () => {
