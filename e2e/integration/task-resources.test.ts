@@ -2,10 +2,11 @@
  * PROTOCOL.md second round, end to end from the built agent: `test_reports` → task_result.test_report,
  * `limits` → limits_applied (and TASK_RESOURCE_LIMIT), `usage` in every result.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findCgroupBase } from '../../main/core/tasks/limits/cgroup.js';
-import { connectedAgent, startPlatform, waitForResult } from './harness.js';
+import { connectedAgent, startPlatform, tempDir, waitForResult } from './harness.js';
 
 const NODE = JSON.stringify(process.execPath);
 /** a JUnit file written by the task itself: 3 cases, one failure, one skipped */
@@ -138,6 +139,40 @@ describe('test reports, limits and usage', () => {
     expect(result).toMatchObject({ status: 'failed', error_code: 'TASK_RESOURCE_LIMIT', limits_applied: 'rlimit' });
     expect(result.duration).toBeLessThan(15);
     expect(sim.output('tree-over', 'agent')).toMatch(/past its memory limit of 150 MB/);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('rlimit path: max_processes holds for a run_as task (RLIMIT_NPROC)', async () => {
+    const sim = await startPlatform();
+    const parent = tempDir('ats-open-');
+    chmodSync(parent, 0o777);
+    await connectedAgent(sim, {
+      workDir: path.join(parent, 'work'),
+      env: { ATS_AGENT_CGROUP_ROOT: '' },
+      config: { task: { run_as: 'nobody' } },
+    });
+    // 20 background sleeps: with at most 5 processes of the user, forks fail
+    const forks = 'for i in $(seq 1 20); do sleep 3 & done; echo started; wait';
+    sim.dispatch({
+      task_id: 'nproc',
+      command: forks,
+      limits: { max_processes: 5 },
+    });
+    const limited = await waitForResult(sim, 'nproc', 30_000);
+    expect(limited).toMatchObject({ limits_applied: 'rlimit', limits_unenforced: [] });
+    expect(sim.output('nproc', 'stderr')).toMatch(/fork|Resource temporarily unavailable|Cannot fork/i);
+    sim.dispatch({ task_id: 'nproc-free', command: `for i in $(seq 1 20); do sleep 1 & done; wait; echo all` });
+    expect(await waitForResult(sim, 'nproc-free', 30_000)).toMatchObject({ status: 'success', output: 'all\n' });
+  });
+
+  it('rlimit path: max_processes is unenforceable for a task that runs as root', async () => {
+    const sim = await startPlatform();
+    await connectedAgent(sim, { env: { ATS_AGENT_CGROUP_ROOT: '' } });
+    sim.dispatch({ task_id: 'nproc-root', command: 'true', limits: { max_processes: 5 } });
+    const expected =
+      process.getuid?.() === 0
+        ? { limits_applied: 'none', limits_unenforced: ['max_processes'] }
+        : { limits_applied: 'rlimit', limits_unenforced: [] };
+    expect(await waitForResult(sim, 'nproc-root')).toMatchObject(expected);
   });
 
   it.skipIf(!cgroupV2.ok)(
