@@ -28,7 +28,8 @@ const SAMPLE_STEPS_MS = [100, 200, 400, 800];
 const SAMPLE_EVERY_MS = 1_000;
 /** while a memory limit is held by sampling */
 const WATCH_EVERY_MS = 250;
-const GATE = ['/bin/sh', '-c', 'read -r _ <&3; exec 3<&-; exec "$@"', 'ats-agent-gate'];
+/** waits on fd 3 until the agent has moved it into the group, then runs the shell in its place */
+export const GATE = ['/bin/sh', '-c', 'read -r _ <&3; exec 3<&-; exec "$@"', 'ats-agent-gate'];
 
 export class TaskResources {
   readonly launch: TaskLaunch | undefined;
