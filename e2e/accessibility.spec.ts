@@ -11,6 +11,7 @@ import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
 import { SCREENSHOTS, expect, launchAgent, test } from './fixtures/agent.js';
 import { emulateDesktopHost } from './fixtures/desktop-host.js';
+import { JUNIT_TASK } from './fixtures/junit-task.js';
 
 /** ~40 s of coloured output on both streams, a colour that spans lines, a PASS badge */
 export const COLOURED_TASK =
@@ -78,6 +79,21 @@ for (const scheme of ['light', 'dark'] as const) {
         await check(page, 'full-log', ['.full-log']);
         await page.getByTestId('full-log-close').click();
         await expect(page.getByTestId('full-log')).toHaveCount(0);
+
+        // a finished task with a test report: its counts in the list, its failed cases above the log
+        // (the coloured task is ended first: one task runs at a time)
+        sim.cancel(taskId);
+        await expect(page.getByTestId(`task-row-${taskId}`)).toHaveAttribute('data-phase', 'cancelled', {
+          timeout: 15_000,
+        });
+        const reportId = `a11y-report-${lang}-${scheme}`;
+        sim.dispatch({ task_id: reportId, command: JUNIT_TASK, test_reports: ['reports/*.xml'] });
+        await expect(page.getByTestId(`task-row-${reportId}`)).toHaveAttribute('data-phase', 'failed', {
+          timeout: 15_000,
+        });
+        await page.getByTestId(`task-row-${reportId}`).click({ position: { x: 8, y: 8 } });
+        await expect(page.getByTestId('test-report')).toBeVisible();
+        await check(page, 'report', ['#tasks', '#task-log']);
 
         const desktop = await context.newPage();
         await emulateDesktopHost(desktop);

@@ -8,6 +8,7 @@ import { WebSocket } from 'ws';
 import type { Page } from '@playwright/test';
 import type { AgentSnapshot, TaskView } from '../main/core/api.js';
 import { ENVIRONMENT_ID, SCREENSHOTS, expect, launchAgent, test } from './fixtures/agent.js';
+import { JUNIT_TASK } from './fixtures/junit-task.js';
 import { unusedPort } from './lib/ports.js';
 import { alive } from './lib/proc.js';
 
@@ -107,6 +108,37 @@ test('a short task streams all its lines and ends as success', async ({ page, ag
   // following the tail, the last line is in view
   await expect.poll(async () => Math.max(...(await shownLineNumbers(page)))).toBe(30);
   expect((await sim.waitFor(() => sim.result(taskId), 5_000)).status).toBe('success');
+});
+
+test('a finished task shows its usage and test counts in the list, and its failed cases', async ({
+  page,
+  agent,
+  sim,
+}) => {
+  await openOnline(page, agent.url);
+  const taskId = 'e2e-junit';
+  sim.dispatch({ task_id: taskId, command: JUNIT_TASK, test_reports: ['reports/*.xml'] });
+  const row = page.getByTestId(`task-row-${taskId}`);
+  await expect(row).toHaveAttribute('data-phase', 'failed', { timeout: 15_000 });
+  await expect(row.getByTestId('task-tests')).toHaveText('4 tests · 1 failed · 1 skipped');
+  await expect(row.getByTestId('task-usage')).toHaveText(
+    /^CPU \d+\.\d+ s · peak [\d.]+ MB · read [\d.]+ MB · written [\d.]+ MB$/,
+  );
+  await selectTask(page, taskId);
+  const report = page.getByTestId('test-report');
+  await expect(report).toContainText('2 passed');
+  await expect(report).toContainText('1 failed');
+  await expect(report).toContainText('1 skipped');
+  await expect(report.getByRole('list', { name: 'Failed cases' }).getByRole('listitem')).toHaveText([
+    /api\.Login › refuses an expired token\s*expected 401, got 200\nat login\.test\.js:42/,
+  ]);
+  await shot(page, 'test-report-en');
+  await page.getByTestId('language').selectOption('zh');
+  await expect(report).toContainText('2 个通过');
+  await expect(row.getByTestId('task-tests')).toHaveText('4 个测试 · 1 个失败 · 1 个跳过');
+  await shot(page, 'test-report-zh');
+  await page.getByTestId('language').selectOption('en');
+  expect((await sim.waitFor(() => sim.result(taskId), 5_000)).test_report).toMatchObject({ tests: 4, failures: 1 });
 });
 
 test('each panel says what its emptiness means', async ({ page, agent, sim }) => {

@@ -30,6 +30,8 @@ interface Sample {
   /** output must arrive while the task runs, not all at the end */
   live?: boolean;
   cancelAfterMs?: number;
+  /** test_report counts the result must carry */
+  testReport?: { tests: number; failures: number; skipped: number };
 }
 
 const samples: Sample[] = [
@@ -60,6 +62,20 @@ const samples: Sample[] = [
     status: 'success',
     exitCode: 0,
     stdoutIncludes: 'TEST_ENV=staging',
+  },
+  {
+    title: 'a JUnit report, parsed into task_result.test_report',
+    task: {
+      task_id: 'junit',
+      command:
+        'mkdir -p reports && printf \'%s\' \'<testsuite name="demo"><testcase classname="demo.Math" name="adds" time="0.1"/>' +
+        '<testcase classname="demo.Math" name="divides" time="0.2"><failure message="expected 2, got 3">at math.test.js:7</failure></testcase>' +
+        '<testcase classname="demo.Net" name="offline"><skipped/></testcase></testsuite>\' > reports/junit.xml; exit 1',
+      test_reports: ['reports/*.xml'],
+    },
+    status: 'failed',
+    exitCode: 1,
+    testReport: { tests: 3, failures: 1, skipped: 1 },
   },
   {
     title: 'depends_on a task that succeeded: it runs',
@@ -206,8 +222,24 @@ async function runSample(sample: Sample): Promise<void> {
   if (sample.stdoutIncludes && !result.output?.includes(sample.stdoutIncludes))
     wrong.push(`no "${sample.stdoutIncludes}" in the result's output`);
   if (sample.live && arrivalSpread(id) < 1000) wrong.push('its output arrived all at once, not while it ran');
+  if (!result.usage) wrong.push('no usage in the result');
+  if (sample.testReport) {
+    const r = result.test_report;
+    const got = r ? { tests: r.tests, failures: r.failures, skipped: r.skipped } : null;
+    if (JSON.stringify(got) !== JSON.stringify(sample.testReport))
+      wrong.push(`test_report ${JSON.stringify(got)}, expected ${JSON.stringify(sample.testReport)}`);
+    else
+      for (const f of r!.failed)
+        console.log(yellow(`  test report: ${f.suite} › ${f.name}: ${f.message.split('\n')[0]}`));
+  }
   const extra = [result.error_code, result.signal].filter(Boolean).join(', ');
-  const line = `  ${id} ⇒ ${result.status} (exit ${result.exit_code}, ${result.duration} s${extra ? `, ${extra}` : ''})`;
+  const report = result.test_report
+    ? `, tests ${result.test_report.tests}, ${result.test_report.failures} failed, ${result.test_report.skipped} skipped`
+    : '';
+  const used = result.usage
+    ? `, cpu ${result.usage.cpu_seconds} s, peak ${result.usage.peak_rss_mb} MB (${result.usage.source})`
+    : '';
+  const line = `  ${id} ⇒ ${result.status} (exit ${result.exit_code}, ${result.duration} s${extra ? `, ${extra}` : ''}${report}${used})`;
   console.log(wrong.length ? red(`${line}: ${wrong.join('; ')}`) : green(line));
   problems.push(...wrong.map((w) => `${id}: ${w}`));
 }

@@ -52,6 +52,10 @@ export interface DispatchedTask {
   priority?: number;
   /** task_ids that must each end `success` on the agent first */
   depends_on?: string[];
+  /** PROTOCOL.md second round: globs of JUnit/xUnit files, summed in task_result.test_report */
+  test_reports?: string[];
+  /** PROTOCOL.md second round: answered with task_result.limits_applied */
+  limits?: { memory_mb?: number; cpu_percent?: number; max_processes?: number };
 }
 
 /** A frame as the agent sent it (see the top of this file): tests read the fields they assert. */
@@ -209,7 +213,7 @@ export class PlatformSimulator extends EventEmitter {
   }
 
   /** The text as the task wrote it, lines joined by "\n"; a `partial` message runs into the next. */
-  output(taskId: string, stream?: 'stdout' | 'stderr'): string {
+  output(taskId: string, stream?: 'stdout' | 'stderr' | 'agent'): string {
     let text = '';
     let continues = true;
     for (const f of this.logs(taskId)) {
@@ -373,7 +377,7 @@ export class PlatformSimulator extends EventEmitter {
     };
     if (this.opts.workDir !== undefined) reply.work_dir = this.opts.workDir;
     const agentAcks = Array.isArray(frame.agent_info?.features) && frame.agent_info.features.includes('ack');
-    if (this.opts.ack !== false) reply.features = ['seq', 'partial', 'ack'];
+    if (this.opts.ack !== false) reply.features = ['seq', 'partial', 'ack', 'test_reports', 'limits', 'usage'];
     if (this.opts.ack !== false && agentAcks) this.acking.set(ws, this.opts.ack === 'auto');
     ws.send(JSON.stringify(reply));
     this.emit('auth', frame.agent_info);

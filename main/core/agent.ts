@@ -64,6 +64,9 @@ export const AGENT_FEATURES = [
   'priority',
   'depends_on',
   'hooks',
+  'test_reports',
+  'limits',
+  'usage',
 ];
 const SHORT_TOKEN_WARNING = (n: number) =>
   `the token is ${n} characters long, too short to mask safely: logs mask it only where it stands as a whole word`;

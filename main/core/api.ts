@@ -4,9 +4,9 @@
  * transport and the renderer.
  */
 import type { AlertView } from './monitor/alerts.js';
-import type { LogStream, SystemInfo, TaskStatus } from './protocol/frames.js';
+import type { LimitsApplied, LogStream, SystemInfo, TaskStatus, TaskUsage, TestReport } from './protocol/frames.js';
 
-export type { AlertView, LogStream, SystemInfo, TaskStatus };
+export type { AlertView, LimitsApplied, LogStream, SystemInfo, TaskStatus, TaskUsage, TestReport };
 
 export type ConnectionPhase =
   /** desktop first run: no token yet, the window shows the setup form */
@@ -72,6 +72,12 @@ export interface TaskView {
   priority?: number;
   /** extension: the task_ids this task waits for, as the frame named them */
   dependsOn?: string[];
+  /** extension: the finished task's task_result.usage */
+  usage?: TaskUsage | null;
+  /** extension: task_result.test_report, when the task named test_reports */
+  testReport?: TestReport | null;
+  /** extension: task_result.limits_applied, when the task had limits */
+  limitsApplied?: LimitsApplied | null;
 }
 
 /** Why a queued task has not started (the queue view): the agent decides, a UI only words it. */

@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { AgentEvent, AgentSnapshot, AgentStateSource, ConnectionPhase, TaskPhase, TaskStatus } from '../api.js';
 import { COUNTER_OF } from '../state/agent-state.js';
 import { registerMonitorGauges } from './monitor-metrics.js';
+import { registerUsageHistograms } from './usage-metrics.js';
 
 export const CONNECTION_PHASES: readonly ConnectionPhase[] = [
   'unconfigured',
@@ -149,6 +150,7 @@ export class DashboardMetrics {
     });
     for (const status of TASK_STATUSES) duration.zero({ status });
     registerMonitorGauges(registers, snapshot);
+    const observeUsage = registerUsageHistograms(registers);
     collectDefaultMetrics({ register: this.registry });
 
     const onEvent = (event: AgentEvent) => {
@@ -159,6 +161,7 @@ export class DashboardMetrics {
       this.observed.add(task.taskId);
       if (this.observed.size > OBSERVED_KEPT) this.observed.delete(this.observed.values().next().value!);
       duration.observe({ status: task.phase }, Math.max(0, task.duration));
+      if (task.usage) observeUsage(task.phase, task.usage);
     };
     this.unsubscribe = source.subscribe(onEvent);
   }

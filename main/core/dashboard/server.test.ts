@@ -565,6 +565,23 @@ describe('/metrics', () => {
     expect(sample(m3, 'ats_agent_reconnects_total')).toBe(1);
   });
 
+  it("exports each finished task's usage as histograms, by status and source", async () => {
+    state.upsertTask(task('t-u'));
+    const usage = { cpu_seconds: 3.5, peak_rss_mb: 300, read_mb: 2, write_mb: 50, source: 'sampled' as const };
+    state.updateTask('t-u', { phase: 'failed', finishedAt: new Date().toISOString(), duration: 4, usage });
+    state.updateTask('t-u', { outputSeq: 3 }); // observed once
+    const m = (await rawGet('/metrics')).body;
+    const labels = 'status="failed",source="sampled"';
+    expect(sample(m, `ats_agent_task_cpu_seconds_count{${labels}}`)).toBe(1);
+    expect(sample(m, `ats_agent_task_cpu_seconds_sum{${labels}}`)).toBe(3.5);
+    expect(sample(m, `ats_agent_task_cpu_seconds_bucket{le="5",${labels}}`)).toBe(1);
+    expect(sample(m, `ats_agent_task_cpu_seconds_bucket{le="1",${labels}}`)).toBe(0);
+    expect(sample(m, `ats_agent_task_peak_rss_bytes_sum{${labels}}`)).toBe(300 * 1024 * 1024);
+    expect(sample(m, `ats_agent_task_peak_rss_bytes_bucket{le="268435456",${labels}}`)).toBe(0);
+    expect(sample(m, `ats_agent_task_read_bytes_sum{${labels}}`)).toBe(2 * 1024 * 1024);
+    expect(sample(m, `ats_agent_task_write_bytes_sum{${labels}}`)).toBe(50 * 1024 * 1024);
+  });
+
   it('counts agent log lines that never reached agent.log and says while it cannot be written', async () => {
     const m1 = (await rawGet('/metrics')).body;
     expect(sample(m1, 'ats_agent_log_lines_lost_total')).toBe(0);

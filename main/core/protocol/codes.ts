@@ -19,6 +19,8 @@ export const ErrorCode = {
   HOOK_FAILED: 'HOOK_FAILED',
   /** task.max_queued tasks wait already; nothing ran */
   QUEUE_FULL: 'QUEUE_FULL',
+  /** the task went past its `limits` (memory) and was ended */
+  TASK_RESOURCE_LIMIT: 'TASK_RESOURCE_LIMIT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

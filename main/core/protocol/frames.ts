@@ -41,6 +41,16 @@ export const TaskFrame = z.object({
     .array(z.string().regex(TASK_ID_PATTERN, 'each depends_on entry must be a task_id'))
     .max(MAX_DEPENDENCIES, `depends_on names at most ${MAX_DEPENDENCIES} tasks`)
     .nullish(),
+  /** extension (PROTOCOL.md second round): globs of JUnit/xUnit XML files read after the run */
+  test_reports: z.array(z.string().min(1).max(1024)).max(64).nullish(),
+  /** extension: resource limits for the task's whole tree (limits/*.ts) */
+  limits: z
+    .object({
+      memory_mb: z.number().positive().max(16_777_216).optional(),
+      cpu_percent: z.number().positive().max(102_400).optional(),
+      max_processes: z.number().int().min(1).max(4_194_304).optional(),
+    })
+    .nullish(),
 });
 
 export const CancelTaskFrame = z.object({
@@ -171,6 +181,35 @@ export interface TaskLogFrame {
 
 export type TaskStatus = 'success' | 'failed' | 'error' | 'timeout' | 'cancelled';
 
+/** extension: what the task's whole process tree used (usage/*.ts) */
+export interface TaskUsage {
+  cpu_seconds: number;
+  peak_rss_mb: number;
+  read_mb: number;
+  write_mb: number;
+  /** exact from the task's cgroup, or sampled from /proc while it ran */
+  source: 'cgroup' | 'sampled';
+}
+
+/** extension: the JUnit/xUnit files of `test_reports`, summed (test-reports/*.ts) */
+export interface TestReport {
+  tests: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+  /** seconds, the sum of the test cases' times */
+  time: number;
+  /** failed and errored cases, at most 50 */
+  failed: Array<{ suite: string; name: string; message: string }>;
+  /** files that matched but could not be read as a report (paths relative to the task's work dir) */
+  unparsed?: string[];
+  /** one line per problem: a glob matching nothing, a file outside the work dir, why a file did not parse */
+  notes?: string[];
+}
+
+export type LimitName = 'memory_mb' | 'cpu_percent' | 'max_processes';
+export type LimitsApplied = 'cgroup' | 'rlimit' | 'none';
+
 export interface TaskResultFrame {
   type: 'task_result';
   task_id: string;
@@ -186,6 +225,12 @@ export interface TaskResultFrame {
   signal?: string;
   output_truncated?: boolean;
   error_truncated?: boolean;
+  usage?: TaskUsage;
+  test_report?: TestReport;
+  /** present when the task frame had `limits` */
+  limits_applied?: LimitsApplied;
+  /** the limits the task asked for that the agent could not enforce */
+  limits_unenforced?: LimitName[];
 }
 
 /** Extension: the agent's answer to a frame it could not use. */

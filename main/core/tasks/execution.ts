@@ -12,6 +12,10 @@ import { buildTaskEnv } from './environment.js';
 import { startWithHooks, type HookSettings } from './hooks.js';
 import type { OutputBatch } from './output-batcher.js';
 import { startTask, type RunningTask, type RunOutcome, type StopReason } from './runner.js';
+import { findCgroupBase, type CgroupLookup } from './limits/cgroup.js';
+import { findPrlimit } from './limits/rlimit.js';
+import { TaskResources, type ResourceHost } from './limits/task-resources.js';
+import { collectTestReports } from './test-reports/collect.js';
 import { maskText, secretEnvValues, shortSecretWarning } from './secret-masker.js';
 import type { TaskPolicy } from './task-policy.js';
 
@@ -33,6 +37,8 @@ export interface ExecutionOptions {
   startTask?: typeof startTask;
   /** the operator's pre_task / post_task hooks around every command (hooks.ts) */
   hooks?: HookSettings;
+  /** where limits can be held (limits/task-resources.ts); found on this host when absent */
+  resources?: ResourceHost;
 }
 
 export interface ExecutionHooks {
@@ -55,7 +61,13 @@ export class TaskExecution {
    */
   private readonly agentEnv: NodeJS.ProcessEnv = { ...process.env };
 
-  constructor(private readonly opts: ExecutionOptions) {}
+  private readonly resources: ResourceHost;
+  /** runs between their process's end and their outcome (usage, test reports): a shutdown waits for them */
+  private readonly ending = new Set<Promise<RunOutcome>>();
+
+  constructor(private readonly opts: ExecutionOptions) {
+    this.resources = opts.resources ?? hostResources();
+  }
 
   get runningCount(): number {
     return this.running.size;
@@ -108,7 +120,17 @@ export class TaskExecution {
     });
     const timeoutS = frame.timeout ?? this.opts.defaultTimeoutS;
     const secrets = [...secretEnvValues(frame.env_vars), ...this.opts.secretValues()];
-    const task = startWithHooks(
+    const resources = new TaskResources(
+      frame,
+      this.opts.policy?.runAs?.uid ?? process.getuid?.() ?? -1,
+      this.resources,
+      (why) => {
+        hooks.onOutput({ stream: 'agent', text: why });
+        task.stop('memory');
+      },
+    );
+    for (const text of resources.notes.splice(0)) hooks.onOutput({ stream: 'agent', text });
+    const task: RunningTask = startWithHooks(
       {
         taskId: id,
         command: frame.command,
@@ -123,20 +145,54 @@ export class TaskExecution {
         secrets,
         runAs: this.opts.policy?.runAs,
         cwdReal,
+        launch: resources.launch,
       },
-      { onSpawn: hooks.onSpawn, onOutput: hooks.onOutput },
+      {
+        onSpawn: (pid, start) => {
+          resources.started(pid, start);
+          hooks.onSpawn(pid, start);
+        },
+        onOutput: hooks.onOutput,
+      },
       this.opts.hooks,
       this.opts.startTask ?? startTask,
+      // the operator's hooks are neither limited nor measured as the task: no launch, no samples
+      { onSpawn: hooks.onSpawn, onOutput: hooks.onOutput },
     );
     this.running.set(id, task);
     if (this.paused) task.pause();
     hooks.onStarted();
     this.opts.log.info(`task ${id} started (timeout ${timeoutS} s): ${maskText(frame.command, secrets)}`);
+    const ended = (async () => {
+      const measured = resources.finish(await task.done);
+      for (const text of resources.notes) hooks.onOutput({ stream: 'agent', text });
+      const outcome: RunOutcome = { ...measured.outcome, report: { ...measured.outcome.report, ...measured.report } };
+      if (frame.test_reports?.length) await this.addTestReport(outcome, frame.test_reports, workDir, hooks);
+      return outcome;
+    })();
+    this.ending.add(ended);
     try {
-      return { ok: true, outcome: await task.done };
+      return { ok: true, outcome: await ended };
     } finally {
       this.running.delete(id);
+      this.ending.delete(ended);
     }
+  }
+
+  /** The last step before the result (after the artifacts): a report that cannot be read is a note in it. */
+  private async addTestReport(
+    outcome: RunOutcome,
+    globs: string[],
+    workDir: string,
+    hooks: ExecutionHooks,
+  ): Promise<void> {
+    const report = await collectTestReports(workDir, globs);
+    outcome.report = { ...outcome.report, test_report: report };
+    const failed = report.failures + report.errors;
+    hooks.onOutput({
+      stream: 'agent',
+      text: `test report: ${report.tests} tests, ${failed} failed, ${report.skipped} skipped${report.unparsed ? `; ${report.unparsed.length} file(s) not read` : ''}`,
+    });
   }
 
   private warnShortSecrets(frame: TaskFrame): void {
@@ -168,5 +224,20 @@ export class TaskExecution {
     const runs = [...this.running.values()];
     runs.forEach((task) => task.stop('shutdown'));
     await Promise.all(runs.map((task) => task.done));
+    await Promise.all([...this.ending].map((ended) => ended.catch(() => undefined)));
   }
+}
+
+/** This host's means: the cgroup is looked for once, at the first task with limits. */
+function hostResources(): ResourceHost {
+  // where cgroup v2 is mounted; empty: never use a cgroup (the rlimit path, also on a v2 host)
+  const fsRoot = process.env.ATS_AGENT_CGROUP_ROOT ?? '/sys/fs/cgroup';
+  let found: CgroupLookup | null = null;
+  return {
+    cgroup: () =>
+      (found ??= fsRoot
+        ? findCgroupBase(fsRoot)
+        : { ok: false, why: 'cgroups turned off (ATS_AGENT_CGROUP_ROOT is empty)' }),
+    prlimit: findPrlimit(),
+  };
 }

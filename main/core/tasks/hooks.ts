@@ -39,9 +39,11 @@ export function startWithHooks(
   handlers: RunHooks,
   hooks: HookSettings | undefined,
   start: typeof startTask = startTask,
+  /** the hooks' own handlers: the command's may hold what only the command has (its limits' samples) */
+  hookHandlers: RunHooks = handlers,
 ): RunningTask {
   if (!hooks?.pre_task && !hooks?.post_task) return start(spec, handlers);
-  return new HookedRun(spec, handlers, hooks, start);
+  return new HookedRun(spec, handlers, hooks, start, hookHandlers);
 }
 
 class HookedRun implements RunningTask {
@@ -56,6 +58,7 @@ class HookedRun implements RunningTask {
     private readonly handlers: RunHooks,
     private readonly hooks: HookSettings,
     private readonly start: typeof startTask,
+    private readonly hookHandlers: RunHooks,
   ) {
     const startedAt = new Date();
     this.done = this.life().then(
@@ -125,9 +128,10 @@ class HookedRun implements RunningTask {
       this.stopReason === 'shutdown' ? Math.min(this.hooks.timeout, this.spec.killGraceMs / 1000) : this.hooks.timeout;
     const say = (text: string) => this.handlers.onOutput({ stream: 'agent', text: `[${name}] ${text}` });
     say(`$ ${maskText(command, this.spec.secrets ?? [])}`);
+    // the task's limits (launch) hold its command, not the operator's hooks
     const run = this.start(
-      { ...this.spec, command, env, timeoutMs: timeoutS * 1000 },
-      { onSpawn: this.handlers.onSpawn, onOutput: (batch) => this.handlers.onOutput(asHookLines(name, batch)) },
+      { ...this.spec, command, env, timeoutMs: timeoutS * 1000, launch: undefined },
+      { onSpawn: this.hookHandlers.onSpawn, onOutput: (batch) => this.hookHandlers.onOutput(asHookLines(name, batch)) },
     );
     const outcome = await this.follow(run);
     const seconds = (outcome.finishedAt.getTime() - outcome.startedAt.getTime()) / 1000;

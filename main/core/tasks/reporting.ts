@@ -14,6 +14,7 @@ import type { JournalEntry, TaskJournal } from './journal.js';
 import type { OutputBatch } from './output-batcher.js';
 import type { RunOutcome } from './runner.js';
 import type { TaskTable } from './task-table.js';
+import { emptyUsage } from './usage/proc-usage.js';
 
 export interface ReportingOptions {
   table: TaskTable;
@@ -118,6 +119,8 @@ export class TaskReporting {
       ...(outcome.signal ? { signal: outcome.signal } : {}),
       ...(outcome.outputTruncated ? { output_truncated: true } : {}),
       ...(outcome.errorTruncated ? { error_truncated: true } : {}),
+      usage: emptyUsage(),
+      ...outcome.report,
     };
     table.rememberResult(result);
     const earlier = table.entry(id);
@@ -146,6 +149,9 @@ export class TaskReporting {
       errorCode: outcome.errorCode,
       error: outcome.status === 'error' ? outcome.error : null,
       pid: null,
+      usage: result.usage ?? null,
+      testReport: result.test_report ?? null,
+      limitsApplied: result.limits_applied ?? null,
     });
     const level = outcome.status === 'success' ? 'info' : 'warn';
     this.opts.log[level](

@@ -19,7 +19,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { ErrorCode } from '../protocol/codes.js';
-import type { TaskStatus } from '../protocol/frames.js';
+import type { TaskResultFrame, TaskStatus } from '../protocol/frames.js';
 import { OutputBatcher, type ChildStream, type OutputBatch } from './output-batcher.js';
 import { nothingLeft, openPidWindow, type PidWindow } from './pid-window.js';
 import { processStartTime, stopTree, type RootIdentity } from './process-tree.js';
@@ -46,6 +46,17 @@ export interface RunSpec {
   runAs?: RunAsUser | null;
   /** the real path of `cwd` as confined (work-dir-guard.ts): the directory chowned must still be it */
   cwdReal?: string;
+  /** limits (limits/task-resources.ts): how the shell is started */
+  launch?: TaskLaunch;
+}
+
+/**
+ * An argv put before the shell (prlimit, or a gate), and with `gate` a step between the spawn and
+ * the command: the prefix waits on fd 3 until `gate` ran (e.g. moved the pid into a cgroup).
+ */
+export interface TaskLaunch {
+  prefix: string[];
+  gate?: (pid: number) => void;
 }
 
 export interface RunHooks {
@@ -68,9 +79,11 @@ export interface RunOutcome {
   errorCode: ErrorCode | null;
   startedAt: Date;
   finishedAt: Date;
+  /** what execution adds after the run (usage, limits, test report): copied into the task_result */
+  report?: Partial<Pick<TaskResultFrame, 'usage' | 'test_report' | 'limits_applied' | 'limits_unenforced'>>;
 }
 
-export type StopReason = 'cancelled' | 'timeout' | 'shutdown';
+export type StopReason = 'cancelled' | 'timeout' | 'shutdown' | 'memory';
 
 export interface RunningTask {
   readonly pid: number | undefined;
@@ -90,6 +103,7 @@ const STOPPED: Record<StopReason, { status: TaskStatus; errorCode: ErrorCode; no
   timeout: { status: 'timeout', errorCode: ErrorCode.TASK_TIMEOUT, note: 'timed out' },
   cancelled: { status: 'cancelled', errorCode: ErrorCode.TASK_CANCELLED, note: 'cancelled' },
   shutdown: { status: 'error', errorCode: ErrorCode.AGENT_SHUTDOWN, note: 'the agent is shutting down' },
+  memory: { status: 'failed', errorCode: ErrorCode.TASK_RESOURCE_LIMIT, note: 'past its memory limit' },
 };
 
 export function defaultShell(): string[] {
@@ -105,6 +119,15 @@ export function shellInvocation(shell: string[], command: string): { file: strin
   const [file = '', ...prefix] = shell;
   const verbatim = /^cmd(\.exe)?$/i.test(path.win32.basename(file));
   return { file, args: [...prefix, verbatim ? `"${command}"` : command], verbatim };
+}
+
+function launchInvocation(
+  launch: TaskLaunch | undefined,
+  shell: { file: string; args: string[]; verbatim: boolean },
+): { file: string; args: string[]; verbatim: boolean } {
+  if (!launch || launch.prefix.length === 0) return shell;
+  const [file = '', ...prefix] = launch.prefix;
+  return { file, args: [...prefix, shell.file, ...shell.args], verbatim: shell.verbatim };
 }
 
 /**
@@ -156,7 +179,8 @@ class TaskRun implements RunningTask {
       () => this.updateFlow(),
     );
 
-    const { file, args, verbatim } = shellInvocation(spec.shell, spec.command);
+    const { file, args, verbatim } = launchInvocation(spec.launch, shellInvocation(spec.shell, spec.command));
+    const gate = spec.launch?.gate;
     const runAs = spec.runAs ?? null;
     let child: ChildProcess;
     try {
@@ -169,7 +193,7 @@ class TaskRun implements RunningTask {
         ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
         // its own process group (and session), so that one signal reaches everything it starts
         detached: process.platform !== 'win32',
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: gate ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
         windowsHide: true,
         windowsVerbatimArguments: verbatim,
       });
@@ -191,7 +215,10 @@ class TaskRun implements RunningTask {
     child.once('error', (err) => {
       if (child.pid === undefined) this.failToStart(err).catch(warnUnexpected);
     });
-    child.once('spawn', () => hooks.onSpawn?.(child.pid!, this.root.start));
+    child.once('spawn', () => {
+      if (gate) this.openGate(child, gate);
+      hooks.onSpawn?.(child.pid!, this.root.start);
+    });
     child.once('exit', (code, signal) => {
       this.finish(code, signal).catch(warnUnexpected);
     });
@@ -204,6 +231,18 @@ class TaskRun implements RunningTask {
 
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** The gate's step, then the command: a gate that fails is told in the log, and the command runs. */
+  private openGate(child: ChildProcess, gate: (pid: number) => void): void {
+    try {
+      gate(child.pid!);
+    } catch (err) {
+      this.batcher.note(`the task's limits could not be applied: ${(err as Error).message}`);
+    }
+    const pipe = child.stdio[3] as NodeJS.WritableStream | null;
+    pipe?.on('error', () => {});
+    pipe?.end('\n');
   }
 
   stop(reason: StopReason): void {

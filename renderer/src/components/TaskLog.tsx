@@ -8,6 +8,7 @@ import { useTaskOutput } from '../state/useTaskOutput.js';
 import { AnsiLines, highlight, type Segment } from './ansi.js';
 import { FullLogButton } from './FullLog.js';
 import { Panel } from './Panel.js';
+import { TestReportView } from './TaskReport.js';
 import { taskPhaseKey, taskTone } from './status.js';
 
 /** every line has the same height: no measuring, 100,000 lines scroll like 100 */
@@ -24,6 +25,7 @@ export function TaskLog({ task, anyTasks }: { task: TaskView | null; anyTasks: b
       className="panel-log"
       extra={{ 'data-task-id': task?.taskId ?? '' }}
     >
+      {task?.testReport ? <TestReportView report={task.testReport} /> : null}
       {task ? (
         <TaskLogView key={task.taskId} task={task} />
       ) : (

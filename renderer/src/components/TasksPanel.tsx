@@ -7,6 +7,7 @@ import { useAgentStore } from '../state/useAgent.js';
 import { useNow } from '../state/useNow.js';
 import { Panel } from './Panel.js';
 import { QueueNote } from './QueueNote.js';
+import { TestCounts, UsageLine } from './TaskReport.js';
 import { taskPhaseKey, taskTone } from './status.js';
 
 const ORDER: Record<string, number> = { running: 0, queued: 1 };
@@ -145,6 +146,19 @@ export function TasksPanel({
                       <div className="task-sub muted">
                         <span className="mono">{task.taskId}</span>
                         {task.error ? <span className="error-text"> · {task.error}</span> : null}
+                        {task.testReport ? (
+                          <>
+                            {' · '}
+                            <TestCounts report={task.testReport} />
+                          </>
+                        ) : null}
+                        {task.usage && !active ? (
+                          <>
+                            {' · '}
+                            <UsageLine usage={task.usage} />
+                          </>
+                        ) : null}
+                        {task.limitsApplied ? <> · {t('tasks.limits', { how: task.limitsApplied })}</> : null}
                       </div>
                       <QueueNote task={task} entry={queueEntries.get(task.taskId)} />
                     </td>
