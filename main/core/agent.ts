@@ -43,7 +43,7 @@ export const AGENT_VERSION: string = pkg.version;
 /** The agent's own variables (its secrets, and the switch that runs the packaged app as Node): never passed to a task. */
 export const SECRET_ENV_NAMES = ['ATS_AGENT_TOKEN', 'ATS_AGENT_TOKEN_FILE', 'ELECTRON_RUN_AS_NODE'];
 /** The extensions of PROTOCOL.md this agent speaks, announced in auth.agent_info.features. */
-export const AGENT_FEATURES = ['seq', 'partial', 'ack', 'alerts', 'custom_metrics', 'register'];
+export const AGENT_FEATURES = ['seq', 'partial', 'ack', 'alerts', 'custom_metrics', 'register', 'files', 'artifacts'];
 const SHORT_TOKEN_WARNING = (n: number) =>
   `the token is ${n} characters long, too short to mask safely: logs mask it only where it stands as a whole word`;
 const SHUTDOWN_FLUSH_MS = 5_000;
@@ -190,6 +190,19 @@ export class Agent {
       state: this.state,
       log: logging.scope('tasks'),
       onTaskFinished: () => this.cleanupSoon(),
+      transfer: {
+        http: {
+          serverUrl: config.server.url,
+          token: () => this.lastToken,
+          caFile: config.server.ca_file,
+          proxy: config.server.proxy,
+          noProxy: config.server.no_proxy,
+          env: process.env,
+          idleTimeoutMs: config.transfer.timeout * 1000,
+        },
+        cacheMaxBytes: config.transfer.cache_max_mb * 1024 * 1024,
+        uploadRetries: config.transfer.upload_retries,
+      },
     });
     this.state.setOutboxProbe(() => ({
       frames: this.connection.outbox.size,
@@ -349,7 +362,7 @@ export class Agent {
     const inbound = parseInbound(raw);
     if (!inbound.ok) {
       this.rejectFrame(inbound.code, inbound.message, inbound.taskId);
-      if (inbound.rejectedTask && inbound.taskId) this.scheduler.refuseInvalid(inbound.taskId, inbound.message);
+      if (inbound.rejectedTask && inbound.taskId) this.scheduler.refuseInvalid(inbound.taskId, inbound.message, inbound.code);
       return;
     }
     const frame = inbound.frame;

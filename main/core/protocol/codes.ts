@@ -13,6 +13,8 @@ export const ErrorCode = {
   AGENT_SHUTDOWN: 'AGENT_SHUTDOWN',
   /** the command matched one of task.deny_patterns; nothing ran */
   TASK_DENIED: 'TASK_DENIED',
+  /** a file of the task's `files` (or its `artifacts` field) could not be used; the command did not run */
+  FILE_TRANSFER_FAILED: 'FILE_TRANSFER_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -3,6 +3,7 @@
  * real platforms already speak them. Extensions are marked; docs/protocol.md lists them.
  */
 import { z } from 'zod';
+import { ArtifactsField, FilesField, type ArtifactEntry } from './transfer-fields.js';
 
 export const TASK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -32,6 +33,9 @@ export const TaskFrame = z.object({
   work_dir: z.string().min(1).nullish(),
   env_vars: z.record(z.string().min(1), envValue).nullish(),
   timeout: z.number().positive().nullish(),
+  /** extensions (PROTOCOL.md second round): fetched before the command, uploaded after it */
+  files: FilesField.nullish(),
+  artifacts: ArtifactsField.nullish(),
 });
 
 export const CancelTaskFrame = z.object({
@@ -177,6 +181,8 @@ export interface TaskResultFrame {
   signal?: string;
   output_truncated?: boolean;
   error_truncated?: boolean;
+  /** the files the task's `artifacts` globs matched, and whether each was uploaded */
+  artifacts?: ArtifactEntry[];
 }
 
 /** Extension: the agent's answer to a frame it could not use. */

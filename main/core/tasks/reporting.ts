@@ -97,7 +97,8 @@ export class TaskReporting {
     this.opts.state.upsertTask(taskView(frame, '', new Date(entry.received_at)));
   }
 
-  finish(frame: TaskFrame, outcome: RunOutcome): void {
+  /** `extras`: what the task's steps add to its result (execution.ts ResultExtras). */
+  finish(frame: TaskFrame, outcome: RunOutcome, extras?: Partial<TaskResultFrame>): void {
     const { table } = this.opts;
     const id = frame.task_id;
     const duration = Math.round((outcome.finishedAt.getTime() - outcome.startedAt.getTime()) / 10) / 100;
@@ -115,6 +116,7 @@ export class TaskReporting {
       ...(outcome.signal ? { signal: outcome.signal } : {}),
       ...(outcome.outputTruncated ? { output_truncated: true } : {}),
       ...(outcome.errorTruncated ? { error_truncated: true } : {}),
+      ...extras,
     };
     table.rememberResult(result);
     const earlier = table.entry(id);
