@@ -170,29 +170,32 @@ describe('files', () => {
     expect(await waitForResult(sim, 'cancel-dl')).toMatchObject({ status: 'cancelled', error_code: 'TASK_CANCELLED' });
   });
 
-  it.runIf(process.getuid?.() === 0)('a full disk ends the task with the file named (a 2 MB tmpfs as work dir)', async () => {
-    const mount = path.join(tempDir(), 'small');
-    mkdirSync(mount);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mount]);
-    try {
-      const sim = await startPlatform();
-      const agent = await connectedAgent(sim, { workDir: mount });
-      const url = sim.serveFile('big', { size: 8 * 1024 * 1024 });
-      sim.dispatch({
-        task_id: 'full',
-        command: 'touch ran',
-        files: [{ url, path: 'big.bin', sha256: patternSha256(8 * 1024 * 1024) }],
-      });
-      const result = await waitForResult(sim, 'full');
-      expect(result).toMatchObject({ status: 'error', error_code: 'FILE_TRANSFER_FAILED' });
-      expect(result.error).toMatch(/file 0 \(big\.bin\).*no space left on the disk \(ENOSPC\)/);
-      expect(existsSync(path.join(mount, 'tasks', 'full', 'ran'))).toBe(false);
-      expect(readdirSync(path.join(mount, 'cache', 'files'))).toEqual([]);
-      await agent.stop();
-    } finally {
-      execFileSync('umount', ['-l', mount]);
-    }
-  });
+  it.runIf(process.getuid?.() === 0)(
+    'a full disk ends the task with the file named (a 2 MB tmpfs as work dir)',
+    async () => {
+      const mount = path.join(tempDir(), 'small');
+      mkdirSync(mount);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mount]);
+      try {
+        const sim = await startPlatform();
+        const agent = await connectedAgent(sim, { workDir: mount });
+        const url = sim.serveFile('big', { size: 8 * 1024 * 1024 });
+        sim.dispatch({
+          task_id: 'full',
+          command: 'touch ran',
+          files: [{ url, path: 'big.bin', sha256: patternSha256(8 * 1024 * 1024) }],
+        });
+        const result = await waitForResult(sim, 'full');
+        expect(result).toMatchObject({ status: 'error', error_code: 'FILE_TRANSFER_FAILED' });
+        expect(result.error).toMatch(/file 0 \(big\.bin\).*no space left on the disk \(ENOSPC\)/);
+        expect(existsSync(path.join(mount, 'tasks', 'full', 'ran'))).toBe(false);
+        expect(readdirSync(path.join(mount, 'cache', 'files'))).toEqual([]);
+        await agent.stop();
+      } finally {
+        execFileSync('umount', ['-l', mount]);
+      }
+    },
+  );
 });
 
 describe('artifacts', () => {
@@ -242,7 +245,12 @@ describe('artifacts', () => {
     });
     const result = await waitForResult(sim, 'links');
     expect(result.status).toBe('success');
-    const outside = { size: 0, sha256: '', uploaded: false, error: expect.stringMatching(/symbolic link that leads outside/) };
+    const outside = {
+      size: 0,
+      sha256: '',
+      uploaded: false,
+      error: expect.stringMatching(/symbolic link that leads outside/),
+    };
     expect(result.artifacts).toEqual([
       // a directory link is never walked into; matched itself, it is reported like a file link
       { path: 'out/etc', ...outside },
@@ -301,7 +309,11 @@ describe('artifacts', () => {
     const sim = await startPlatform();
     const agent = await connectedAgent(sim);
     const cases: Array<[string, object, RegExp]> = [
-      ['up', { paths: ['../*'], upload_url: sim.artifactsUrl('up') }, /artifacts\.paths\.0: glob "\.\.\/\*" has a "\.\." segment/],
+      [
+        'up',
+        { paths: ['../*'], upload_url: sim.artifactsUrl('up') },
+        /artifacts\.paths\.0: glob "\.\.\/\*" has a "\.\." segment/,
+      ],
       ['root', { paths: ['/etc/*'], upload_url: sim.artifactsUrl('root') }, /glob "\/etc\/\*" is absolute/],
       ['file-url', { paths: ['*'], upload_url: 'file:///tmp/x' }, /artifacts\.upload_url: file:.* is not an http/],
     ];
@@ -314,4 +326,3 @@ describe('artifacts', () => {
     }
   });
 });
-

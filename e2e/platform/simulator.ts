@@ -100,7 +100,8 @@ const PATTERN = Buffer.alloc(64 * 1024, 'ats-agent simulator pattern 0123456789\
 
 /** The bytes a `size` file is made of, generated (the same for the same size). */
 export function* patternChunks(size: number): Generator<Buffer> {
-  for (let sent = 0; sent < size; sent += PATTERN.length) yield PATTERN.subarray(0, Math.min(PATTERN.length, size - sent));
+  for (let sent = 0; sent < size; sent += PATTERN.length)
+    yield PATTERN.subarray(0, Math.min(PATTERN.length, size - sent));
 }
 
 export function patternSha256(size: number): string {

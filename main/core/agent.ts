@@ -362,7 +362,8 @@ export class Agent {
     const inbound = parseInbound(raw);
     if (!inbound.ok) {
       this.rejectFrame(inbound.code, inbound.message, inbound.taskId);
-      if (inbound.rejectedTask && inbound.taskId) this.scheduler.refuseInvalid(inbound.taskId, inbound.message, inbound.code);
+      if (inbound.rejectedTask && inbound.taskId)
+        this.scheduler.refuseInvalid(inbound.taskId, inbound.message, inbound.code);
       return;
     }
     const frame = inbound.frame;

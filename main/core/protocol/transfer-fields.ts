@@ -57,7 +57,8 @@ const relativeFilePath = z
 
 /** 0–0o777 as a number (420 = 0o644) or an octal string ("644", "0755"); no setuid, setgid or sticky bits. */
 const fileMode = z.union([z.number(), z.string()]).transform((raw, ctx) => {
-  const mode = typeof raw === 'number' ? raw : /^0?o?[0-7]{1,4}$/.test(raw) ? parseInt(raw.replace(/^0?o?/, ''), 8) : NaN;
+  const mode =
+    typeof raw === 'number' ? raw : /^0?o?[0-7]{1,4}$/.test(raw) ? parseInt(raw.replace(/^0?o?/, ''), 8) : NaN;
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
     ctx.addIssue({
       code: 'custom',
@@ -85,7 +86,10 @@ export const FilesField = z
   .superRefine((files, ctx) => {
     const seen = new Map<string, number>();
     files.forEach((f, i) => {
-      const key = f.path.replace(/\\/g, '/').replace(/\/+/g, '/').replace(/^(\.\/)+/, '');
+      const key = f.path
+        .replace(/\\/g, '/')
+        .replace(/\/+/g, '/')
+        .replace(/^(\.\/)+/, '');
       const first = seen.get(key);
       if (first !== undefined)
         ctx.addIssue({

@@ -46,8 +46,7 @@ export interface ExecutionHooks {
 export type ResultExtras = Pick<TaskResultFrame, 'artifacts'>;
 
 export type Executed =
-  | { ok: true; outcome: RunOutcome; extras?: ResultExtras }
-  | { ok: false; code: ErrorCode; message: string };
+  { ok: true; outcome: RunOutcome; extras?: ResultExtras } | { ok: false; code: ErrorCode; message: string };
 
 export class TaskExecution {
   private readonly running = new Map<string, RunningTask>();
@@ -176,7 +175,15 @@ export class TaskExecution {
     const deadline = AbortSignal.timeout(Math.min(timeoutS * 1000, 2 ** 31 - 1));
     const within = AbortSignal.any([signal, deadline]);
     try {
-      const fetched = await fetchTaskFiles(frame, taskDir, layout, this.opts.transfer, this.opts.policy?.runAs, within, progress);
+      const fetched = await fetchTaskFiles(
+        frame,
+        taskDir,
+        layout,
+        this.opts.transfer,
+        this.opts.policy?.runAs,
+        within,
+        progress,
+      );
       return fetched.ok ? null : { ok: false, code: ErrorCode.FILE_TRANSFER_FAILED, message: fetched.message };
     } catch (err) {
       if (signal.aborted) return { ok: true, outcome: stoppedBeforeStart(signal) };
@@ -251,5 +258,5 @@ export class TaskExecution {
 function stoppedBeforeStart(signal: AbortSignal): RunOutcome {
   return signal.reason === 'cancelled'
     ? unrun('cancelled', ErrorCode.TASK_CANCELLED, 'cancelled while its files were fetched; the command was not run')
-    : unrun('error', ErrorCode.AGENT_SHUTDOWN, 'the agent shut down while the task\'s files were fetched');
+    : unrun('error', ErrorCode.AGENT_SHUTDOWN, "the agent shut down while the task's files were fetched");
 }

@@ -12,7 +12,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArtifactEntry, ArtifactsField } from '../../protocol/transfer-fields.js';
 import { urlForLog } from '../../protocol/transfer-fields.js';
 import { collectArtifacts, type FoundArtifact } from './collect-artifacts.js';
-import { describe, retryableStatus, send, TransferError, type HttpSettings } from '../transfer/http-client.js';
+import {
+  describe,
+  retryableStatus,
+  send,
+  sizeAndRate,
+  TransferError,
+  type HttpSettings,
+} from '../transfer/http-client.js';
 
 export interface UploadContext {
   taskDir: string;
@@ -24,8 +31,6 @@ export interface UploadContext {
   signal: AbortSignal;
   progress: (line: string) => void;
 }
-
-const MB = 1024 * 1024;
 
 export async function uploadArtifacts(spec: ArtifactsField, ctx: UploadContext): Promise<ArtifactEntry[]> {
   const found = await collectArtifacts(ctx.taskDir, spec.paths);
@@ -106,17 +111,15 @@ async function uploadOne(file: FoundArtifact, base: string, ctx: UploadContext):
         if (status >= 200 && status < 300) {
           entry.sha256 = hash.digest('hex');
           entry.uploaded = true;
-          const s = Math.max(Date.now() - started, 1) / 1000;
-          ctx.progress(
-            `artifacts: ${file.rel} uploaded, ${(st.size / MB).toFixed(1)} MB in ${s.toFixed(1)} s (${(st.size / MB / s).toFixed(1)} MB/s)`,
-          );
+          ctx.progress(`artifacts: ${file.rel} uploaded, ${sizeAndRate(st.size, Date.now() - started)}`);
           return entry;
         }
         lastError = `HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
         if (!retryableStatus(status)) break;
       } catch (err) {
         const e = describe(err, ctx.signal);
-        if (ctx.signal.aborted) return { ...entry, sha256: await hashOf(handle), error: `not uploaded: ${stopWords(ctx.signal)}` };
+        if (ctx.signal.aborted)
+          return { ...entry, sha256: await hashOf(handle), error: `not uploaded: ${stopWords(ctx.signal)}` };
         lastError = e.message;
         if (e instanceof TransferError && !e.retryable) break;
       }
@@ -131,7 +134,8 @@ async function uploadOne(file: FoundArtifact, base: string, ctx: UploadContext):
 /** The hash of a file whose upload did not complete (the report still names its content). */
 async function hashOf(handle: fs.FileHandle): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream('', { fd: handle.fd, start: 0, autoClose: false })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream('', { fd: handle.fd, start: 0, autoClose: false }))
+    hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 

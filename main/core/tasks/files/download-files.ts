@@ -12,7 +12,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { urlForLog, type FileField } from '../../protocol/transfer-fields.js';
 import type { FileCache } from './file-cache.js';
-import { describe, send, TransferError, type HttpSettings } from '../transfer/http-client.js';
+import { describe, send, sizeAndRate, TransferError, type HttpSettings } from '../transfer/http-client.js';
 
 export interface DownloadContext {
   /** the task's work dir, as confined (its real path) */
@@ -73,9 +73,7 @@ async function downloadOne(file: FileField, ctx: DownloadContext): Promise<void>
     const total = Number.isFinite(length) ? length : null;
     const cached = file.sha256 && (total === null ? ctx.cache.enabled : ctx.cache.fits(total));
     const target = cached ? ctx.cache.partFile() : part;
-    ctx.progress(
-      `files: ${file.path} ← ${urlForLog(file.url)}${total === null ? '' : ` (${(total / MB).toFixed(1)} MB)`}`,
-    );
+    ctx.progress(`files: ${file.path} ← ${urlForLog(file.url)}${total === null ? '' : ` (${sizeAndRate(total)})`}`);
     const hash = createHash('sha256');
     let received = 0;
     let reported = Date.now();
@@ -110,9 +108,8 @@ async function downloadOne(file: FileField, ctx: DownloadContext): Promise<void>
       throw diskProblem(err) ?? describe(err, ctx.signal);
     }
     await place(part, dest, file, ctx.owner);
-    const s = Math.max(Date.now() - started, 1) / 1000;
     ctx.progress(
-      `files: ${file.path} done, ${(received / MB).toFixed(1)} MB in ${s.toFixed(1)} s (${(received / MB / s).toFixed(1)} MB/s)${file.sha256 ? ', sha256 verified' : ''}`,
+      `files: ${file.path} done, ${sizeAndRate(received, Date.now() - started)}${file.sha256 ? ', sha256 verified' : ''}`,
     );
   } finally {
     await fs.rm(part, { force: true });
@@ -143,8 +140,10 @@ async function destination(taskDir: string, rel: string, owner: DownloadContext[
   for (const part of parts.slice(0, -1)) {
     dir = path.join(dir, part);
     const st = await fs.lstat(dir).catch(() => null);
-    if (st?.isSymbolicLink()) throw new TransferError(`${path.relative(base, dir)} is a symbolic link: not followed`, false);
-    if (st && !st.isDirectory()) throw new TransferError(`${path.relative(base, dir)} exists and is not a directory`, false);
+    if (st?.isSymbolicLink())
+      throw new TransferError(`${path.relative(base, dir)} is a symbolic link: not followed`, false);
+    if (st && !st.isDirectory())
+      throw new TransferError(`${path.relative(base, dir)} exists and is not a directory`, false);
     if (!st) {
       await fs.mkdir(dir, { mode: 0o755 });
       if (owner) await fs.chown(dir, owner.uid, owner.gid);

@@ -100,7 +100,8 @@ function once(req: Request, url: URL, settings: HttpSettings): Promise<IncomingM
   if (tokenGoesTo(url, settings.serverUrl)) headers.authorization = `Bearer ${settings.token()}`;
   if (req.length !== undefined) headers['content-length'] = String(req.length);
   const proxy = proxyFor(url, { proxy: settings.proxy, noProxy: settings.noProxy, env: settings.env });
-  const ca = settings.caFile && url.protocol === 'https:' ? [...rootCertificates, readCaFile(settings.caFile)] : undefined;
+  const ca =
+    settings.caFile && url.protocol === 'https:' ? [...rootCertificates, readCaFile(settings.caFile)] : undefined;
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const request = client.request(url, {
@@ -112,7 +113,9 @@ function once(req: Request, url: URL, settings: HttpSettings): Promise<IncomingM
       timeout: settings.idleTimeoutMs,
     });
     request.on('timeout', () =>
-      request.destroy(new TransferError(`no data for ${Math.round(settings.idleTimeoutMs / 1000)} s (timed out)`, true)),
+      request.destroy(
+        new TransferError(`no data for ${Math.round(settings.idleTimeoutMs / 1000)} s (timed out)`, true),
+      ),
     );
     request.on('error', (err) => reject(describe(err, req.signal)));
     request.on('response', (res) => {
@@ -138,6 +141,17 @@ export function describe(err: unknown, signal?: AbortSignal): Error {
   const code = e?.code ? ` (${e.code})` : '';
   return new TransferError(`${e?.message ?? String(err)}${code}`, true, { cause: err });
 }
+
+/** A size and, for a transfer that took `ms`, its rate, for a progress line. */
+export function sizeAndRate(bytes: number, ms?: number): string {
+  const size =
+    bytes < 1024 ? `${bytes} B` : bytes < MB ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / MB).toFixed(1)} MB`;
+  if (ms === undefined) return size;
+  const s = Math.max(ms, 1) / 1000;
+  return `${size} in ${s.toFixed(1)} s${bytes >= MB ? ` (${(bytes / MB / s).toFixed(1)} MB/s)` : ''}`;
+}
+
+const MB = 1024 * 1024;
 
 /** 5xx, 408 and 429 may pass on a retry; other statuses will not. */
 export function retryableStatus(status: number): boolean {
