@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { patternSha256 } from '../platform/simulator.js';
@@ -168,6 +168,26 @@ describe('files', () => {
     await sim.waitFor(() => agentLines(sim, 'cancel-dl').includes('slow.bin ←'), 5000, 'the download to start');
     sim.cancel('cancel-dl');
     expect(await waitForResult(sim, 'cancel-dl')).toMatchObject({ status: 'cancelled', error_code: 'TASK_CANCELLED' });
+  });
+
+  it.runIf(process.getuid?.() === 0)('gives the files and the folders it makes to the task.run_as user', async () => {
+    const parent = tempDir('ats-files-nobody-');
+    chmodSync(parent, 0o755);
+    const sim = await startPlatform();
+    const agent = await connectedAgent(sim, {
+      workDir: path.join(parent, 'work'),
+      config: { task: { run_as: 'nobody' } },
+    });
+    const url = sim.serveFile('n.txt', { content: 'mine' });
+    sim.dispatch({
+      task_id: 'as-nobody',
+      command: 'id -u; cat deep/er/n.txt && echo more >> deep/er/n.txt && touch deep/er/new',
+      files: [{ url, path: 'deep/er/n.txt' }],
+    });
+    const result = await waitForResult(sim, 'as-nobody');
+    expect(result).toMatchObject({ status: 'success', output: '65534\nmine' });
+    const dir = path.join(agent.workDir, 'tasks', 'as-nobody');
+    for (const p of ['deep', 'deep/er', 'deep/er/n.txt']) expect(statSync(path.join(dir, p)).uid, p).toBe(65534);
   });
 
   it.runIf(process.getuid?.() === 0)(
