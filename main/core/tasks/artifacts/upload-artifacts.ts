@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArtifactEntry, ArtifactsField } from '../../protocol/transfer-fields.js';
 import { urlForLog } from '../../protocol/transfer-fields.js';
 import { collectArtifacts, type FoundArtifact } from './collect-artifacts.js';
+import { transferred } from '../transfer/reclaim.js';
 import {
   describe,
   retryableStatus,
@@ -99,7 +100,10 @@ async function uploadOne(file: FoundArtifact, base: string, ctx: UploadContext):
                 : () =>
                     createReadStream('', { fd: handle.fd, start: 0, end: st.size - 1, autoClose: false }).on(
                       'data',
-                      (chunk) => hash.update(chunk),
+                      (chunk) => {
+                        hash.update(chunk);
+                        transferred(chunk.length);
+                      },
                     ),
             signal: ctx.signal,
           },
@@ -134,8 +138,10 @@ async function uploadOne(file: FoundArtifact, base: string, ctx: UploadContext):
 /** The hash of a file whose upload did not complete (the report still names its content). */
 async function hashOf(handle: fs.FileHandle): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream('', { fd: handle.fd, start: 0, autoClose: false }))
+  for await (const chunk of createReadStream('', { fd: handle.fd, start: 0, autoClose: false })) {
     hash.update(chunk as Buffer);
+    transferred((chunk as Buffer).length);
+  }
   return hash.digest('hex');
 }
 

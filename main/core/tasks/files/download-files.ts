@@ -12,6 +12,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { urlForLog, type FileField } from '../../protocol/transfer-fields.js';
 import type { FileCache } from './file-cache.js';
+import { transferred } from '../transfer/reclaim.js';
 import { describe, send, sizeAndRate, TransferError, type HttpSettings } from '../transfer/http-client.js';
 
 export interface DownloadContext {
@@ -84,6 +85,7 @@ async function downloadOne(file: FileField, ctx: DownloadContext): Promise<void>
           for await (const chunk of source) {
             hash.update(chunk);
             received += chunk.length;
+            transferred(chunk.length);
             if (Date.now() - reported >= PROGRESS_EVERY_MS) {
               reported = Date.now();
               ctx.progress(`files: ${file.path} ${progressOf(received, total)}`);

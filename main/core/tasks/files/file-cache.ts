@@ -10,6 +10,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { transferred } from '../transfer/reclaim.js';
 
 /** `.part-*` files older than this are leftovers of a stopped agent */
 const STALE_PART_MS = 60 * 60 * 1000;
@@ -56,6 +57,7 @@ export class FileCache {
         async function* (source: AsyncIterable<Buffer>) {
           for await (const chunk of source) {
             hash.update(chunk);
+            transferred(chunk.length);
             yield chunk;
           }
         },
