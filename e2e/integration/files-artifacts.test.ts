@@ -316,7 +316,8 @@ describe('artifacts', () => {
 
     sim.dispatch({
       task_id: 'other-host',
-      command: 'printf data > r.txt',
+      // big enough that the 401 arrives before the body is sent: the upload stops reading the file
+      command: 'head -c 8000000 /dev/zero > r.txt',
       artifacts: { paths: ['r.txt'], upload_url: sim.artifactsUrl('other-host', 'localhost') },
     });
     const other = await waitForResult(sim, 'other-host');

@@ -86,7 +86,11 @@ async function uploadOne(file: FoundArtifact, base: string, ctx: UploadContext):
         }
       }
       const started = Date.now();
+      const attemptHandle = st.size === 0 ? null : await reopen(file);
+      if (st.size !== 0 && !attemptHandle)
+        return { ...entry, error: 'it was replaced after it was found: not uploaded' };
       const hash = createHash('sha256');
+      let streamed = false;
       try {
         const res = await send(
           {
@@ -97,14 +101,17 @@ async function uploadOne(file: FoundArtifact, base: string, ctx: UploadContext):
             body:
               st.size === 0
                 ? undefined
-                : () =>
-                    createReadStream('', { fd: handle.fd, start: 0, end: st.size - 1, autoClose: false }).on(
+                : () => {
+                    streamed = true;
+                    // its own descriptor, which the stream closes (also when destroyed early: an abort, a 4xx)
+                    return createReadStream('', { fd: attemptHandle!, start: 0, end: st.size - 1 }).on(
                       'data',
                       (chunk) => {
-                        hash.update(chunk);
+                        hash.update(chunk as Buffer);
                         transferred(chunk.length);
                       },
-                    ),
+                    );
+                  },
             signal: ctx.signal,
           },
           ctx.http,
@@ -126,6 +133,8 @@ async function uploadOne(file: FoundArtifact, base: string, ctx: UploadContext):
           return { ...entry, sha256: await hashOf(handle), error: `not uploaded: ${stopWords(ctx.signal)}` };
         lastError = e.message;
         if (e instanceof TransferError && !e.retryable) break;
+      } finally {
+        if (attemptHandle && !streamed) await attemptHandle.close();
       }
     }
     ctx.progress(`artifacts: ${file.rel} not uploaded: ${lastError}`);
@@ -135,14 +144,25 @@ async function uploadOne(file: FoundArtifact, base: string, ctx: UploadContext):
   }
 }
 
+/** The same file again, or null if what is at its path now is another one. */
+async function reopen(file: FoundArtifact): Promise<fs.FileHandle | null> {
+  const handle = await fs.open(file.abs, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)).catch(() => null);
+  const st = await handle?.stat().catch(() => null);
+  if (handle && st && st.dev === file.dev && st.ino === file.ino) return handle;
+  await handle?.close();
+  return null;
+}
+
 /** The hash of a file whose upload did not complete (the report still names its content). */
 async function hashOf(handle: fs.FileHandle): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream('', { fd: handle.fd, start: 0, autoClose: false })) {
-    hash.update(chunk as Buffer);
-    transferred((chunk as Buffer).length);
+  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  for (let at = 0; ;) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, at);
+    if (bytesRead === 0) return hash.digest('hex');
+    hash.update(buffer.subarray(0, bytesRead));
+    at += bytesRead;
   }
-  return hash.digest('hex');
 }
 
 function stopWords(signal: AbortSignal): string {

@@ -129,6 +129,8 @@ function once(req: Request, url: URL, settings: HttpSettings): Promise<IncomingM
     }
     const body = req.body();
     body.on('error', (err) => request.destroy(err));
+    // an early answer (a 4xx before the end), an abort or a reset: stop reading the file
+    request.once('close', () => body.destroy());
     body.pipe(request);
   });
 }
