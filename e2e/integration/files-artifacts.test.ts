@@ -254,6 +254,30 @@ describe('artifacts', () => {
     expect(puts.every((r) => r.authorization === `Bearer ${TOKEN}`)).toBe(true);
   });
 
+  it('lists but does not upload them when the agent shuts down during the command', async () => {
+    const sim = await startPlatform();
+    const agent = await connectedAgent(sim);
+    sim.dispatch({
+      task_id: 'a-shutdown',
+      command: 'printf kept > kept.txt; echo made; sleep 30',
+      artifacts: { paths: ['*.txt'], upload_url: sim.artifactsUrl('a-shutdown') },
+    });
+    await sim.waitFor(() => sim.output('a-shutdown').includes('made'), 10_000, 'the task to make its file');
+    expect(await agent.stop('SIGTERM')).toMatchObject({ code: 0 });
+    const result = await waitForResult(sim, 'a-shutdown');
+    expect(result).toMatchObject({ status: 'error', error_code: 'AGENT_SHUTDOWN' });
+    expect(result.artifacts).toEqual([
+      {
+        path: 'kept.txt',
+        size: 4,
+        sha256: sha('kept'),
+        uploaded: false,
+        error: 'not uploaded: the agent is shutting down',
+      },
+    ]);
+    expect(sim.uploads.size).toBe(0);
+  });
+
   it('never follows a symlink out of the work dir, and takes one that stays inside', async () => {
     const sim = await startPlatform();
     await connectedAgent(sim);

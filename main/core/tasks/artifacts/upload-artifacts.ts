@@ -75,14 +75,19 @@ async function uploadOne(file: FoundArtifact, base: string, ctx: UploadContext):
     const url = uploadUrl(base, file.rel);
     let lastError = '';
     for (let attempt = 0; attempt <= ctx.retries; attempt++) {
-      if (ctx.signal.aborted) return { ...entry, error: `not uploaded: ${stopWords(ctx.signal)}` };
+      if (ctx.signal.aborted)
+        return { ...entry, sha256: await hashOf(handle), error: `not uploaded: ${stopWords(ctx.signal)}` };
       if (attempt > 0) {
         const wait = ctx.backoffMs * 2 ** (attempt - 1);
         ctx.progress(`artifacts: ${file.rel}: ${lastError}; attempt ${attempt + 1} in ${(wait / 1000).toFixed(1)} s`);
         try {
           await sleep(wait, undefined, { signal: ctx.signal });
         } catch {
-          return { ...entry, error: `${lastError}; not retried: ${stopWords(ctx.signal)}` };
+          return {
+            ...entry,
+            sha256: await hashOf(handle),
+            error: `${lastError}; not retried: ${stopWords(ctx.signal)}`,
+          };
         }
       }
       const started = Date.now();
