@@ -2,7 +2,7 @@
  * The benchmark: `npm run bench` (= npm run build && node --import tsx e2e/bench/run.ts).
  *
  *   --quick              fewer and shorter runs (≈ 1 min instead of ≈ 3–4)
- *   --only a,b           run only these: idle, sampling, task-start, log-relay, burst, reconnect, single-file, full-log, test-reports
+ *   --only a,b           run only these: idle, sampling, task-start, log-relay, burst, reconnect, single-file, full-log, test-reports, transfer
  *   --cpu-prof           every agent writes a V8 CPU profile to bench-results/profiles/<label>/
  *   --agent-flags "…"    extra node flags for every agent (e.g. "--optimize-for-size"), to try a fix
  *   --keep-tmp           keep the agents' temp work dirs (printed at the end)
@@ -28,6 +28,7 @@ import { singleFile } from './benches/single-file.js';
 import { taskStart } from './benches/task-start.js';
 import { fullLog } from './benches/full-log.js';
 import { testReports } from './benches/test-reports.js';
+import { transfer } from './benches/transfer.js';
 
 const ALL: Bench[] = [
   idle,
@@ -40,6 +41,7 @@ const ALL: Bench[] = [
   monitorScripts,
   fullLog,
   testReports,
+  transfer,
 ];
 
 function parseArgs(argv: string[]) {

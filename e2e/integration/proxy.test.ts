@@ -122,6 +122,29 @@ describe('HTTP CONNECT proxy', () => {
     expect(sim2.authCount).toBe(0);
   });
 
+  it("a task's files and artifacts take the same proxy and trust the same CA over https://", async () => {
+    const proxy = await startProxy();
+    const sim = await startPlatform({ tls: { key: pki.key, cert: pki.cert } });
+    const port = new URL(sim.url).port;
+    await connectedAgent(sim, {
+      args: ['--ca-file', pki.caFile],
+      env: proxyEnv({ https: proxy.url, http: 'http://127.0.0.1:9', noProxy: '' }),
+    });
+    const url = sim.serveFile('in.txt', { content: 'fetched' });
+    expect(url).toMatch(/^https:/);
+    sim.dispatch({
+      task_id: 'via-proxy-files',
+      command: 'cat in.txt > out.txt',
+      files: [{ url, path: 'in.txt' }],
+      artifacts: { paths: ['out.txt'], upload_url: sim.artifactsUrl('p') },
+    });
+    const result = await waitForResult(sim, 'via-proxy-files');
+    expect(result).toMatchObject({ status: 'success', artifacts: [{ path: 'out.txt', uploaded: true }] });
+    expect(sim.uploads.get('p/out.txt')?.content?.toString()).toBe('fetched');
+    // the WebSocket, the download and the upload: three tunnels to the platform
+    expect(proxy.tunnels).toEqual([`127.0.0.1:${port}`, `127.0.0.1:${port}`, `127.0.0.1:${port}`]);
+  });
+
   for (const noProxy of ['127.0.0.1', '*', 'localhost,127.0.0.0/8', `127.0.0.1:PORT`, undefined]) {
     it(`NO_PROXY=${noProxy === undefined ? '(unset: loopback by default)' : JSON.stringify(noProxy)} bypasses the proxy`, async () => {
       const proxy = await startProxy();

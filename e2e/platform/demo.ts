@@ -5,7 +5,7 @@
  * The sample commands are POSIX shell.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,7 +32,14 @@ interface Sample {
   cancelAfterMs?: number;
   /** test_report counts the result must carry */
   testReport?: { tests: number; failures: number; skipped: number };
+  /** files the simulator serves for the task, by name, before it is sent */
+  serve?: Record<string, string>;
+  /** the artifacts the simulator must have received, and their content */
+  uploaded?: Record<string, string>;
 }
+
+const GREET = '#!/bin/sh\necho "$(cat data/who.txt) says hello" | tee out/greeting.txt\n';
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 const samples: Sample[] = [
   {
@@ -62,6 +69,23 @@ const samples: Sample[] = [
     status: 'success',
     exitCode: 0,
     stdoutIncludes: 'TEST_ENV=staging',
+  },
+  {
+    title: 'a downloaded script (sha256, mode 0755) and an uploaded artifact',
+    task: {
+      task_id: 'files',
+      command: 'mkdir -p out && ./bin/greet.sh',
+      files: [
+        { url: 'greet.sh', path: 'bin/greet.sh', sha256: sha256(GREET), mode: '0755' },
+        { url: 'who.txt', path: 'data/who.txt' },
+      ],
+      artifacts: { paths: ['out/*.txt'], upload_url: 'files' },
+    },
+    status: 'success',
+    exitCode: 0,
+    stdoutIncludes: 'the platform says hello',
+    serve: { 'greet.sh': GREET, 'who.txt': 'the platform' },
+    uploaded: { 'out/greeting.txt': 'the platform says hello\n' },
   },
   {
     title: 'a JUnit report, parsed into task_result.test_report',
@@ -207,7 +231,22 @@ async function runSample(sample: Sample): Promise<void> {
   const id = sample.task.task_id;
   console.log(`\n${bold(`▶ ${id}: ${sample.title}`)}  ${dim(`$ ${sample.task.command}`)}`);
   dispatchedAt.set(id, Date.now());
-  sim.dispatch(sample.task);
+  // the sample names the simulator's files and artifact prefix; here they become its URLs
+  const task = {
+    ...sample.task,
+    ...(sample.task.files
+      ? {
+          files: sample.task.files.map((f) => ({
+            ...f,
+            url: sim.serveFile(f.url, { content: sample.serve![f.url]! }),
+          })),
+        }
+      : {}),
+    ...(sample.task.artifacts
+      ? { artifacts: { ...sample.task.artifacts, upload_url: sim.artifactsUrl(sample.task.artifacts.upload_url) } }
+      : {}),
+  };
+  sim.dispatch(task);
   if (sample.cancelAfterMs) {
     await sleep(sample.cancelAfterMs);
     sim.cancel(id);
@@ -231,6 +270,14 @@ async function runSample(sample: Sample): Promise<void> {
     else
       for (const f of r!.failed)
         console.log(yellow(`  test report: ${f.suite} › ${f.name}: ${f.message.split('\n')[0]}`));
+  }
+  for (const [rel, content] of Object.entries(sample.uploaded ?? {})) {
+    const got = sim.uploads.get(`${sample.task.artifacts!.upload_url}/${rel}`);
+    const listed = result.artifacts?.find((a) => a.path === rel);
+    if (got?.content?.toString() !== content) wrong.push(`artifact ${rel} did not arrive as written`);
+    else if (!listed?.uploaded || listed.sha256 !== sha256(content))
+      wrong.push(`artifact ${rel} is not listed as uploaded with its sha256 in task_result.artifacts`);
+    else console.log(green(`  artifact ${rel} uploaded (${listed.size} bytes, sha256 ${listed.sha256.slice(0, 12)}…)`));
   }
   const extra = [result.error_code, result.signal].filter(Boolean).join(', ');
   const report = result.test_report

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { PlatformSimulator, type ReceivedFrame, type SimulatorOptions } from './simulator.js';
+import { patternSha256, PlatformSimulator, type ReceivedFrame, type SimulatorOptions } from './simulator.js';
 
 const TOKEN = 'good-token';
 const sims: PlatformSimulator[] = [];
@@ -138,5 +139,47 @@ describe('PlatformSimulator', () => {
     expect(reply.type).toBe('auth_success');
     expect(sim.connectionCount).toBe(2);
     expect(sim.authCount).toBe(2);
+  });
+});
+
+describe('files and artifacts endpoints', () => {
+  it('serves a file to the token only (unless public), and stores an upload with its hash', async () => {
+    const sim = await simulator();
+    const url = sim.serveFile('dir/f.txt', { content: 'hello' });
+    const open = sim.serveFile('p.txt', { content: 'public', public: true });
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    expect((await fetch(url)).status).toBe(401);
+    expect(await (await fetch(url, { headers: auth })).text()).toBe('hello');
+    expect(await (await fetch(open)).text()).toBe('public');
+    expect((await fetch(`${sim.httpBase()}/files/none`, { headers: auth })).status).toBe(404);
+    const put = (body: string) =>
+      fetch(`${sim.artifactsUrl('t1')}/out/a%20b.txt`, { method: 'PUT', headers: auth, body });
+    sim.failNextUploads(503);
+    expect((await put('first')).status).toBe(503);
+    expect((await put('second')).status).toBe(201);
+    expect(sim.uploads.get('t1/out/a b.txt')).toMatchObject({
+      size: 6,
+      attempts: 2,
+      content: Buffer.from('second'),
+      sha256: createHash('sha256').update('second').digest('hex'),
+    });
+    expect((await fetch(`${sim.artifactsUrl('t1')}/x`, { method: 'PUT', body: 'x' })).status).toBe(401);
+    expect(sim.httpRequests.map((r) => r.status)).toEqual([401, 200, 200, 404, 503, 201, 401]);
+  });
+
+  it('generates a sized file whose hash patternSha256 knows, and can stall after some bytes', async () => {
+    const sim = await simulator();
+    const size = 300_001;
+    const res = await fetch(sim.serveFile('big', { size, public: true }));
+    const body = Buffer.from(await res.arrayBuffer());
+    expect(body.length).toBe(size);
+    expect(createHash('sha256').update(body).digest('hex')).toBe(patternSha256(size));
+    const stalled = await fetch(sim.serveFile('stall', { size, stallAfterBytes: 10, public: true }));
+    const reader = stalled.body!.getReader();
+    const first = await reader.read();
+    expect(first.value?.length).toBe(10);
+    const next = await Promise.race([reader.read(), new Promise((r) => setTimeout(() => r('stalled'), 300))]);
+    expect(next).toBe('stalled');
+    await reader.cancel();
   });
 });

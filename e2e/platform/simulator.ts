@@ -6,9 +6,15 @@
  * be able to look at malformed frames too.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- the records are received JSON of any shape, as said above */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -56,6 +62,60 @@ export interface DispatchedTask {
   test_reports?: string[];
   /** PROTOCOL.md second round: answered with task_result.limits_applied */
   limits?: { memory_mb?: number; cpu_percent?: number; max_processes?: number };
+  /** PROTOCOL.md second round */
+  files?: Array<{ url: string; path: string; sha256?: string; mode?: number | string }>;
+  artifacts?: { paths: string[]; upload_url: string };
+}
+
+/**
+ * A file the simulator serves at `/files/<name>` (PROTOCOL.md second round, `files`). Without
+ * `public`, only a request with a valid agent token gets it (401 otherwise), as a platform's own
+ * storage would.
+ */
+export interface ServedFile {
+  content?: string | Buffer;
+  /** instead of content: this many bytes of a fixed pattern, generated as they are sent */
+  size?: number;
+  public?: boolean;
+  /** answer with this status and no body */
+  status?: number;
+  /** send the headers and this many bytes, then nothing more (a stalled server) */
+  stallAfterBytes?: number;
+  /** answer 302 to this URL */
+  redirectTo?: string;
+}
+
+/** An artifact received at `PUT /artifacts/<path>`: what arrived, hashed as it came. */
+export interface ReceivedUpload {
+  path: string;
+  size: number;
+  sha256: string;
+  /** the body when at most 1 MB */
+  content?: Buffer;
+  attempts: number;
+}
+
+/** An HTTP request to the simulator's file and artifact endpoints. */
+export interface HttpRecord {
+  method: string;
+  path: string;
+  host: string | undefined;
+  authorization: string | undefined;
+  status: number;
+}
+
+const PATTERN = Buffer.alloc(64 * 1024, 'ats-agent simulator pattern 0123456789\n');
+
+/** The bytes a `size` file is made of, generated (the same for the same size). */
+export function* patternChunks(size: number): Generator<Buffer> {
+  for (let sent = 0; sent < size; sent += PATTERN.length)
+    yield PATTERN.subarray(0, Math.min(PATTERN.length, size - sent));
+}
+
+export function patternSha256(size: number): string {
+  const hash = createHash('sha256');
+  for (const chunk of patternChunks(size)) hash.update(chunk);
+  return hash.digest('hex');
 }
 
 /** A frame as the agent sent it (see the top of this file): tests read the fields they assert. */
@@ -99,6 +159,12 @@ export class PlatformSimulator extends EventEmitter {
   private readonly waiters = new Set<() => void>();
   private server: Server | undefined;
   private port: number;
+  private readonly files = new Map<string, ServedFile>();
+  /** artifact uploads by path, the latest attempt's content */
+  readonly uploads = new Map<string, ReceivedUpload>();
+  readonly httpRequests: HttpRecord[] = [];
+  /** the next uploads to answer with a status instead of storing them */
+  private uploadFailures: number[] = [];
 
   constructor(opts: SimulatorOptions) {
     super();
@@ -128,8 +194,7 @@ export class PlatformSimulator extends EventEmitter {
 
   async start(): Promise<string> {
     if (this.server) return this.url;
-    const onRequest = (_req: IncomingMessage, res: import('node:http').ServerResponse) =>
-      res.writeHead(426).end('WebSocket only\n');
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => this.onHttp(req, res);
     const server: Server = this.opts.tls
       ? createTlsServer({ key: this.opts.tls.key, cert: this.opts.tls.cert }, onRequest)
       : createServer(onRequest);
@@ -265,6 +330,116 @@ export class PlatformSimulator extends EventEmitter {
 
   private recheck(): void {
     for (const attempt of [...this.waiters]) attempt();
+  }
+
+  /** http(s)://host:port of this simulator; `host` another name for it (the token must not go there). */
+  httpBase(host = this.opts.host): string {
+    return `${this.opts.tls ? 'https' : 'http'}://${host}:${this.port}`;
+  }
+
+  /** Serves `file` at /files/<name>; returns its URL (at `host`, another name for this server, if given). */
+  serveFile(name: string, file: ServedFile, host?: string): string {
+    this.files.set(name, file);
+    return `${this.httpBase(host)}/files/${name.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
+  /** Where a task's artifacts go: PUT <this>/<relative path> lands in uploads as `<prefix>/<path>`. */
+  artifactsUrl(prefix: string, host?: string): string {
+    return `${this.httpBase(host)}/artifacts/${encodeURIComponent(prefix)}`;
+  }
+
+  /** The next uploads are answered with these statuses, one each, before they are stored again. */
+  failNextUploads(...statuses: number[]): void {
+    this.uploadFailures.push(...statuses);
+  }
+
+  private onHttp(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://simulator');
+    const record: HttpRecord = {
+      method: req.method ?? '',
+      path: decodeURIComponent(url.pathname),
+      host: req.headers.host,
+      authorization: req.headers.authorization,
+      status: 0,
+    };
+    this.httpRequests.push(record);
+    const answer = (status: number, body = '') => {
+      record.status = status;
+      res.writeHead(status, { 'content-length': Buffer.byteLength(body) }).end(body);
+      this.recheck();
+    };
+    const token = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const authorized = token !== undefined && this.tokens.has(token);
+    if (req.method === 'GET' && url.pathname.startsWith('/files/')) {
+      const file = this.files.get(record.path.slice('/files/'.length));
+      if (!file) return answer(404, 'no such file\n');
+      if (!file.public && !authorized) return answer(401, 'token required\n');
+      if (file.status) return answer(file.status);
+      if (file.redirectTo) {
+        record.status = 302;
+        res.writeHead(302, { location: file.redirectTo, 'content-length': 0 }).end();
+        return;
+      }
+      return this.sendFile(file, res, record);
+    }
+    if (req.method === 'PUT' && url.pathname.startsWith('/artifacts/')) {
+      if (!authorized) {
+        req.resume();
+        return answer(401, 'token required\n');
+      }
+      return this.receiveUpload(record.path.slice('/artifacts/'.length), req, answer);
+    }
+    answer(426, 'WebSocket only\n');
+  }
+
+  private sendFile(file: ServedFile, res: ServerResponse, record: HttpRecord): void {
+    const content = file.content === undefined ? undefined : Buffer.from(file.content);
+    const size = content?.length ?? file.size ?? 0;
+    record.status = 200;
+    res.writeHead(200, { 'content-length': size, 'content-type': 'application/octet-stream' });
+    const limit = file.stallAfterBytes ?? Infinity;
+    const chunks = content ? [content][Symbol.iterator]() : patternChunks(size);
+    let sent = 0;
+    const pump = () => {
+      for (;;) {
+        if (sent >= limit) return; // a stalled server: the headers and part of the body, then nothing
+        const next = chunks.next();
+        if (next.done) return void res.end();
+        const part = next.value.subarray(0, limit - sent);
+        sent += part.length;
+        if (!res.write(part)) return void res.once('drain', pump);
+      }
+    };
+    pump();
+  }
+
+  private receiveUpload(path: string, req: IncomingMessage, answer: (status: number, body?: string) => void): void {
+    const earlier = this.uploads.get(path);
+    const attempts = (earlier?.attempts ?? 0) + 1;
+    const failWith = this.uploadFailures.shift();
+    const hash = createHash('sha256');
+    const kept: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      size += chunk.length;
+      if (size <= 1024 * 1024) kept.push(chunk);
+    });
+    req.on('end', () => {
+      if (failWith) {
+        this.uploads.set(path, { path, size: 0, sha256: '', attempts });
+        return answer(failWith);
+      }
+      this.uploads.set(path, {
+        path,
+        size,
+        sha256: hash.digest('hex'),
+        attempts,
+        ...(size <= 1024 * 1024 ? { content: Buffer.concat(kept) } : {}),
+      });
+      answer(201);
+    });
+    req.on('error', () => answer(400));
   }
 
   /** Frames sent on a socket where ack was negotiated (stored here first, like a platform would). */

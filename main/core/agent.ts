@@ -67,6 +67,8 @@ export const AGENT_FEATURES = [
   'test_reports',
   'limits',
   'usage',
+  'files',
+  'artifacts',
 ];
 const SHORT_TOKEN_WARNING = (n: number) =>
   `the token is ${n} characters long, too short to mask safely: logs mask it only where it stands as a whole word`;
@@ -230,6 +232,19 @@ export class Agent {
       hooks: config.hooks,
       maxQueued: config.task.max_queued,
       dependencyTimeoutS: config.task.dependency_timeout,
+      transfer: {
+        http: {
+          serverUrl: config.server.url,
+          token: () => this.lastToken,
+          caFile: config.server.ca_file,
+          proxy: config.server.proxy,
+          noProxy: config.server.no_proxy,
+          env: process.env,
+          idleTimeoutMs: config.transfer.timeout * 1000,
+        },
+        cacheMaxBytes: config.transfer.cache_max_mb * 1024 * 1024,
+        uploadRetries: config.transfer.upload_retries,
+      },
     });
     this.state.setOutboxProbe(() => ({
       frames: this.connection.outbox.size,
@@ -411,7 +426,8 @@ export class Agent {
     const inbound = parseInbound(raw);
     if (!inbound.ok) {
       this.rejectFrame(inbound.code, inbound.message, inbound.taskId);
-      if (inbound.rejectedTask && inbound.taskId) this.scheduler.refuseInvalid(inbound.taskId, inbound.message);
+      if (inbound.rejectedTask && inbound.taskId)
+        this.scheduler.refuseInvalid(inbound.taskId, inbound.message, inbound.code);
       return;
     }
     const frame = inbound.frame;

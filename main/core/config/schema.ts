@@ -237,6 +237,18 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ timeout: 60 }),
+    /** extension: a task's `files` and `artifacts` (tasks/transfer/, docs/protocol.md) */
+    transfer: z
+      .object({
+        /** seconds without a byte either way before a download or an upload attempt fails */
+        timeout: z.number().min(1).max(3600).default(30),
+        /** the content cache of downloaded files ({work_dir}/cache/files); 0 turns it off */
+        cache_max_mb: z.number().min(0).default(2048),
+        /** upload attempts after the first (1 s, 2 s, 4 s… apart) */
+        upload_retries: z.number().int().min(0).max(10).default(3),
+      })
+      .strict()
+      .default({ timeout: 30, cache_max_mb: 2048, upload_retries: 3 }),
     /** extension: where the agent works until the platform names its work_dir */
     work_dir: z.string().min(1).default(DEFAULT_WORK_DIR),
   })

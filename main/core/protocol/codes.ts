@@ -21,6 +21,8 @@ export const ErrorCode = {
   QUEUE_FULL: 'QUEUE_FULL',
   /** the task went past its `limits` (memory) and was ended */
   TASK_RESOURCE_LIMIT: 'TASK_RESOURCE_LIMIT',
+  /** a file of the task's `files` (or its `artifacts` field) could not be used; the command did not run */
+  FILE_TRANSFER_FAILED: 'FILE_TRANSFER_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

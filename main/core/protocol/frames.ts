@@ -3,6 +3,7 @@
  * real platforms already speak them. Extensions are marked; docs/protocol.md lists them.
  */
 import { z } from 'zod';
+import { ArtifactsField, FilesField, type ArtifactEntry } from './transfer-fields.js';
 
 export const TASK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** the most task_ids one task may wait for (docs/protocol.md, Priority and dependencies) */
@@ -51,6 +52,9 @@ export const TaskFrame = z.object({
       max_processes: z.number().int().min(1).max(4_194_304).optional(),
     })
     .nullish(),
+  /** extensions (PROTOCOL.md second round): fetched before the command, uploaded after it */
+  files: FilesField.nullish(),
+  artifacts: ArtifactsField.nullish(),
 });
 
 export const CancelTaskFrame = z.object({
@@ -231,6 +235,8 @@ export interface TaskResultFrame {
   limits_applied?: LimitsApplied;
   /** the limits the task asked for that the agent could not enforce */
   limits_unenforced?: LimitName[];
+  /** the files the task's `artifacts` globs matched, and whether each was uploaded */
+  artifacts?: ArtifactEntry[];
 }
 
 /** Extension: the agent's answer to a frame it could not use. */

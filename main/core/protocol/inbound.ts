@@ -4,6 +4,7 @@
  */
 import { ErrorCode } from './codes.js';
 import { AckFrame, CancelTaskFrame, ConfigUpdateFrame, TaskFrame, type InboundFrame } from './frames.js';
+import { TRANSFER_FIELDS } from './transfer-fields.js';
 
 export type Inbound =
   | { ok: true; frame: Exclude<InboundFrame, { type: 'auth_success' | 'auth_failed' }> }
@@ -34,7 +35,12 @@ export function parseInbound(frame: unknown): Inbound {
   const taskId = typeof rawId === 'string' && rawId.length > 0 ? rawId.slice(0, 256) : undefined;
   return {
     ok: false,
-    code: type === 'task' ? ErrorCode.INVALID_TASK : ErrorCode.INVALID_MESSAGE,
+    code:
+      type !== 'task'
+        ? ErrorCode.INVALID_MESSAGE
+        : TRANSFER_FIELDS.includes(String(issue.path[0]))
+          ? ErrorCode.FILE_TRANSFER_FAILED
+          : ErrorCode.INVALID_TASK,
     message: `${type}: ${field}: ${issue.message}`,
     taskId,
     rejectedTask: type === 'task' && taskId !== undefined,

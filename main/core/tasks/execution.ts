@@ -4,7 +4,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { ErrorCode } from '../protocol/codes.js';
-import type { TaskFrame } from '../protocol/frames.js';
+import type { TaskFrame, TaskResultFrame } from '../protocol/frames.js';
 import type { Logger } from '../logging/logger.js';
 import { confineTaskWorkDir, type WorkLayout } from '../workspace/layout.js';
 import type { TaskDirs } from '../workspace/task-dirs.js';
@@ -18,6 +18,8 @@ import { TaskResources, type ResourceHost } from './limits/task-resources.js';
 import { collectTestReports } from './test-reports/collect.js';
 import { maskText, secretEnvValues, shortSecretWarning } from './secret-masker.js';
 import type { TaskPolicy } from './task-policy.js';
+import { unrun } from './reporting.js';
+import { fetchTaskFiles, uploadTaskArtifacts, type TransferOptions } from './transfer/task-transfers.js';
 
 export interface ExecutionOptions {
   defaultTimeoutS: number;
@@ -35,6 +37,8 @@ export interface ExecutionOptions {
   log: Logger;
   /** runner.ts's startTask; a fake in the scheduler's unit tests */
   startTask?: typeof startTask;
+  /** HTTP, cache and retries for a task's `files` and `artifacts` */
+  transfer?: TransferOptions;
   /** the operator's pre_task / post_task hooks around every command (hooks.ts) */
   hooks?: HookSettings;
   /** where limits can be held (limits/task-resources.ts); found on this host when absent */
@@ -47,10 +51,16 @@ export interface ExecutionHooks {
   onOutput: (batch: OutputBatch) => void;
 }
 
-export type Executed = { ok: true; outcome: RunOutcome } | { ok: false; code: ErrorCode; message: string };
+/** What a task's steps add to its task_result besides the run's outcome. */
+export type ResultExtras = Pick<TaskResultFrame, 'artifacts'>;
+
+export type Executed =
+  { ok: true; outcome: RunOutcome; extras?: ResultExtras } | { ok: false; code: ErrorCode; message: string };
 
 export class TaskExecution {
   private readonly running = new Map<string, RunningTask>();
+  /** every task between its start and its outcome, its transfers' abort switch with it */
+  private readonly runs = new Map<string, { abort: AbortController; done: Promise<Executed> }>();
   private paused = false;
   /** env var names already warned about as too short to mask (once each) */
   private readonly shortSecretsWarned = new Set<string>();
@@ -60,21 +70,35 @@ export class TaskExecution {
    * The agent never changes its own environment.
    */
   private readonly agentEnv: NodeJS.ProcessEnv = { ...process.env };
-
   private readonly resources: ResourceHost;
-  /** runs between their process's end and their outcome (usage, test reports): a shutdown waits for them */
-  private readonly ending = new Set<Promise<RunOutcome>>();
 
   constructor(private readonly opts: ExecutionOptions) {
     this.resources = opts.resources ?? hostResources();
   }
 
   get runningCount(): number {
-    return this.running.size;
+    return this.runs.size;
   }
 
   /** `admittedIn`: the layout the work dir was checked against when the task was admitted. */
   async run(frame: TaskFrame, workDir: string, admittedIn: WorkLayout, hooks: ExecutionHooks): Promise<Executed> {
+    const abort = new AbortController();
+    const done = this.execute(frame, workDir, admittedIn, hooks, abort.signal);
+    this.runs.set(frame.task_id, { abort, done });
+    try {
+      return await done;
+    } finally {
+      this.runs.delete(frame.task_id);
+    }
+  }
+
+  private async execute(
+    frame: TaskFrame,
+    workDir: string,
+    admittedIn: WorkLayout,
+    hooks: ExecutionHooks,
+    signal: AbortSignal,
+  ): Promise<Executed> {
     const id = frame.task_id;
     const layout = this.opts.layout();
     let checked: { real: string };
@@ -120,6 +144,12 @@ export class TaskExecution {
     });
     const timeoutS = frame.timeout ?? this.opts.defaultTimeoutS;
     const secrets = [...secretEnvValues(frame.env_vars), ...this.opts.secretValues()];
+    const progress = (text: string) => hooks.onOutput({ stream: 'agent', text: maskText(text, secrets) });
+    if (frame.files?.length) {
+      const fetched = await this.fetchFiles(frame, cwdReal, layout, timeoutS, signal, progress);
+      if (fetched) return fetched;
+    }
+    if (signal.aborted) return { ok: true, outcome: stoppedBeforeStart(signal) };
     const resources = new TaskResources(
       frame,
       this.opts.policy?.runAs?.uid ?? process.getuid?.() ?? -1,
@@ -163,19 +193,75 @@ export class TaskExecution {
     if (this.paused) task.pause();
     hooks.onStarted();
     this.opts.log.info(`task ${id} started (timeout ${timeoutS} s): ${maskText(frame.command, secrets)}`);
-    const ended = (async () => {
-      const measured = resources.finish(await task.done);
-      for (const text of resources.notes) hooks.onOutput({ stream: 'agent', text });
-      const outcome: RunOutcome = { ...measured.outcome, report: { ...measured.outcome.report, ...measured.report } };
-      if (frame.test_reports?.length) await this.addTestReport(outcome, frame.test_reports, workDir, hooks);
-      return outcome;
-    })();
-    this.ending.add(ended);
+    let measured: ReturnType<TaskResources['finish']>;
     try {
-      return { ok: true, outcome: await ended };
+      measured = resources.finish(await task.done);
     } finally {
       this.running.delete(id);
-      this.ending.delete(ended);
+    }
+    for (const text of resources.notes) hooks.onOutput({ stream: 'agent', text });
+    const outcome: RunOutcome = { ...measured.outcome, report: { ...measured.outcome.report, ...measured.report } };
+    // the agreed order after the command: artifacts, then test reports, then the result
+    const extras: ResultExtras = frame.artifacts
+      ? { artifacts: await this.uploadArtifacts(frame, cwdReal, signal, progress) }
+      : {};
+    if (frame.test_reports?.length) await this.addTestReport(outcome, frame.test_reports, workDir, hooks);
+    return { ok: true, outcome, extras };
+  }
+
+  /** The task's `files`: null when all are in place, else the task's end (FILE_TRANSFER_FAILED, or stopped). */
+  private async fetchFiles(
+    frame: TaskFrame,
+    taskDir: string,
+    layout: WorkLayout,
+    timeoutS: number,
+    signal: AbortSignal,
+    progress: (text: string) => void,
+  ): Promise<Executed | null> {
+    if (!this.opts.transfer)
+      return { ok: false, code: ErrorCode.FILE_TRANSFER_FAILED, message: 'this agent has no file transfer set up' };
+    // the task's timeout bounds its downloads too: a server that trickles cannot hold the task forever
+    const deadline = AbortSignal.timeout(Math.min(timeoutS * 1000, 2 ** 31 - 1));
+    const within = AbortSignal.any([signal, deadline]);
+    try {
+      const fetched = await fetchTaskFiles(
+        frame,
+        taskDir,
+        layout,
+        this.opts.transfer,
+        this.opts.policy?.runAs,
+        within,
+        progress,
+      );
+      return fetched.ok ? null : { ok: false, code: ErrorCode.FILE_TRANSFER_FAILED, message: fetched.message };
+    } catch (err) {
+      if (signal.aborted) return { ok: true, outcome: stoppedBeforeStart(signal) };
+      if (deadline.aborted)
+        return {
+          ok: false,
+          code: ErrorCode.FILE_TRANSFER_FAILED,
+          message: `${(err as Error).message.replace(/: stopped$/, '')}: not fetched within the task's timeout (${timeoutS} s); the command was not run`,
+        };
+      throw err;
+    }
+  }
+
+  /** Whatever the command's end, every match is listed; a failure to look is one agent line, never the task's status. */
+  private async uploadArtifacts(
+    frame: TaskFrame,
+    taskDir: string,
+    signal: AbortSignal,
+    progress: (text: string) => void,
+  ): Promise<NonNullable<ResultExtras['artifacts']>> {
+    if (!this.opts.transfer) {
+      progress('artifacts: this agent has no file transfer set up; nothing uploaded');
+      return [];
+    }
+    try {
+      return await uploadTaskArtifacts(frame, taskDir, this.opts.transfer, signal, progress);
+    } catch (err) {
+      progress(`artifacts: could not look for them: ${(err as Error).message}`);
+      return [];
     }
   }
 
@@ -204,10 +290,16 @@ export class TaskExecution {
     }
   }
 
+  /**
+   * A running command is stopped; a transfer (the files before it, the artifacts after it) is
+   * aborted. Shutdown does both: artifacts are not uploaded while the agent stops.
+   */
   stop(taskId: string, reason: StopReason): boolean {
     const task = this.running.get(taskId);
-    if (!task) return false;
-    task.stop(reason);
+    const run = this.runs.get(taskId);
+    if (!task && !run) return false;
+    task?.stop(reason);
+    if (!task || reason === 'shutdown') run?.abort.abort(reason);
     return true;
   }
 
@@ -221,11 +313,17 @@ export class TaskExecution {
   }
 
   async stopAll(): Promise<void> {
-    const runs = [...this.running.values()];
-    runs.forEach((task) => task.stop('shutdown'));
-    await Promise.all(runs.map((task) => task.done));
-    await Promise.all([...this.ending].map((ended) => ended.catch(() => undefined)));
+    const runs = [...this.runs];
+    runs.forEach(([id]) => this.stop(id, 'shutdown'));
+    await Promise.all(runs.map(([, run]) => run.done.catch(() => undefined)));
   }
+}
+
+/** Stopped while its files were fetched: the command never started. */
+function stoppedBeforeStart(signal: AbortSignal): RunOutcome {
+  return signal.reason === 'cancelled'
+    ? unrun('cancelled', ErrorCode.TASK_CANCELLED, 'cancelled while its files were fetched; the command was not run')
+    : unrun('error', ErrorCode.AGENT_SHUTDOWN, "the agent shut down while the task's files were fetched");
 }
 
 /** This host's means: the cgroup is looked for once, at the first task with limits. */

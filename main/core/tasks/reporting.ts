@@ -101,7 +101,8 @@ export class TaskReporting {
     this.opts.state.upsertTask(taskView(frame, '', new Date(entry.received_at)));
   }
 
-  finish(frame: TaskFrame, outcome: RunOutcome): void {
+  /** `extras`: what the task's steps add to its result (execution.ts ResultExtras). */
+  finish(frame: TaskFrame, outcome: RunOutcome, extras?: Partial<TaskResultFrame>): void {
     const { table } = this.opts;
     const id = frame.task_id;
     const duration = Math.round((outcome.finishedAt.getTime() - outcome.startedAt.getTime()) / 10) / 100;
@@ -121,6 +122,7 @@ export class TaskReporting {
       ...(outcome.errorTruncated ? { error_truncated: true } : {}),
       usage: emptyUsage(),
       ...outcome.report,
+      ...extras,
     };
     table.rememberResult(result);
     const earlier = table.entry(id);

@@ -130,13 +130,13 @@ export class TaskScheduler {
    * A task frame that names its task but cannot run (it failed validation): one `error` result,
    * through the same path as every other, and never a second one for a task_id already seen.
    */
-  refuseInvalid(taskId: string, message: string): void {
+  refuseInvalid(taskId: string, message: string, code: ErrorCode = ErrorCode.INVALID_TASK): void {
     if (!this.admission.admitInvalid(taskId)) {
       this.opts.log.warn(`an invalid task frame for ${taskId.slice(0, 128)}, a task_id already seen: ignored`);
       return;
     }
     this.reporting.receivedInvalid();
-    this.reporting.refused({ type: 'task', task_id: taskId, command: '' }, '', ErrorCode.INVALID_TASK, message);
+    this.reporting.refused({ type: 'task', task_id: taskId, command: '' }, '', code, message);
   }
 
   cancel(taskId: string): boolean {
@@ -235,7 +235,7 @@ export class TaskScheduler {
         onStarted: () => this.reporting.started(id),
         onOutput: (batch) => this.reporting.output(id, batch),
       });
-      if (executed.ok) this.reporting.finish(frame, executed.outcome);
+      if (executed.ok) this.reporting.finish(frame, executed.outcome, executed.extras);
       else this.reporting.refused(frame, workDir, executed.code, executed.message);
     } catch (err) {
       this.opts.log.error(`task ${id}: internal error: ${(err as Error)?.stack ?? err}`);
