@@ -230,7 +230,12 @@ export class Outbox {
       if (entry.confirmed) continue;
       entry.sent = true;
       entry.epoch = epoch;
-      yield this.bytesOf(entry);
+      try {
+        yield this.bytesOf(entry);
+      } finally {
+        // sent: the socket has its own copy (masked), and a resend reads the file
+        this.uncache(entry);
+      }
     }
   }
 
@@ -414,7 +419,7 @@ export class Outbox {
 
   /** Only the file has it now (an entry whose write failed is never uncached: memory is all it has). */
   private uncache(entry: Entry): void {
-    if (entry.offset < 0 || !entry.data) return;
+    if (!this.file || entry.offset < 0 || !entry.data) return;
     this.cachedBytes -= entry.data.length;
     entry.data = null;
   }
