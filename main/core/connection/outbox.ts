@@ -452,7 +452,7 @@ export class Outbox {
     }
     this.trim();
     if (this.file) {
-      if (this.writingBytes < 0 && this.head === this.entries.length) this.truncateFile();
+      if (this.writingBytes < 0 && this.onlyQueuedPending()) this.truncateFile();
       else {
         this.enqueue(confirmationLine(logs, results));
         if (this.writingBytes < 0) this.maintain();
@@ -469,8 +469,8 @@ export class Outbox {
   private maintain(): void {
     this.maintenanceDue = false;
     const file = this.file!;
-    if (this.head === this.entries.length) {
-      if (file.size > 0 || this.queue.length > 0) this.truncateFile();
+    if (this.onlyQueuedPending()) {
+      if (file.size > 0 || this.queue.some((q) => !q.entry)) this.truncateFile();
     } else if (this.nextOffset > this.diskCap) this.makeRoom(0);
     else if (file.size > COMPACT_MIN_BYTES && this.unconfirmedBytes * COMPACT_WHEN_LIVE_BELOW < file.size)
       this.compact();
@@ -509,6 +509,12 @@ export class Outbox {
    */
   private truncateFile(): void {
     const results = this.resultsSinceReset;
+    const keep = this.queue.filter((q) => q.entry && !q.entry.confirmed);
+    this.written(
+      this.queue.filter((q) => q.entry?.confirmed),
+      0,
+      null,
+    ); // summarised away while they waited: no write needed
     this.queue = [];
     this.queuedBytes = 0;
     this.resultsSinceReset = [];
@@ -518,6 +524,25 @@ export class Outbox {
     } catch (err) {
       this.onWriteError(err as Error);
     }
+    // frames still waiting for their write move to the new end; the write that follows takes them
+    for (const q of keep) this.enqueueAgain(q);
+  }
+
+  /**
+   * Every unconfirmed frame is still waiting for its write (none is only on the file): the file can
+   * start over, and the waiting frames go into the new one.
+   */
+  private onlyQueuedPending(): boolean {
+    if (this.unconfirmed > this.queue.length) return false;
+    let waiting = 0;
+    for (const q of this.queue) if (q.entry && !q.entry.confirmed) waiting += 1;
+    return waiting === this.unconfirmed;
+  }
+
+  private enqueueAgain(q: Queued): void {
+    q.entry!.offset = this.nextOffset;
+    this.queue.push(q);
+    this.queuedBytes += q.line.length;
   }
 
   /**
