@@ -5,14 +5,15 @@
  *   node --import tsx e2e/bench/probe-relay.ts <out-dir> [node flags for the agent…]
  *   e.g. … /tmp/probe --trace-gc     or     … /tmp/probe --cpu-prof --cpu-prof-dir=/tmp/probe
  * PROBE_COMMAND replaces the task's command, PROBE_CLI the agent's entry (e.g. a patched copy),
- * PROBE_ACK=off makes the simulator speak no ack (ping/pong confirms).
+ * PROBE_ACK=off makes the simulator speak no ack (ping/pong confirms), PROBE_TASKS=64 runs that many
+ * copies of the command at once (task.max_concurrent set to match).
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PlatformSimulator } from '../platform/simulator.js';
 import { CLI, TOKEN } from './lib/agent.js';
-import { peakRssKb } from './lib/proc.js';
+import { peakRssKb, processCpuMs } from './lib/proc.js';
 import { agentEnv } from '../lib/agent-env.js';
 
 const [out = '/tmp/ats-probe', ...flags] = process.argv.slice(2);
@@ -26,7 +27,11 @@ const sim = new PlatformSimulator({ tokens: [TOKEN], ack: process.env.PROBE_ACK 
 await sim.start();
 const log = createWriteStream(path.join(out, 'agent.out'));
 const cli = process.env.PROBE_CLI ?? CLI;
-const child = spawn(process.execPath, [...flags, cli, '--server-url', sim.url, '--work-dir', path.join(out, 'work')], {
+const tasks = Number(process.env.PROBE_TASKS ?? 1);
+const config = path.join(out, 'agent.json'); // JSON is YAML
+writeFileSync(config, JSON.stringify({ task: { max_concurrent: tasks } }));
+const args = [...flags, cli, '--server-url', sim.url, '--work-dir', path.join(out, 'work'), '--config', config];
+const child = spawn(process.execPath, args, {
   env: agentEnv(TOKEN),
   stdio: ['ignore', 'pipe', 'pipe'],
 });
@@ -34,13 +39,16 @@ child.stdout.pipe(log);
 child.stderr.pipe(log);
 try {
   await sim.waitFor(() => sim.heartbeats.length > 0, 20_000, 'the agent');
-  const id = `probe-${Date.now()}`;
+  const ids = Array.from({ length: tasks }, (_, i) => `probe-${Date.now()}-${i}`);
+  const cpu0 = processCpuMs(child.pid!);
   const t0 = performance.now();
-  sim.dispatch({ task_id: id, command });
-  await sim.waitFor(() => sim.result(id), 300_000, 'the result');
+  for (const id of ids) sim.dispatch({ task_id: id, command });
+  await sim.waitFor(() => ids.every((id) => sim.result(id)), 300_000, 'the results');
   const ms = performance.now() - t0;
+  const cpu1 = processCpuMs(child.pid!);
+  const frames = ids.reduce((n, id) => n + sim.logs(id).length, 0);
   console.log(
-    `${command}: ${ms.toFixed(0)} ms, ${sim.logs(id).length} frames, agent VmHWM ${(peakRssKb(child.pid!) / 1024).toFixed(0)} MB`,
+    `${tasks} × ${command}: ${ms.toFixed(0)} ms, ${frames} frames, agent VmHWM ${(peakRssKb(child.pid!) / 1024).toFixed(0)} MB, CPU main thread ${cpu1.main - cpu0.main} ms, all threads ${cpu1.all - cpu0.all} ms`,
   );
 } finally {
   if (child.exitCode === null && child.signalCode === null) {

@@ -2,7 +2,7 @@
  * The benchmark: `npm run bench` (= npm run build && node --import tsx e2e/bench/run.ts).
  *
  *   --quick              fewer and shorter runs (≈ 1 min instead of ≈ 3–4)
- *   --only a,b           run only these: idle, sampling, task-start, log-relay, burst, reconnect, single-file, full-log, test-reports, transfer
+ *   --only a,b           run only these: idle, sampling, task-start, log-relay, fan-in, burst, reconnect, single-file, full-log, test-reports, transfer
  *   --cpu-prof           every agent writes a V8 CPU profile to bench-results/profiles/<label>/
  *   --agent-flags "…"    extra node flags for every agent (e.g. "--optimize-for-size"), to try a fix
  *   --keep-tmp           keep the agents' temp work dirs (printed at the end)
@@ -19,6 +19,7 @@ import { assertBuilt, benchTmp, CLI, cleanupAll, REPO } from './lib/agent.js';
 import { consoleTable, writeReport, type Report } from './lib/report.js';
 import type { Bench, BenchContext, Figure } from './lib/types.js';
 import { burst } from './benches/burst.js';
+import { fanIn } from './benches/fan-in.js';
 import { idle } from './benches/idle.js';
 import { logRelay } from './benches/log-relay.js';
 import { monitorScripts } from './benches/monitor-scripts.js';
@@ -35,6 +36,7 @@ const ALL: Bench[] = [
   sampling,
   taskStart,
   logRelay,
+  fanIn,
   burst,
   reconnect,
   singleFile,

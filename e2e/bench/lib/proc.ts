@@ -17,10 +17,10 @@ export interface ProcStat {
   childTicks: number;
 }
 
-export function readStat(pid: number): ProcStat | null {
+export function readStat(pid: number, file = `/proc/${pid}/stat`): ProcStat | null {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    text = readFileSync(file, 'latin1');
   } catch {
     return null;
   }
@@ -114,4 +114,14 @@ export function pollTreePeak(root: number, everyMs = 25): () => number {
     tick();
     return peak;
   };
+}
+
+/**
+ * CPU time of one process in ms (utime + stime): `main` its main thread (the event loop), `all`
+ * every thread (GC and libuv's pool too). Less sensitive to the machine's load than wall time.
+ */
+export function processCpuMs(pid: number): { main: number; all: number } {
+  const main = readStat(pid, `/proc/${pid}/task/${pid}/stat`);
+  const all = readStat(pid);
+  return { main: ((main?.ownTicks ?? 0) * 1000) / CLK_TCK, all: ((all?.ownTicks ?? 0) * 1000) / CLK_TCK };
 }

@@ -1,9 +1,10 @@
 /**
- * The outbox's write-ahead file: one JSON line per record, appended with one write each, so a
- * kill -9 leaves at most the last line torn, and that line is cut off at the next open. There is
- * no fsync per record (a process crash keeps what the page cache has); a timer asks for one at most
- * once a second. Two kinds of line: a frame exactly as it goes on the wire, and a confirmation
- * record (`{"type":"_confirmed",…}`) naming the frames the platform has confirmed since.
+ * The outbox's write-ahead file: one JSON line per record, appended strictly in order (one write
+ * at a time, each at the end of the one before), so a kill -9 leaves at most the last write torn,
+ * and its torn last line is cut off at the next open. There is no fsync per record (a process
+ * crash keeps what the page cache has); a timer asks for one at most once a second. Two kinds of
+ * line: a frame exactly as it goes on the wire, and a confirmation record
+ * (`{"type":"_confirmed",…}`) naming the frames the platform has confirmed since.
  */
 import {
   closeSync,
@@ -14,7 +15,9 @@ import {
   readSync,
   renameSync,
   statSync,
+  writev,
   writeSync,
+  writevSync,
 } from 'node:fs';
 import path from 'node:path';
 
@@ -90,11 +93,36 @@ export class OutboxFile {
   /** `line` ends with its newline; returns where it starts. One write: never half a record. */
   append(line: Buffer): number {
     const offset = this.end;
-    let done = 0;
-    while (done < line.length) done += writeSync(this.fd, line, done, line.length - done, offset + done);
-    this.end += line.length;
-    this.dirty = true;
+    this.appendAll([line]);
     return offset;
+  }
+
+  /** `lines` (each ending with its newline) at the end of the file, in one write. */
+  appendAll(lines: Buffer[]): void {
+    const total = byteLength(lines);
+    let done = writevSync(this.fd, lines, this.end);
+    while (done < total) done += writevSync(this.fd, rest(lines, done), this.end + done);
+    this.end += total;
+    this.dirty = true;
+  }
+
+  /**
+   * The same off the main thread (libuv's pool does the copy into the page cache). The caller makes
+   * sure that nothing else writes, truncates or rewrites the file until `done` is called.
+   */
+  appendAllAsync(lines: Buffer[], done: (err: Error | null) => void): void {
+    const total = byteLength(lines);
+    const start = this.end;
+    const step = (written: number): void => {
+      writev(this.fd, written === 0 ? lines : rest(lines, written), start + written, (err, n) => {
+        if (err) return done(err);
+        if (written + n < total) return step(written + n);
+        this.end = start + total;
+        this.dirty = true;
+        done(null);
+      });
+    };
+    step(0);
   }
 
   read(offset: number, length: number): Buffer {
@@ -108,9 +136,10 @@ export class OutboxFile {
     return buffer;
   }
 
-  truncate(): void {
-    ftruncateSync(this.fd, 0);
-    this.end = 0;
+  /** Cuts the file to `length` bytes (everything, by default). */
+  truncate(length = 0): void {
+    ftruncateSync(this.fd, length);
+    this.end = length;
   }
 
   /**
@@ -150,4 +179,24 @@ export class OutboxFile {
     this.dirty = false;
     fdatasync(this.fd, () => undefined); // best effort: a power cut may still take the last second
   }
+}
+
+function byteLength(lines: Buffer[]): number {
+  let total = 0;
+  for (const line of lines) total += line.length;
+  return total;
+}
+
+/** What is left of `lines` after its first `written` bytes. */
+function rest(lines: Buffer[], written: number): Buffer[] {
+  const out: Buffer[] = [];
+  let skip = written;
+  for (const line of lines) {
+    if (skip >= line.length) skip -= line.length;
+    else {
+      out.push(skip > 0 ? line.subarray(skip) : line);
+      skip = 0;
+    }
+  }
+  return out;
 }

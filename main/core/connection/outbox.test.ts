@@ -31,6 +31,29 @@ const send = (box: Outbox, epoch = 0) =>
     return `${f.task_id}:${f.type === 'task_log' ? f.seq : 'result'}`;
   });
 const fileIn = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'ats-outbox-')), 'state', 'outbox.log');
+/** a frame big enough to be written off the main thread */
+const big = (task: string, seq: number) => log(task, seq, `${seq} `.padEnd(20_000, 'b'));
+/** an outbox whose `written` resolves at its next onWritten */
+function watched(opts: { file: string; memoryLimit?: number; onWriteError?: (err: Error) => void }) {
+  let waiters: Array<() => void> = [];
+  let writes = 0;
+  const box = new Outbox({
+    ...opts,
+    onWritten: () => {
+      writes += 1;
+      const w = waiters;
+      waiters = [];
+      w.forEach((f) => f());
+    },
+  });
+  return {
+    box,
+    written: () => new Promise<void>((resolve) => waiters.push(resolve)),
+    get writes() {
+      return writes;
+    },
+  };
+}
 
 describe('Outbox without ack (ping/pong confirms)', () => {
   it('keeps frames until a pong for a later ping confirms them', () => {
@@ -165,17 +188,17 @@ describe('Outbox write-ahead file', () => {
     expect(second.pendingResult('a')).toMatchObject({ status: 'success' });
   });
 
-  it('cuts a torn last record at start, and the next frame is not glued to it', () => {
+  it('cuts a torn last record at start, and the next frame is not glued to it', async () => {
     const file = fileIn();
     const first = new Outbox({ file });
     first.push(log('a', 1));
-    first.close();
+    await first.close();
     appendFileSync(file, '{"type":"task_log","task_id":"a","seq":2,"mess'); // a crash mid-write
     const notices: string[] = [];
     const second = new Outbox({ file, onNotice: (m) => notices.push(m) });
     expect(notices.join('\n')).toMatch(/torn/);
     second.push(log('a', 2));
-    second.close();
+    await second.close();
     const third = new Outbox({ file });
     expect(send(third)).toEqual(['a:1', 'a:2']);
   });
@@ -238,13 +261,91 @@ describe('Outbox write-ahead file', () => {
     expect(again).toEqual(ids);
   });
 
-  it('skips a record that is not JSON in the middle of the file rather than losing the rest', () => {
+  it('skips a record that is not JSON in the middle of the file rather than losing the rest', async () => {
     const file = fileIn();
     const first = new Outbox({ file });
     first.push(log('a', 1));
-    first.close();
+    await first.close();
     appendFileSync(file, 'garbage\n');
     writeFileSync(file, readFileSync(file, 'utf8') + JSON.stringify(log('a', 2)) + '\n');
     expect(send(new Outbox({ file }))).toEqual(['a:1', 'a:2']);
+  });
+});
+
+describe('Outbox write-ahead file, grouped writes', () => {
+  it('a big frame is sent only once the file has it; what is pushed in the same turn goes in one write', async () => {
+    const file = fileIn();
+    const w = watched({ file });
+    [1, 2, 3].forEach((n) => w.box.push(big('a', n)));
+    expect(send(w.box)).toEqual([]); // not on disk yet: not sendable
+    expect(statSync(file).size).toBe(0);
+    expect(w.box.unwrittenBytes).toBeGreaterThan(60_000);
+    await w.written();
+    expect(w.writes).toBe(1);
+    expect(w.box.unwrittenBytes).toBe(0);
+    expect(readFileSync(file, 'utf8').split('\n').filter(Boolean)).toHaveLength(3);
+    expect(send(w.box)).toEqual(['a:1', 'a:2', 'a:3']);
+  });
+
+  it('keeps the order when small frames come while a big one is being written', async () => {
+    const file = fileIn();
+    const w = watched({ file });
+    w.box.push(big('a', 1));
+    await new Promise((r) => setImmediate(r)); // the write is under way now
+    w.box.push(log('a', 2));
+    w.box.push(result('a'));
+    expect(send(w.box)).toEqual([]);
+    while (w.box.unwrittenBytes > 0) await w.written();
+    expect(send(w.box)).toEqual(['a:1', 'a:2', 'a:result']);
+    expect(send(new Outbox({ file }))).toEqual(['a:1', 'a:2', 'a:result']); // kill -9 now
+  });
+
+  it('confirmations during writes: once all is acked the file starts over, and a restart sends nothing', async () => {
+    const file = fileIn();
+    const w = watched({ file });
+    for (let n = 1; n <= 6; n++) {
+      w.box.push(big('a', n));
+      await w.written();
+      send(w.box, n);
+      w.box.push(big('a', n + 100)); // being written while the ack comes
+      w.box.ack('a', { seq: n + 100 }); // nothing sent beyond n: only up to n is confirmed
+      expect(w.box.size).toBe(1);
+      await w.written();
+      send(w.box, n);
+      w.box.ack('a', { seq: 1000 });
+    }
+    w.box.push(result('a'));
+    send(w.box);
+    w.box.ack('a', { result: true });
+    expect(w.box.size).toBe(0);
+    while (w.box.unwrittenBytes > 0) await w.written();
+    const again = new Outbox({ file });
+    expect(again.size).toBe(0);
+    expect(again.resultConfirmed('a')).toBe(true);
+    expect(statSync(file).size).toBeLessThan(100); // only the record of the confirmed result
+  });
+
+  it('close waits for the write under way and writes what is queued: a restart has every frame', async () => {
+    const file = fileIn();
+    const w = watched({ file });
+    w.box.push(big('a', 1));
+    await new Promise((r) => setImmediate(r)); // under way
+    w.box.push(big('a', 2));
+    w.box.push(result('a'));
+    await w.box.close();
+    expect(send(new Outbox({ file }))).toEqual(['a:1', 'a:2', 'a:result']);
+  });
+
+  it('a write that fails (disk full) keeps its frames in memory, sendable, and says so once per failure', async () => {
+    const errors: Error[] = [];
+    const w = watched({ file: '/dev/full', onWriteError: (err) => errors.push(err) });
+    w.box.push(big('a', 1));
+    w.box.push(big('a', 2));
+    await w.written();
+    expect(errors.map((e) => (e as NodeJS.ErrnoException).code)).toEqual(['ENOSPC']);
+    expect(send(w.box)).toEqual(['a:1', 'a:2']);
+    w.box.requeueUnconfirmed();
+    expect(send(w.box)).toEqual(['a:1', 'a:2']); // from memory: no file holds them
+    await w.box.close();
   });
 });

@@ -4,6 +4,12 @@
  * unconfirmed frame again, in order, with its original `seq`. Memory only caches the file's newest
  * frames; older ones are read back from the file when their turn comes.
  *
+ * Writes are grouped: what is pushed while a write is under way goes to the file in the next one,
+ * a single append off the main thread, and only then becomes sendable (`onWritten`). A small push
+ * with no write under way is written at once, synchronously: a lone frame (a task's first line,
+ * a result) costs no trip through the thread pool. Compaction and truncation wait for the moment
+ * no write is under way, so the file is only ever appended at its end, in order.
+ *
  * Confirmation has two sources, never both: a pong for a ping sent after the frame (the platform's
  * socket read it), or, when `ack` was negotiated, the platform's `ack` naming the task and seq (or
  * its result). A confirmed frame is recorded in the file and leaves the outbox. An ack can only
@@ -31,6 +37,8 @@ export interface OutboxOptions {
   onWriteError?: (err: Error) => void;
   /** what a restart found, or output summarised at the cap: for the agent log */
   onNotice?: (message: string) => void;
+  /** frames that were waiting for the file are on it: they can be sent now */
+  onWritten?: () => void;
 }
 
 /** A result is keyed with seq RESULT. */
@@ -38,6 +46,11 @@ const RESULT = -1;
 const NEWLINE = 0x0a;
 export const DEFAULT_DISK_CAP = 512 * 1024 * 1024;
 const COMPACT_MIN_BYTES = 16 * 1024 * 1024;
+/**
+ * a push with no write under way, and less than this waiting, is written synchronously: below it
+ * the trip through the thread pool costs more than the copy it takes off the main thread
+ */
+const SYNC_WRITE_BELOW = 16 * 1024;
 /**
  * compact once the unconfirmed frames are less than 1/8 of the file: online that is nearly always
  * (little is pending), and a catch-up after an outage rewrites about 1/7 of what it sends, not all
@@ -53,8 +66,10 @@ interface Entry {
   /** where the line starts in the file; -1 = not on disk (the write failed) */
   offset: number;
   length: number;
-  /** cached bytes of the frame, or null when only the file has them */
+  /** cached bytes of the frame, or null when only the file has them; always kept until written */
   data: Buffer | null;
+  /** on the file (or its write failed and only memory has it): it may be sent */
+  written: boolean;
   /** written to a socket at least once (only such a frame can be acked) */
   sent: boolean;
   /** the ping epoch current when it was last written to a socket */
@@ -66,6 +81,12 @@ interface Entry {
 interface TaskFrames {
   entries: Entry[];
   head: number;
+}
+
+/** A line waiting for its write: a frame (its entry) or a confirmation record. */
+interface Queued {
+  line: Buffer;
+  entry?: Entry;
 }
 
 export interface AckResult {
@@ -90,12 +111,26 @@ export class Outbox {
   private readonly diskCap: number;
   private readonly onWriteError: (err: Error) => void;
   private readonly onNotice: (message: string) => void;
+  private readonly onWritten: () => void;
+  /** lines for the next write, in order */
+  private queue: Queued[] = [];
+  private queuedBytes = 0;
+  /** bytes of the write under way, or -1 when none is */
+  private writingBytes = -1;
+  private writeScheduled = false;
+  /** truncation, compaction or the cap wait for the write under way */
+  private maintenanceDue = false;
+  /** results confirmed since the file last started over: a truncation or compaction records them */
+  private resultsSinceReset: string[] = [];
+  private closing: (() => void) | null = null;
+  private closed = false;
 
   constructor(opts: OutboxOptions = {}) {
     this.memoryLimit = opts.memoryLimit ?? 16 * 1024 * 1024;
     this.diskCap = opts.diskCap ?? DEFAULT_DISK_CAP;
     this.onWriteError = opts.onWriteError ?? (() => undefined);
     this.onNotice = opts.onNotice ?? (() => undefined);
+    this.onWritten = opts.onWritten ?? (() => undefined);
     this.file = opts.file ? new OutboxFile(opts.file) : null;
     if (this.file) this.load(this.file);
   }
@@ -113,6 +148,11 @@ export class Outbox {
   /** Bytes the write-ahead file holds (confirmed frames not compacted away yet included). */
   get fileBytes(): number {
     return this.file?.size ?? 0;
+  }
+
+  /** Bytes pushed but not on the file yet: memory that only the file's speed bounds. */
+  get unwrittenBytes(): number {
+    return this.queuedBytes + Math.max(0, this.writingBytes);
   }
 
   get hasUnsent(): boolean {
@@ -145,8 +185,9 @@ export class Outbox {
   }
 
   /**
-   * On disk before it returns. A second result for a task whose result is still pending is not
-   * queued twice: the pending one goes out, and `onConfirmed` waits for it.
+   * On disk before it can be sent (takeUnsent stops at the first frame not written yet). A second
+   * result for a task whose result is still pending is not queued twice: the pending one goes out,
+   * and `onConfirmed` waits for it.
    */
   push(frame: OutboxFrame, onConfirmed?: () => void): void {
     const seq = frame.type === 'task_result' ? RESULT : frame.seq;
@@ -159,32 +200,42 @@ export class Outbox {
     const line = Buffer.allocUnsafe(length + 1);
     line.write(json, 0, 'utf8');
     line[length] = NEWLINE;
-    if (this.file && this.file.size + line.length > this.diskCap) this.makeRoom(line.length);
-    const offset = this.write(line);
+    if (this.file && this.nextOffset + line.length > this.diskCap) {
+      if (this.writingBytes < 0) this.makeRoom(line.length);
+      else this.maintenanceDue = true; // the file passes its cap by what waits for that write, at most
+    }
     const entry: Entry = {
       taskId: frame.task_id,
       seq,
-      offset,
+      offset: -1,
       length,
-      data: null,
+      data: line.subarray(0, length),
+      written: !this.file,
       sent: false,
       epoch: -1,
       confirmed: false,
       onConfirmed,
     };
-    if (offset < 0 || this.cachedBytes + length <= this.memoryLimit) this.cache(entry, line.subarray(0, length));
+    this.cachedBytes += length;
     this.add(entry);
+    if (this.file) this.enqueue(line, entry);
   }
 
   /** Frames waiting for the socket, oldest first; marks them sent under `epoch`. */
   *takeUnsent(epoch: number): Generator<Buffer> {
     while (this.cursor < this.entries.length) {
       const entry = this.entries[this.cursor]!;
+      if (!entry.written) return; // the rest follows once the file has it (onWritten)
       this.cursor += 1;
       if (entry.confirmed) continue;
       entry.sent = true;
       entry.epoch = epoch;
-      yield this.bytesOf(entry);
+      try {
+        yield this.bytesOf(entry);
+      } finally {
+        // sent: the socket has its own copy (masked), and a resend reads the file
+        this.uncache(entry);
+      }
     }
   }
 
@@ -228,8 +279,119 @@ export class Outbox {
     this.cursor = this.head;
   }
 
-  close(): void {
-    this.file?.close();
+  /** What waits for the file is written; then the file is closed. */
+  close(): Promise<void> {
+    if (!this.file) return Promise.resolve();
+    if (this.writingBytes >= 0) return new Promise((resolve) => (this.closing = resolve));
+    this.finishClose();
+    return Promise.resolve();
+  }
+
+  private finishClose(): void {
+    this.writeQueuedSync();
+    this.closed = true;
+    this.file!.close();
+  }
+
+  /** Where the next line queued will start in the file. */
+  private get nextOffset(): number {
+    return this.file!.size + Math.max(0, this.writingBytes) + this.queuedBytes;
+  }
+
+  private enqueue(line: Buffer, entry?: Entry): void {
+    if (this.closed) {
+      // after the close (shutdown): a frame lives in memory only, like one whose write failed
+      if (entry) entry.written = true;
+      return;
+    }
+    if (entry) entry.offset = this.nextOffset;
+    this.queue.push({ line, entry });
+    this.queuedBytes += line.length;
+    if (this.writingBytes >= 0 || this.closing) return; // the write under way starts the next one
+    if (this.queuedBytes < SYNC_WRITE_BELOW && !this.writeScheduled) this.writeQueuedSync();
+    else if (!this.writeScheduled) {
+      // what else is pushed in this turn of the event loop joins the same write
+      this.writeScheduled = true;
+      setImmediate(() => {
+        this.writeScheduled = false;
+        this.writeQueued();
+      });
+    }
+  }
+
+  /** The queue in one write off the main thread; the next write starts when it is done. */
+  private writeQueued(): void {
+    if (this.writingBytes >= 0 || !this.file || this.closed) return;
+    this.maintain();
+    if (this.queue.length === 0) {
+      this.onWritten(); // a compaction may have written what was queued
+      return;
+    }
+    const batch = this.takeQueue();
+    this.writingBytes = batch.bytes;
+    this.file.appendAllAsync(
+      batch.items.map((q) => q.line),
+      (err) => {
+        this.writingBytes = -1;
+        this.written(batch.items, batch.start, err);
+        if (this.closing) {
+          const resolve = this.closing;
+          this.closing = null;
+          this.finishClose();
+          resolve();
+          return;
+        }
+        if (this.queue.length > 0 || this.maintenanceDue) this.writeQueued();
+        this.onWritten();
+      },
+    );
+  }
+
+  /** The queue now, on the main thread (a small push, or the close). */
+  private writeQueuedSync(): void {
+    if (this.queue.length === 0) return;
+    const batch = this.takeQueue();
+    let err: Error | null = null;
+    try {
+      this.file!.appendAll(batch.items.map((q) => q.line));
+    } catch (e) {
+      err = e as Error;
+    }
+    this.written(batch.items, batch.start, err);
+  }
+
+  private takeQueue(): { items: Queued[]; bytes: number; start: number } {
+    const batch = { items: this.queue, bytes: this.queuedBytes, start: this.file!.size };
+    this.queue = [];
+    this.queuedBytes = 0;
+    return batch;
+  }
+
+  /**
+   * A write ended. Failed (disk full): the file is cut back to where the write began, its frames
+   * stay in memory only, and what was queued since moves up to fill the gap.
+   */
+  private written(items: Queued[], start: number, err: Error | null): void {
+    if (err) {
+      this.onWriteError(err);
+      try {
+        this.file!.truncate(start);
+      } catch {
+        // the file keeps a torn tail, which the next start cuts
+      }
+      let offset = this.file!.size;
+      for (const q of this.queue) {
+        if (q.entry) q.entry.offset = offset;
+        offset += q.line.length;
+      }
+    }
+    for (const { entry } of items) {
+      if (!entry) continue;
+      entry.written = true;
+      if (entry.confirmed) entry.data = null; // summarised away while it waited
+      if (err) entry.offset = -1;
+      else if (entry.data && this.cachedBytes > this.memoryLimit) this.uncache(entry);
+    }
   }
 
   private add(entry: Entry): void {
@@ -241,27 +403,25 @@ export class Outbox {
     task.entries.push(entry);
   }
 
-  private write(line: Buffer): number {
-    if (!this.file) return -1;
-    try {
-      return this.file.append(line);
-    } catch (err) {
-      this.onWriteError(err as Error);
-      return -1;
-    }
-  }
-
   private drop(entry: Entry): void {
     entry.confirmed = true;
     this.unconfirmed -= 1;
     this.unconfirmedBytes -= entry.length;
     if (entry.data) this.cachedBytes -= entry.data.length;
-    entry.data = null;
+    // a frame still waiting for its write keeps its bytes: the write needs them
+    if (entry.written) entry.data = null;
   }
 
   private cache(entry: Entry, data: Buffer): void {
     entry.data = data;
     this.cachedBytes += data.length;
+  }
+
+  /** Only the file has it now (an entry whose write failed is never uncached: memory is all it has). */
+  private uncache(entry: Entry): void {
+    if (!this.file || entry.offset < 0 || !entry.data) return;
+    this.cachedBytes -= entry.data.length;
+    entry.data = null;
   }
 
   private bytesOf(entry: Entry): Buffer {
@@ -286,19 +446,34 @@ export class Outbox {
       this.drop(entry);
       if (entry.seq === RESULT) {
         results.push(entry.taskId);
+        this.resultsSinceReset.push(entry.taskId);
         this.rememberConfirmedResult(entry.taskId);
       } else logs[entry.taskId] = Math.max(logs[entry.taskId] ?? 0, entry.seq);
     }
     this.trim();
     if (this.file) {
-      if (this.head === this.entries.length) this.truncateFile(results);
+      if (this.writingBytes < 0 && this.onlyQueuedPending()) this.truncateFile();
       else {
-        this.write(confirmationLine(logs, results));
-        if (this.file.size > COMPACT_MIN_BYTES && this.unconfirmedBytes * COMPACT_WHEN_LIVE_BELOW < this.file.size)
-          this.compact(results);
+        this.enqueue(confirmationLine(logs, results));
+        if (this.writingBytes < 0) this.maintain();
+        else this.maintenanceDue = true;
       }
     }
     for (const entry of done) entry.onConfirmed?.();
+  }
+
+  /**
+   * With no write under way: start the file over when nothing is pending, compact it when little
+   * of it is, make room when it is past its cap.
+   */
+  private maintain(): void {
+    this.maintenanceDue = false;
+    const file = this.file!;
+    if (this.onlyQueuedPending()) {
+      if (file.size > 0 || this.queue.some((q) => !q.entry)) this.truncateFile();
+    } else if (this.nextOffset > this.diskCap) this.makeRoom(0);
+    else if (file.size > COMPACT_MIN_BYTES && this.unconfirmedBytes * COMPACT_WHEN_LIVE_BELOW < file.size)
+      this.compact();
   }
 
   /** Drops confirmed entries from the front of the lists. */
@@ -328,23 +503,58 @@ export class Outbox {
   }
 
   /**
-   * Nothing is pending: the file starts over, keeping only the record of the results just
-   * confirmed, whose journal entries may not say "delivered" yet when a crash comes.
+   * Nothing is pending (no write under way, and only confirmation records can be queued): the file
+   * starts over, keeping only the record of the results confirmed since it last did, whose journal
+   * entries may not say "delivered" yet when a crash comes.
    */
-  private truncateFile(justConfirmed: string[]): void {
+  private truncateFile(): void {
+    const results = this.resultsSinceReset;
+    const keep = this.queue.filter((q) => q.entry && !q.entry.confirmed);
+    this.written(
+      this.queue.filter((q) => q.entry?.confirmed),
+      0,
+      null,
+    ); // summarised away while they waited: no write needed
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.resultsSinceReset = [];
     try {
       this.file!.truncate();
-      if (justConfirmed.length) this.file!.append(confirmationLine({}, justConfirmed));
+      if (results.length) this.file!.append(confirmationLine({}, results));
     } catch (err) {
       this.onWriteError(err as Error);
     }
+    // frames still waiting for their write move to the new end; the write that follows takes them
+    for (const q of keep) this.enqueueAgain(q);
   }
 
-  /** Rewrites the file with only what is unconfirmed (and the record of the results just confirmed). */
-  private compact(justConfirmed: string[] = []): void {
+  /**
+   * Every unconfirmed frame is still waiting for its write (none is only on the file): the file can
+   * start over, and the waiting frames go into the new one.
+   */
+  private onlyQueuedPending(): boolean {
+    if (this.unconfirmed > this.queue.length) return false;
+    let waiting = 0;
+    for (const q of this.queue) if (q.entry && !q.entry.confirmed) waiting += 1;
+    return waiting === this.unconfirmed;
+  }
+
+  private enqueueAgain(q: Queued): void {
+    q.entry!.offset = this.nextOffset;
+    this.queue.push(q);
+    this.queuedBytes += q.line.length;
+  }
+
+  /**
+   * With no write under way: rewrites the file with only what is unconfirmed, the frames still
+   * queued included (they are written by the rewrite), and the record of the results confirmed
+   * since the file last started over.
+   */
+  private compact(): void {
     const live = this.entries.slice(this.head).filter((e) => !e.confirmed);
+    const results = this.resultsSinceReset;
     const lines = [
-      confirmationLine({}, justConfirmed),
+      confirmationLine({}, results),
       ...live.map((e) => {
         const line = Buffer.allocUnsafe(e.length + 1);
         this.bytesOf(e).copy(line);
@@ -352,9 +562,14 @@ export class Outbox {
         return line;
       }),
     ];
+    const queued = this.queue;
     try {
       const offsets = this.file!.rewrite(lines);
       live.forEach((e, i) => (e.offset = offsets[i + 1]!));
+      this.queue = [];
+      this.queuedBytes = 0;
+      this.resultsSinceReset = [];
+      this.written(queued, 0, null);
     } catch (err) {
       this.onWriteError(err as Error);
     }
@@ -367,8 +582,8 @@ export class Outbox {
   private makeRoom(needed: number): void {
     this.compact();
     const target = this.diskCap - needed - Math.floor(this.diskCap / 4);
-    while (this.file!.size + needed > this.diskCap) {
-      if (!this.summariseChattiest(this.file!.size - target)) break;
+    while (this.nextOffset + needed > this.diskCap) {
+      if (!this.summariseChattiest(this.nextOffset - target)) break;
       this.compact();
     }
   }
@@ -467,6 +682,7 @@ export class Outbox {
         offset: line.offset,
         length: line.length,
         data: null,
+        written: true,
         sent: false,
         epoch: -1,
         confirmed: false,
@@ -476,8 +692,10 @@ export class Outbox {
     const pending = this.size;
     if (pending > 0)
       this.onNotice(`outbox: ${pending} unconfirmed frame(s) from an earlier run will be sent again, in order`);
-    if (file.size > COMPACT_MIN_BYTES && this.unconfirmedBytes * COMPACT_WHEN_LIVE_BELOW < file.size)
-      this.compact([...this.confirmedResults]);
+    if (file.size > COMPACT_MIN_BYTES && this.unconfirmedBytes * COMPACT_WHEN_LIVE_BELOW < file.size) {
+      this.resultsSinceReset = [...this.confirmedResults];
+      this.compact();
+    }
   }
 }
 

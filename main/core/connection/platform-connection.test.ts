@@ -3,7 +3,7 @@
  * process): what confirms a frame with and without `ack`, hostile acks, resending after a reconnect
  * and a restart, and the one backpressure signal.
  */
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -230,6 +230,27 @@ describe('PlatformConnection delivery', () => {
     c.acknowledge({ type: 'ack', task_id: 'a', seq: 1 });
     expect(c.outbox.pendingBytes).toBeLessThan(OUTBOX_LOW_WATER);
     expect(signals).toEqual([true, false]);
+  });
+
+  it('backpressure also while output waits for the outbox file, online or not: a disk slower than the tasks fills no memory', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'ats-conn-')), 'outbox.log');
+    const p = await platform(['ack']);
+    const c = connect(p, file);
+    const signals: boolean[] = [];
+    c.on('behind', (b) => signals.push(b));
+    // offline, never started: the frame waits for its write (off the main thread), then for the platform
+    c.sendReliable(log('a', 1, 'x'.repeat(OUTBOX_HIGH_WATER + 1)));
+    expect(c.outbox.unwrittenBytes).toBeGreaterThan(OUTBOX_HIGH_WATER);
+    expect(signals).toEqual([true]);
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (c.outbox.unwrittenBytes > 0) return;
+        clearInterval(poll);
+        resolve();
+      }, 2);
+    });
+    expect(signals).toEqual([true, false]);
+    expect(statSync(file).size).toBeGreaterThan(OUTBOX_HIGH_WATER);
   });
 
   it("an upgrade takes over the previous version's outbox.spill: its frames are sent, the file goes", async () => {

@@ -4,7 +4,9 @@
  * ping/pong both to find dead links and to confirm delivery of the outbox (or, with `ack` negotiated,
  * the platform's acks); AUTH_FAILED is fatal. It owns backpressure: `behind` turns on when the
  * unconfirmed frames pass the high mark while online and off when they fall below the low mark (or
- * the link goes down: offline, output goes to the outbox's file and tasks keep running).
+ * the link goes down: offline, output goes to the outbox's file and tasks keep running), and also,
+ * online or not, while more than the high mark waits for the outbox's file (a disk slower than the
+ * tasks' output must not fill memory).
  */
 import { EventEmitter } from 'node:events';
 import { existsSync, rmSync } from 'node:fs';
@@ -116,6 +118,10 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
         warned = true;
       },
       onNotice: (message) => this.log.warn(message),
+      onWritten: () => {
+        if (this.authenticated) this.flush();
+        this.updateBehind();
+      },
     });
     if (opts.outboxFile) this.importLegacySpill(path.join(path.dirname(opts.outboxFile), 'outbox.spill'));
   }
@@ -192,7 +198,7 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     try {
       await this.closeSocket(flushMs);
     } finally {
-      this.outbox.close(); // what is still spilled stays on disk for the next start
+      await this.outbox.close(); // what is still unconfirmed stays on disk for the next start
     }
   }
 
@@ -440,10 +446,11 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     this.updateBehind();
   }
 
-  /** The one backpressure signal: unconfirmed bytes against the marks, while online. */
+  /** The one backpressure signal: unconfirmed bytes against the marks while online, unwritten ones always. */
   private updateBehind(): void {
-    const pending = this.outbox.pendingBytes;
-    const behind = this.authenticated && (this.behindNow ? pending > OUTBOX_LOW_WATER : pending > OUTBOX_HIGH_WATER);
+    const pending = this.authenticated ? this.outbox.pendingBytes : 0;
+    const waiting = Math.max(pending, this.outbox.unwrittenBytes);
+    const behind = this.behindNow ? waiting > OUTBOX_LOW_WATER : waiting > OUTBOX_HIGH_WATER;
     if (behind === this.behindNow) return;
     this.behindNow = behind;
     this.emit('behind', behind);

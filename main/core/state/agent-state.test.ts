@@ -42,3 +42,23 @@ describe('the log file in the state', () => {
     expect(state.snapshot().logFileProblem).toBeNull();
   });
 });
+
+describe('the output kept for the UI', () => {
+  const chunk = (seq: number) => ({ seq, stream: 'stdout' as const, text: 'x'.repeat(16 * 1024), at: 't' });
+  const kept = (state: AgentState, id: string) => state.taskOutput(id).reduce((n, c) => n + c.text.length, 0);
+
+  it('one task keeps its last 256 K characters', () => {
+    const state = newState();
+    for (let seq = 1; seq <= 40; seq++) state.appendOutput('one', chunk(seq));
+    expect(kept(state, 'one')).toBe(256 * 1024);
+    expect(state.taskOutput('one').at(-1)?.seq).toBe(40);
+  });
+
+  it('64 tasks printing at once keep 4 M characters between them, not 64 × 256 K', () => {
+    const state = newState();
+    for (let seq = 1; seq <= 40; seq++) for (let t = 0; t < 64; t++) state.appendOutput(`t${t}`, chunk(seq));
+    const total = Array.from({ length: 64 }, (_, t) => kept(state, `t${t}`)).reduce((a, b) => a + b, 0);
+    expect(total).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(kept(state, 't63')).toBeGreaterThan(0);
+  });
+});

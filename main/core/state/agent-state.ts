@@ -6,6 +6,11 @@ import { EventEmitter } from 'node:events';
 
 /** typed by the contract: the renderer's bound is the same number, or neither compiles */
 export const TASK_OUTPUT_CHARS_KEPT: TaskOutputCharsKept = 262_144;
+/**
+ * what all tasks' kept output may hold together: many tasks printing at once each keep a share of
+ * it (at most TASK_OUTPUT_CHARS_KEPT), so the agent's memory does not grow with the task count
+ */
+const TASK_OUTPUT_CHARS_TOTAL = 4 * 1024 * 1024;
 import type {
   TaskOutputCharsKept,
   AlertView,
@@ -165,9 +170,9 @@ export class AgentState implements AgentStateSource {
     if (!kept) this.output.set(taskId, (kept = { chunks: [], chars: 0 }));
     kept.chunks.push(chunk);
     kept.chars += chunk.text.length;
+    const share = Math.min(TASK_OUTPUT_CHARS_KEPT, Math.floor(TASK_OUTPUT_CHARS_TOTAL / this.output.size));
     let drop = 0;
-    while (kept.chars > TASK_OUTPUT_CHARS_KEPT && drop < kept.chunks.length - 1)
-      kept.chars -= kept.chunks[drop++]!.text.length;
+    while (kept.chars > share && drop < kept.chunks.length - 1) kept.chars -= kept.chunks[drop++]!.text.length;
     if (drop > 0) kept.chunks.splice(0, drop);
     const task = this.tasks.get(taskId);
     if (task) task.outputSeq = chunk.seq;

@@ -15,6 +15,7 @@
 
 export const MASK = '***';
 const MASK_BYTES = Buffer.from(MASK);
+const EMPTY = Buffer.alloc(0);
 /** values shorter than this are not masked: "1", "yes" or "on" would mask half of any output */
 export const MIN_SECRET_LENGTH = 4;
 /** shorter values are masked only as whole words, and without their encoded forms */
@@ -196,7 +197,9 @@ export class SecretMasker {
   private emit(parts: Buffer[], buf: Buffer, restAt: number): { out: Buffer; rest: Buffer } {
     // what precedes the held bytes is the original byte there, masked or not: a mask ends a word too
     if (restAt > 0) this.before = buf[restAt - 1];
-    return { out: Buffer.concat(parts), rest: Buffer.from(buf.subarray(restAt)) };
+    // most chunks hold no secret and end on no prefix of one: they pass as they are, not copied
+    const out = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    return { out, rest: restAt === buf.length ? EMPTY : Buffer.from(buf.subarray(restAt)) };
   }
 
   /**
