@@ -134,6 +134,35 @@ describe.runIf(linux)('process tree (Linux /proc)', () => {
   });
 });
 
+describe.runIf(linux)('a process caught in the middle of an exec', () => {
+  it('is looked at again: one whose environment reads empty at first, then carries the cookie, is ended', async () => {
+    const taskId = `mid-exec-${randomUUID()}`;
+    const { child: root } = await startScript('echo $$', taskId, 1);
+    const start = processStartTime(root.pid!)!;
+    // an environment that reads empty for 0.3 s, as one does between fork and exec, then the cookie
+    const late = spawn('/bin/sh', ['-c', `sleep 0.3; exec /usr/bin/env ATS_TASK_ID=${taskId} sleep 100`], {
+      detached: true,
+      stdio: 'ignore',
+      env: {},
+    });
+    started.push(late.pid!);
+    if (root.exitCode === null) await new Promise((resolve) => root.once('exit', resolve));
+    await stopTree(root.pid, taskId, 300, { start, reaped: () => true });
+    expect(alive(late.pid!)).toBe(false);
+  });
+
+  it('one whose environment stays empty is not the task’s: the look gives up on it within its bound', async () => {
+    const { child: root } = await startScript('echo $$', 'a-task', 1);
+    const start = processStartTime(root.pid!)!;
+    const bare = spawn('/bin/sleep', ['100'], { detached: true, stdio: 'ignore', env: {} });
+    started.push(bare.pid!);
+    const began = Date.now();
+    await stopTree(root.pid, 'a-task', 300, { start, reaped: () => true });
+    expect(Date.now() - began).toBeLessThan(2_000);
+    expect(alive(bare.pid!)).toBe(true);
+  });
+});
+
 describe.runIf(linux)('a reaped root pid taken by another process (issue 11)', () => {
   it('stopTree never signals a pid whose start time is not the root’s, nor its group', async () => {
     // an unrelated process that now holds the pid the task's root had: it leads its own group, as a

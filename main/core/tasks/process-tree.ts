@@ -15,6 +15,10 @@ const HAS_PROC = process.platform === 'linux';
 const POLL_MS = 50;
 /** after SIGKILL: how long to keep re-killing (a tree still forking) before giving up */
 const KILL_PATIENCE_MS = 2_000;
+/** how long the look at a task's end waits for processes caught in the middle of an exec */
+const MID_EXEC_PATIENCE_MS = 500;
+/** PF_KTHREAD in the flags of /proc/<pid>/stat: kernel threads have no environment */
+const KERNEL_THREAD = 0x00200000;
 
 interface ProcEntry {
   pid: number;
@@ -23,6 +27,7 @@ interface ProcEntry {
   zombie: boolean;
   /** clock ticks after boot */
   start: number;
+  kernel: boolean;
 }
 
 /** What the agent knows of a task's root process beyond its pid, to tell it from a later holder of that pid. */
@@ -42,9 +47,22 @@ export interface RootIdentity {
  * while it names the task's process or group (usableRoot).
  */
 export function listTreeProcesses(rootPid: number | undefined, taskId: string, root?: RootIdentity): number[] {
+  return scanTree(rootPid, taskId, root).pids;
+}
+
+/**
+ * The tree, and `unsure`: processes started since the root whose environment reads empty, as it
+ * does in the middle of an exec (a setsid escapee between fork and exec looks so for a moment
+ * under load); a second look tells whether they carry the cookie.
+ */
+function scanTree(
+  rootPid: number | undefined,
+  taskId: string,
+  root?: RootIdentity,
+): { pids: number[]; unsure: number } {
   const bornAfter = root?.start;
   rootPid = usableRoot(rootPid, root);
-  if (!HAS_PROC) return rootPid !== undefined && groupAlive(rootPid) ? [rootPid] : [];
+  if (!HAS_PROC) return { pids: rootPid !== undefined && groupAlive(rootPid) ? [rootPid] : [], unsure: 0 };
   const entries = readProcTable();
   const found = new Set<number>();
   if (rootPid !== undefined) {
@@ -63,13 +81,26 @@ export function listTreeProcesses(rootPid: number | undefined, taskId: string, r
     }
   }
   const cookie = Buffer.from(`ATS_TASK_ID=${taskId}\0`);
+  let unsure = 0;
   for (const e of entries) {
-    if (!found.has(e.pid) && (bornAfter === undefined || e.start >= bornAfter) && hasCookie(e.pid, cookie))
-      found.add(e.pid);
+    if (found.has(e.pid) || (bornAfter !== undefined && e.start < bornAfter)) continue;
+    const carries = hasCookie(e.pid, cookie);
+    if (carries === true) found.add(e.pid);
+    else if (carries === 'empty' && bornAfter !== undefined && !e.kernel && !e.zombie) unsure += 1;
   }
   // zombies are already dead (only waiting to be reaped) and cannot be signalled away
   const alive = new Set(entries.filter((e) => !e.zombie && e.pid !== process.pid).map((e) => e.pid));
-  return [...found].filter((pid) => alive.has(pid));
+  return { pids: [...found].filter((pid) => alive.has(pid)), unsure };
+}
+
+/** The look at a task's end: empty only once no process is caught mid-exec (bounded). */
+async function settledTree(rootPid: number | undefined, taskId: string, root?: RootIdentity): Promise<number[]> {
+  const giveUpAt = Date.now() + MID_EXEC_PATIENCE_MS;
+  for (;;) {
+    const { pids, unsure } = scanTree(rootPid, taskId, root);
+    if (pids.length > 0 || unsure === 0 || Date.now() >= giveUpAt) return pids;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 /** Sends `signal` to the task's group and to every other process of its tree; one already gone is no error. */
@@ -104,7 +135,7 @@ export async function stopTree(
     return;
   }
   // after a normal exit there is usually nothing left: one look, no signals
-  if (listTreeProcesses(rootPid, taskId, root).length === 0) return;
+  if ((await settledTree(rootPid, taskId, root)).length === 0) return;
   signalTree(rootPid, taskId, 'SIGTERM', root);
   if (await waitUntilGone(rootPid, taskId, graceMs, root)) return;
   const giveUpAt = Date.now() + KILL_PATIENCE_MS;
@@ -145,7 +176,8 @@ async function waitUntilGone(
 ): Promise<boolean> {
   const deadline = Date.now() + withinMs;
   for (;;) {
-    if (listTreeProcesses(rootPid, taskId, root).length === 0) return true;
+    const { pids, unsure } = scanTree(rootPid, taskId, root);
+    if (pids.length === 0 && unsure === 0) return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
     await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, left)));
@@ -182,18 +214,21 @@ function readProcTable(): ProcEntry[] {
       pgid: Number(fields[2]),
       zombie: fields[0] === 'Z' || fields[0] === 'X',
       start: Number(fields[19]),
+      kernel: (Number(fields[6]) & KERNEL_THREAD) !== 0,
     });
   }
   return entries;
 }
 
-function hasCookie(pid: number, cookie: Buffer): boolean {
+/** Whether the process carries the cookie; 'empty': its environment reads empty (mid-exec, or none at all). */
+function hasCookie(pid: number, cookie: Buffer): boolean | 'empty' {
   let environ: Buffer;
   try {
     environ = readFileSync(`/proc/${pid}/environ`);
   } catch {
     return false; // gone, or not ours to read
   }
+  if (environ.length === 0) return 'empty';
   for (let at = environ.indexOf(cookie); at !== -1; at = environ.indexOf(cookie, at + 1)) {
     if (at === 0 || environ[at - 1] === 0) return true;
   }
