@@ -31,6 +31,9 @@ const api: AgentApi = {
   getSettings: () => invoke(AGENT_CHANNELS.getSettings),
   updateSettings: (patch) => invoke(AGENT_CHANNELS.updateSettings, patch),
   openPath: (target) => invoke(AGENT_CHANNELS.openPath, target),
+  pause: () => invoke(AGENT_CHANNELS.pause),
+  resume: () => invoke(AGENT_CHANNELS.resume),
+  quit: () => invoke(AGENT_CHANNELS.quit),
   subscribe(listener) {
     if (typeof listener !== 'function') throw new TypeError('subscribe(listener): listener must be a function');
     const wrapped = (_event: IpcRendererEvent, payload: AgentEvent) => listener(payload);

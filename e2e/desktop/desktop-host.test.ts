@@ -25,6 +25,9 @@ const CHANNELS = [
   'agent:getSnapshot',
   'agent:getTaskOutput',
   'agent:openPath',
+  'agent:pause',
+  'agent:quit',
+  'agent:resume',
   'agent:updateSettings',
 ];
 

@@ -70,6 +70,9 @@ const ARGS: { [M in AgentMethod]: z.ZodType<Extract<AgentCall, { method: M }>['a
   getSettings: z.tuple([]),
   updateSettings: z.tuple([SettingsPatchSchema]) as z.ZodType<[SettingsPatch]>,
   openPath: z.tuple([PathTargetSchema]) as z.ZodType<[PathTarget]>,
+  pause: z.tuple([]),
+  resume: z.tuple([]),
+  quit: z.tuple([]),
 };
 
 function isAgentMethod(method: unknown): method is AgentMethod {
@@ -110,6 +113,12 @@ function invoke(api: AgentApi, call: AgentCall): Promise<unknown> {
       return api.updateSettings(...call.args);
     case 'openPath':
       return api.openPath(...call.args);
+    case 'pause':
+      return api.pause();
+    case 'resume':
+      return api.resume();
+    case 'quit':
+      return api.quit();
   }
 }
 

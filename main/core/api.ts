@@ -150,6 +150,18 @@ export interface AgentSnapshot {
   logFileProblem?: LogFileProblem | null;
   /** extension: monitor.alerts and their state */
   alerts?: AlertView[];
+  /** extension: pause, drain, ephemeral (absent where no agent runs yet) */
+  control?: ControlView;
+}
+
+/** Pause, drain and ephemeral (run-control.ts). */
+export interface ControlView {
+  /** no queued task starts (paused, or draining) */
+  paused: boolean;
+  /** the agent exits once nothing runs */
+  draining: boolean;
+  /** started with --ephemeral: one task, then it drains */
+  ephemeral: boolean;
 }
 
 export type AgentEvent =
@@ -160,6 +172,7 @@ export type AgentEvent =
   | { type: 'log'; entry: AgentLogEntry }
   | { type: 'counters'; counters: Counters }
   | { type: 'log-file'; problem: LogFileProblem | null }
+  | { type: 'control'; control: ControlView }
   /** the host replaced the agent (new settings): fetch a new snapshot */
   | { type: 'reset' };
 
@@ -225,6 +238,11 @@ export interface AgentApi {
   getSettings(): Promise<SettingsView>;
   updateSettings(patch: SettingsPatch): Promise<CommandResult>;
   openPath(target: PathTarget): Promise<CommandResult>;
+  /** no new task starts until resume (the tray's Pause and the platform's `pause` do the same) */
+  pause(): Promise<CommandResult>;
+  resume(): Promise<CommandResult>;
+  /** the tray's Quit: a graceful stop (tasks get their grace period) */
+  quit(): Promise<CommandResult>;
 }
 
 /** The calls of AgentApi that carry arguments over a transport (all but subscribe). */
@@ -234,7 +252,10 @@ export type AgentCall =
   | { method: 'cancelTask'; args: [taskId: string] }
   | { method: 'getSettings'; args: [] }
   | { method: 'updateSettings'; args: [patch: SettingsPatch] }
-  | { method: 'openPath'; args: [target: PathTarget] };
+  | { method: 'openPath'; args: [target: PathTarget] }
+  | { method: 'pause'; args: [] }
+  | { method: 'resume'; args: [] }
+  | { method: 'quit'; args: [] };
 
 /** The dashboard's WebSocket messages (headless host ⇄ browser). */
 export type DashboardServerMessage =

@@ -62,6 +62,8 @@ export interface HostServices {
   setStartAtLogin?(enabled: boolean): CommandResult | Promise<CommandResult>;
   /** what the OS says now (the settings view shows it, not what was last asked for) */
   getStartAtLogin?(): boolean;
+  /** the whole app quits (the tray's Quit); without it the UI's quit stops the agent only */
+  quit?(): void;
 }
 
 export interface AgentHostOptions {
@@ -115,6 +117,13 @@ export class AgentHost {
       getSettings: live.getSettings,
       updateSettings: live.updateSettings,
       openPath: live.openPath,
+      pause: async () => (this.agent ? live.pause() : { ok: false, message: 'the agent is not running' }),
+      resume: async () => (this.agent ? live.resume() : { ok: false, message: 'the agent is not running' }),
+      quit: async () => {
+        if (opts.services?.quit) opts.services.quit();
+        else await this.shutdown();
+        return { ok: true };
+      },
     };
   }
 

@@ -20,6 +20,9 @@ export const AGENT_CHANNELS = {
   getSettings: 'agent:getSettings',
   updateSettings: 'agent:updateSettings',
   openPath: 'agent:openPath',
+  pause: 'agent:pause',
+  resume: 'agent:resume',
+  quit: 'agent:quit',
 } as const satisfies { [M in AgentMethod]: `agent:${M}` };
 
 /** main → renderer: every AgentEvent, payload only */

@@ -3,7 +3,16 @@
  * `error` frame (and a task it can name with an `error` result) and carries on.
  */
 import { ErrorCode } from './codes.js';
-import { AckFrame, CancelTaskFrame, ConfigUpdateFrame, TaskFrame, type InboundFrame } from './frames.js';
+import {
+  AckFrame,
+  CancelTaskFrame,
+  ConfigUpdateFrame,
+  DrainFrame,
+  PauseFrame,
+  ResumeFrame,
+  TaskFrame,
+  type InboundFrame,
+} from './frames.js';
 
 export type Inbound =
   | { ok: true; frame: Exclude<InboundFrame, { type: 'auth_success' | 'auth_failed' }> }
@@ -14,6 +23,9 @@ const SCHEMAS = {
   cancel_task: CancelTaskFrame,
   config_update: ConfigUpdateFrame,
   ack: AckFrame,
+  pause: PauseFrame,
+  resume: ResumeFrame,
+  drain: DrainFrame,
 } as const;
 
 export function parseInbound(frame: unknown): Inbound {

@@ -9,6 +9,7 @@ const TASK_OUTPUT_CHARS_KEPT: TaskOutputCharsKept = 262_144;
 import type {
   TaskOutputCharsKept,
   AlertView,
+  ControlView,
   AgentEvent,
   AgentIdentity,
   AgentLogEntry,
@@ -66,6 +67,7 @@ export class AgentState implements AgentStateSource {
   private lastHeartbeatAt: string | null = null;
   private logFileProblem: LogFileProblem | null = null;
   private alerts: AlertView[] = [];
+  private control: ControlView = { paused: false, draining: false, ephemeral: false };
   private outboxProbe: () => { frames: number; bytes: number } = () => ({ frames: 0, bytes: 0 });
 
   constructor(
@@ -89,7 +91,18 @@ export class AgentState implements AgentStateSource {
       outbox: this.outboxProbe(),
       logFileProblem: this.logFileProblem && { ...this.logFileProblem },
       alerts: this.alerts.map((a) => ({ ...a })),
+      control: { ...this.control },
     };
+  }
+
+  setControl(control: ControlView): void {
+    this.control = { ...control };
+    this.emit({ type: 'control', control: { ...control } });
+  }
+
+  /** Tags reloaded from the config file (they reach the platform with the next auth). */
+  setTags(tags: string[]): void {
+    this.identity.tags = [...tags];
   }
 
   /** Evaluated with each sample; a UI reads them with the next `metrics` event. */
