@@ -183,6 +183,11 @@ export class PlatformSimulator extends EventEmitter {
     this.toAgents(data);
   }
 
+  /** `register` frames with this registration token are accepted from now on. */
+  acceptRegistrationToken(token: string): void {
+    this.registrationTokens.add(token);
+  }
+
   /** Later upgrades and `auth` frames with this token fail; `closeSessions` also ends current ones. */
   revokeToken(token: string, closeSessions = false): void {
     this.tokens.delete(token);
