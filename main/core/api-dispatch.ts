@@ -49,6 +49,7 @@ const WorkDir = z
 export const SettingsPatchSchema = z.strictObject({
   serverUrl: ServerUrl.optional(),
   token: Token.optional(),
+  registrationToken: Token.optional(),
   workDir: WorkDir.optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
   maxConcurrent: z.number().int().min(1).max(64).optional(),

@@ -224,6 +224,8 @@ export type SettingsPatch = Partial<
 > & {
   /** a new token; never read back */
   token?: string;
+  /** extension (issue 14): exchanged for an agent token with the platform (`register`), then used as `token`; never stored */
+  registrationToken?: string;
 };
 
 export type PathTarget = 'work-dir' | 'logs';

@@ -14,6 +14,9 @@ describe('the channel contract', () => {
       'getSnapshot',
       'getTaskOutput',
       'openPath',
+      'pause',
+      'quit',
+      'resume',
       'updateSettings',
     ]);
     for (const m of AGENT_METHODS) {
