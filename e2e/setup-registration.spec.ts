@@ -16,7 +16,9 @@ for (const lang of ['en', 'zh'] as const) {
       await page.goto(agent.url);
       const form = page.getByTestId('setup-form');
       await expect(form).toBeVisible({ timeout: 15_000 });
-      await form.getByRole('radio', { name: lang === 'zh' ? '注册令牌（用于新机器）' : 'A registration token' }).check();
+      await form
+        .getByRole('radio', { name: lang === 'zh' ? '注册令牌（用于新机器）' : 'A registration token' })
+        .check();
       await form.getByLabel(lang === 'zh' ? '注册令牌' : 'Registration token', { exact: true }).fill(' reg-typed-1 ');
       await form.getByRole('textbox', { name: lang === 'zh' ? '服务器地址' : 'Server URL' }).fill(sim.url);
       const { violations } = await new AxeBuilder({ page }).analyze();
