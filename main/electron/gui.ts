@@ -72,6 +72,8 @@ export function startGui(args: readonly string[], APP_ROOT: string): void {
         return result;
       },
       getStartAtLogin: () => getStartAtLogin(),
+      // the window's Quit is the tray's: the whole app goes (quit is defined below, called later)
+      quit: () => background('quitting', quit()),
     },
   });
 
