@@ -69,6 +69,16 @@ for (const scheme of ['light', 'dark'] as const) {
         await expect(page.getByTestId('chart-cpu')).not.toHaveAttribute('data-points', '0');
         await check(page, 'dashboard');
 
+        // the whole-log dialog over the streaming task, with a search done
+        await page.getByTestId('open-full-log').click();
+        await expect(page.locator('[data-testid=full-log-line][data-line="0"] .tx')).not.toHaveText('…');
+        await page.getByTestId('full-log-search').fill('magenta');
+        await page.getByTestId('full-log-search').press('Enter');
+        await expect(page.getByTestId('full-log-hits').getByRole('button').first()).toBeVisible();
+        await check(page, 'full-log', ['.full-log']);
+        await page.getByTestId('full-log-close').click();
+        await expect(page.getByTestId('full-log')).toHaveCount(0);
+
         const desktop = await context.newPage();
         await emulateDesktopHost(desktop);
         await online(desktop, agent.url);

@@ -3,6 +3,7 @@
  * The headless agent: plain Node, no Electron. Servers run it directly (`ats-agent --token ...`),
  * the packaged desktop app runs it through ELECTRON_RUN_AS_NODE for `--no-gui`.
  */
+import path from 'node:path';
 import { Agent } from './core/agent.js';
 import type { Logger } from './core/logging/logger.js';
 import type { TokenStorage } from './core/api.js';
@@ -48,6 +49,9 @@ async function main(): Promise<number> {
     console: true,
     ephemeral: settings.ephemeral,
     ...(settings.drainTimeoutS !== null ? { drainTimeoutS: settings.drainTimeoutS } : {}),
+    ownFiles: [settings.configFile, tokenSource.kind === 'file' ? path.resolve(tokenSource.path) : null].filter(
+      (f): f is string => f !== null,
+    ),
   });
   crashLog = agent.logger('crash');
   if (tokenSource.kind === 'file' && tokenFileIsExposed(tokenSource.path)) {

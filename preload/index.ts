@@ -34,6 +34,10 @@ const api: AgentApi = {
   pause: () => invoke(AGENT_CHANNELS.pause),
   resume: () => invoke(AGENT_CHANNELS.resume),
   quit: () => invoke(AGENT_CHANNELS.quit),
+  getTaskHistory: (query) => invoke(AGENT_CHANNELS.getTaskHistory, query),
+  readTaskLog: (taskId, fromLine, lineCount) => invoke(AGENT_CHANNELS.readTaskLog, taskId, fromLine, lineCount),
+  searchTaskLog: (taskId, query, fromLine) => invoke(AGENT_CHANNELS.searchTaskLog, taskId, query, fromLine),
+  revealTaskLog: (taskId) => invoke(AGENT_CHANNELS.revealTaskLog, taskId),
   subscribe(listener) {
     if (typeof listener !== 'function') throw new TypeError('subscribe(listener): listener must be a function');
     const wrapped = (_event: IpcRendererEvent, payload: AgentEvent) => listener(payload);

@@ -2,7 +2,7 @@
  * The benchmark: `npm run bench` (= npm run build && node --import tsx e2e/bench/run.ts).
  *
  *   --quick              fewer and shorter runs (≈ 1 min instead of ≈ 3–4)
- *   --only a,b           run only these: idle, sampling, task-start, log-relay, burst, reconnect, single-file
+ *   --only a,b           run only these: idle, sampling, task-start, log-relay, burst, reconnect, single-file, full-log
  *   --cpu-prof           every agent writes a V8 CPU profile to bench-results/profiles/<label>/
  *   --agent-flags "…"    extra node flags for every agent (e.g. "--optimize-for-size"), to try a fix
  *   --keep-tmp           keep the agents' temp work dirs (printed at the end)
@@ -26,8 +26,9 @@ import { reconnect } from './benches/reconnect.js';
 import { sampling } from './benches/sampling.js';
 import { singleFile } from './benches/single-file.js';
 import { taskStart } from './benches/task-start.js';
+import { fullLog } from './benches/full-log.js';
 
-const ALL: Bench[] = [idle, sampling, taskStart, logRelay, burst, reconnect, singleFile, monitorScripts];
+const ALL: Bench[] = [idle, sampling, taskStart, logRelay, burst, reconnect, singleFile, monitorScripts, fullLog];
 
 function parseArgs(argv: string[]) {
   const opts = {

@@ -23,11 +23,15 @@ const CHANNELS = [
   'agent:cancelTask',
   'agent:getSettings',
   'agent:getSnapshot',
+  'agent:getTaskHistory',
   'agent:getTaskOutput',
   'agent:openPath',
   'agent:pause',
   'agent:quit',
+  'agent:readTaskLog',
   'agent:resume',
+  'agent:revealTaskLog',
+  'agent:searchTaskLog',
   'agent:updateSettings',
 ];
 
@@ -219,6 +223,29 @@ describe('desktop host under the Electron STAND-IN (not Electron: see the header
     expect(s.notifications[0]!.body).toMatch(/^cpu\.usage_percent = [\d.]+ \(above -1\)$/);
     await sim.waitFor(() => sim.heartbeats.length >= 4, 15_000, 'more heartbeats');
     expect((await again.state()).notifications).toHaveLength(1);
+  });
+
+  it("a task's whole log: paged and searched over IPC, shown in the file manager (shell.showItemInFolder) by its id only", async () => {
+    const sim = await platform();
+    const { app, workDir } = await onlineApp(sim);
+    sim.dispatch({ task_id: 't-log', command: 'seq 1 5000; echo needle-line' });
+    await sim.waitFor(() => sim.result('t-log'), 15_000, 'the task done');
+    const page = await app.invoke<{ lines: string[]; totalLines: number }>('agent:readTaskLog', ['t-log', 4998, 10]);
+    expect(page).toMatchObject({ lines: ['4999', '5000', 'needle-line'], totalLines: 5001 });
+    const found = await app.invoke<{ matches: unknown[] }>('agent:searchTaskLog', ['t-log', 'NEEDLE', 0]);
+    expect(found.matches).toEqual([{ line: 5000, text: 'needle-line' }]);
+
+    expect(await app.invoke<Result>('agent:revealTaskLog', ['t-log'])).toEqual({ ok: true });
+    const file = path.join(workDir, 'logs', 'tasks', 't-log.log');
+    expect(app.calls.filter((c) => c.api === 'shell.showItemInFolder')).toEqual([
+      { api: 'shell.showItemInFolder', path: file },
+    ]);
+    // a missing log, and ids that walk a path: no shell call
+    expect(await app.invoke<Result>('agent:revealTaskLog', ['t-none'])).toMatchObject({ ok: false });
+    for (const id of ['../state/outbox', '..', 'a/b', '/etc/passwd'])
+      await expect(app.invoke('agent:revealTaskLog', [id]), id).rejects.toThrow(/not a task id/);
+    await expect(app.invoke('agent:readTaskLog', ['../../etc/passwd', 0, 10])).rejects.toThrow(/not a task id/);
+    expect(app.calls.filter((c) => c.api === 'shell.showItemInFolder')).toHaveLength(1);
   });
 
   it("a window whose page stops reading is sent at most the dashboard's 4 MB, then a reset when it reads again (issue 11)", async () => {

@@ -62,6 +62,19 @@ const samples: Sample[] = [
     stdoutIncludes: 'TEST_ENV=staging',
   },
   {
+    title: 'depends_on a task that succeeded: it runs',
+    task: { task_id: 'after-echo', command: 'echo "echo succeeded, so this runs"', depends_on: ['echo'] },
+    status: 'success',
+    exitCode: 0,
+    stdoutIncludes: 'so this runs',
+  },
+  {
+    title: 'depends_on a task that failed: DEPENDENCY_FAILED, nothing runs',
+    task: { task_id: 'after-stderr', command: 'echo "never printed"', depends_on: ['stderr'] },
+    status: 'error',
+    exitCode: -1,
+  },
+  {
     title: 'killed by its 1 s timeout',
     task: { task_id: 'timeout', command: 'sleep 30', timeout: 1 },
     status: 'timeout',

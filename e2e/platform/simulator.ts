@@ -48,6 +48,10 @@ export interface DispatchedTask {
   work_dir?: string;
   env_vars?: Record<string, unknown>;
   timeout?: number;
+  /** PROTOCOL.md second round: higher starts first */
+  priority?: number;
+  /** task_ids that must each end `success` on the agent first */
+  depends_on?: string[];
 }
 
 /** A frame as the agent sent it (see the top of this file): tests read the fields they assert. */

@@ -50,7 +50,14 @@ export async function startHeadlessDashboard(
     );
   let dashboard;
   try {
-    dashboard = await startDashboard({ api, port, ui, metrics, log });
+    dashboard = await startDashboard({
+      api,
+      port,
+      ui,
+      metrics,
+      log,
+      taskLogFile: (taskId) => agent.taskLogs.existing(taskId),
+    });
   } catch (err) {
     metrics.close();
     throw err;

@@ -2,6 +2,7 @@
  * The headless agent's command line. Flags > environment > config file > defaults; bad usage exits 2
  * with a message naming the flag.
  */
+import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { environmentLayer, flagLayer, readConfigFile, resolveConfig, type TokenSource } from '../core/config/load.js';
 import { LOG_LEVELS, type AgentConfig } from '../core/config/schema.js';
@@ -18,6 +19,8 @@ export interface CliSettings {
   ephemeral: boolean;
   /** seconds a drain (SIGQUIT, the platform's `drain`, --ephemeral) waits before stopping running tasks */
   drainTimeoutS: number | null;
+  /** the config file given, absolute; null without one */
+  configFile: string | null;
 }
 
 /** Exit without starting the agent (help, version). */
@@ -157,6 +160,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliSettings {
     dashboardPort,
     ephemeral: flags.ephemeral === true,
     drainTimeoutS: flags.drainTimeout ?? null,
+    configFile: configPath ? path.resolve(configPath) : null,
   };
 }
 

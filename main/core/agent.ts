@@ -4,10 +4,18 @@
  * and end it; they never reach into its parts.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { CommandResult, SettingsView, TokenStorage } from './api.js';
+import type {
+  CommandResult,
+  OutputChunk,
+  SettingsView,
+  TaskHistoryPage,
+  TaskHistoryQuery,
+  TokenStorage,
+} from './api.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { AgentConfig } from './config/schema.js';
 import { RunControl } from './run-control.js';
@@ -20,20 +28,23 @@ import { SystemSampler } from './monitor/sampler.js';
 import { AlertEvaluator, metricOf } from './monitor/alerts.js';
 import { runProbe, ScriptMonitor } from './monitor/scripts.js';
 import { ErrorCode, ExitCode, FatalError } from './protocol/codes.js';
-import type {
-  AlertFrame,
-  AgentInfo,
-  AuthSuccessFrame,
-  ConfigUpdateFrame,
-  ErrorFrame,
-  HeartbeatFrame,
-  TaskLogFrame,
-  TaskResultFrame,
+import {
+  TASK_ID_PATTERN,
+  type AlertFrame,
+  type AgentInfo,
+  type AuthSuccessFrame,
+  type ConfigUpdateFrame,
+  type ErrorFrame,
+  type HeartbeatFrame,
+  type TaskLogFrame,
+  type TaskResultFrame,
 } from './protocol/frames.js';
 import { parseInbound } from './protocol/inbound.js';
-import { AgentState } from './state/agent-state.js';
+import { AgentState, TASK_OUTPUT_CHARS_KEPT } from './state/agent-state.js';
 import { defaultShell } from './tasks/runner.js';
 import { TaskJournal } from './tasks/journal.js';
+import { taskHistory } from './tasks/task-history.js';
+import { TaskLogReader } from './tasks/task-log-reader.js';
 import { TaskScheduler } from './tasks/scheduler.js';
 import { TaskPolicy } from './tasks/task-policy.js';
 import { tooShortToMask } from './tasks/secret-masker.js';
@@ -47,7 +58,19 @@ export const AGENT_VERSION: string = pkg.version;
 /** The agent's own variables (its secrets, and the switch that runs the packaged app as Node): never passed to a task. */
 export const SECRET_ENV_NAMES = ['ATS_AGENT_TOKEN', 'ATS_AGENT_TOKEN_FILE', 'ELECTRON_RUN_AS_NODE'];
 /** The extensions of PROTOCOL.md this agent speaks, announced in auth.agent_info.features. */
-export const AGENT_FEATURES = ['seq', 'partial', 'ack', 'pause', 'drain', 'alerts', 'custom_metrics', 'register'];
+export const AGENT_FEATURES = [
+  'seq',
+  'partial',
+  'ack',
+  'pause',
+  'drain',
+  'alerts',
+  'custom_metrics',
+  'register',
+  'priority',
+  'depends_on',
+  'hooks',
+];
 const SHORT_TOKEN_WARNING = (n: number) =>
   `the token is ${n} characters long, too short to mask safely: logs mask it only where it stands as a whole word`;
 const SHUTDOWN_FLUSH_MS = 5_000;
@@ -66,6 +89,8 @@ export interface AgentOptions {
   ephemeral?: boolean;
   /** seconds a drain waits for running tasks before stopping them; absent: no limit */
   drainTimeoutS?: number;
+  /** the files the agent runs from outside its work dir (config, token file): no task's directory may hold them */
+  ownFiles?: readonly string[];
 }
 
 export interface AgentExit {
@@ -75,6 +100,8 @@ export interface AgentExit {
 
 export class Agent {
   readonly state: AgentState;
+  /** the whole log of any task, for a UI (pages, search, the file for a download or a file manager) */
+  readonly taskLogs: TaskLogReader;
   /** settles when the agent has ended, by shutdown() or by a fatal error */
   readonly finished: Promise<AgentExit>;
   private resolveFinished!: (exit: AgentExit) => void;
@@ -116,6 +143,12 @@ export class Agent {
   ) {
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
     this.lastToken = token;
+    const localLayout = layout;
+    // the platform may name another work dir: a task from before that still has its log in the local one
+    this.taskLogs = new TaskLogReader((id) => {
+      const file = this.layout.taskLogFile(id);
+      return this.layout === localLayout || existsSync(file) ? file : localLayout.taskLogFile(id);
+    });
     const { config } = opts;
     this.config = config;
     this.cleanupPolicy = { ...config.task.cleanup };
@@ -182,7 +215,10 @@ export class Agent {
       log: logging.scope('connection'),
     });
     this.taskDirs = new TaskDirs(path.join(layout.root, 'state'));
-    this.policy = new TaskPolicy(config.task, logging.scope('tasks'), runningAsRoot, undefined, layout.root);
+    this.policy = new TaskPolicy(config.task, logging.scope('tasks'), runningAsRoot, undefined, {
+      root: layout.root,
+      files: opts.ownFiles,
+    });
     this.scheduler = new TaskScheduler({
       maxConcurrent: config.task.max_concurrent,
       defaultTimeoutS: config.task.timeout,
@@ -201,6 +237,9 @@ export class Agent {
       log: logging.scope('tasks'),
       onTaskFinished: () => this.cleanupSoon(),
       onTaskStarting: (taskId) => this.control.taskStarting(taskId),
+      hooks: config.hooks,
+      maxQueued: config.task.max_queued,
+      dependencyTimeoutS: config.task.dependency_timeout,
     });
     this.control = new RunControl({
       hold: (held) => this.scheduler.setHeld(held),
@@ -338,6 +377,7 @@ export class Agent {
       ...next,
       server: before.server,
       work_dir: before.work_dir,
+      hooks: before.hooks,
       logging: { ...next.logging, max_size: before.logging.max_size, backup_count: before.logging.backup_count },
       task: { ...next.task, ...pick(before.task, TASK_RESTART_KEYS) },
     };
@@ -349,6 +389,28 @@ export class Agent {
     );
     if (later.length)
       this.log.warn(`config (${source}): ${later.join(', ')} changed; it takes effect at the next start`);
+  }
+
+  /** The state's tasks and the finished ones the journal keeps (they survive a restart). */
+  async taskHistory(query: TaskHistoryQuery): Promise<TaskHistoryPage> {
+    return taskHistory(await this.journal.list(), this.state.taskViews(), query);
+  }
+
+  /**
+   * What the state keeps of a task's output; for a finished task whose output the state no longer
+   * holds (an older one, or one from before a restart), the tail of its log file as one chunk.
+   */
+  async taskOutput(taskId: string): Promise<OutputChunk[]> {
+    const kept = this.state.taskOutput(taskId);
+    const view = this.state.task(taskId);
+    if (kept.length > 0 || view?.phase === 'queued' || view?.phase === 'running' || !TASK_ID_PATTERN.test(taskId))
+      return kept;
+    const tail = await this.taskLogs.tail(taskId, TASK_OUTPUT_CHARS_KEPT);
+    if (!tail || tail.text === '') return kept;
+    // seq 2 with nothing before it: a UI reads it as "older lines are in the log file" (output-buffer.ts)
+    return [
+      { seq: tail.older ? 2 : 1, stream: 'stdout', text: tail.text, at: view?.finishedAt ?? new Date().toISOString() },
+    ];
   }
 
   cancelTask(taskId: string): CommandResult {
@@ -674,10 +736,13 @@ const TASK_RESTART_KEYS = [
   'shell',
   'run_as',
   'allowed_work_dirs',
+  'max_queued',
+  'dependency_timeout',
 ] as const satisfies ReadonlyArray<keyof AgentConfig['task']>;
 const RESTART_KEYS = [
   'server',
   'work_dir',
+  'hooks',
   'logging.max_size',
   'logging.backup_count',
   ...TASK_RESTART_KEYS.map((k) => `task.${k}`),

@@ -140,6 +140,14 @@ describe('dispatchCall', () => {
     pause: async () => (calls.push('pause'), { ok: true }),
     resume: async () => ({ ok: false, message: 'draining' }),
     quit: async () => (calls.push('quit'), { ok: true }),
+    getTaskHistory: async () => ({ tasks: [], total: 0 }),
+    readTaskLog: async () => {
+      throw new Error('task t-1 has no log file');
+    },
+    searchTaskLog: async () => {
+      throw new Error('task t-1 has no log file');
+    },
+    revealTaskLog: async () => ({ ok: false, message: 'not here' }),
   };
 
   it('runs a valid call and answers its result', async () => {

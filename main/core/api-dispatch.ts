@@ -9,8 +9,11 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import type { AgentApi, AgentCall, PathTarget, SettingsPatch } from './api.js';
+import type { AgentApi, AgentCall, PathTarget, SettingsPatch, TaskHistoryQuery } from './api.js';
 import { LOG_LEVELS } from './config/schema.js';
+import { TASK_ID_PATTERN } from './protocol/frames.js';
+import { MAX_HISTORY_PAGE, MAX_HISTORY_SEARCH } from './tasks/task-history.js';
+import { MAX_PAGE_LINES, MAX_QUERY_CHARS } from './tasks/task-log-reader.js';
 
 export const MAX_TASK_ID = 256;
 export const MAX_URL = 2048;
@@ -61,6 +64,16 @@ export const SettingsPatchSchema = z.strictObject({
 
 export const PathTargetSchema = z.enum(['work-dir', 'logs']);
 
+/** the log's task id becomes a file name: only the protocol's id characters, so never a path */
+const LogTaskId = z.string().regex(TASK_ID_PATTERN, 'not a task id (letters, digits, ".", "_", "-"; no path)');
+const LineNumber = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const TaskHistoryQuerySchema = z.strictObject({
+  status: z.enum(['queued', 'running', 'success', 'failed', 'error', 'timeout', 'cancelled']).optional(),
+  search: z.string().max(MAX_HISTORY_SEARCH, `search is longer than ${MAX_HISTORY_SEARCH}`).optional(),
+  limit: z.number().int().min(1).max(MAX_HISTORY_PAGE).optional(),
+});
+
 export type AgentMethod = AgentCall['method'];
 
 // Each tuple has a fixed length: extra arguments are an error, not ignored.
@@ -74,6 +87,14 @@ const ARGS: { [M in AgentMethod]: z.ZodType<Extract<AgentCall, { method: M }>['a
   pause: z.tuple([]),
   resume: z.tuple([]),
   quit: z.tuple([]),
+  getTaskHistory: z.tuple([TaskHistoryQuerySchema]) as z.ZodType<[TaskHistoryQuery]>,
+  readTaskLog: z.tuple([LogTaskId, LineNumber, z.number().int().min(0).max(MAX_PAGE_LINES)]),
+  searchTaskLog: z.tuple([
+    LogTaskId,
+    z.string().min(1, 'search text is empty').max(MAX_QUERY_CHARS, `search text is longer than ${MAX_QUERY_CHARS}`),
+    LineNumber,
+  ]),
+  revealTaskLog: z.tuple([LogTaskId]),
 };
 
 function isAgentMethod(method: unknown): method is AgentMethod {
@@ -120,6 +141,14 @@ function invoke(api: AgentApi, call: AgentCall): Promise<unknown> {
       return api.resume();
     case 'quit':
       return api.quit();
+    case 'getTaskHistory':
+      return api.getTaskHistory(...call.args);
+    case 'readTaskLog':
+      return api.readTaskLog(...call.args);
+    case 'searchTaskLog':
+      return api.searchTaskLog(...call.args);
+    case 'revealTaskLog':
+      return api.revealTaskLog(...call.args);
   }
 }
 

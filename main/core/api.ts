@@ -68,7 +68,39 @@ export interface TaskView {
   pid: number | null;
   /** output chunks so far (the last `seq`) */
   outputSeq: number;
+  /** extension (PROTOCOL.md second round): the frame's priority (0 when it has none) */
+  priority?: number;
+  /** extension: the task_ids this task waits for, as the frame named them */
+  dependsOn?: string[];
 }
+
+/** Why a queued task has not started (the queue view): the agent decides, a UI only words it. */
+export type QueueWait =
+  /** the first to start: every slot of max_concurrent is taken */
+  | { kind: 'capacity'; running: number; maxConcurrent: number }
+  /** `ahead` tasks start before it, `higher` of them because of a higher priority */
+  | { kind: 'behind'; ahead: number; higher: number }
+  /** depends_on tasks without a result yet; `notReceived` of them the agent has never seen */
+  | { kind: 'dependencies'; waitingFor: string[]; notReceived: string[] };
+
+export interface QueuedTaskView {
+  taskId: string;
+  priority: number;
+  wait: QueueWait;
+}
+
+/** The queue in start order (the tasks free to start, then those waiting for dependencies). */
+export interface QueueView {
+  running: number;
+  maxConcurrent: number;
+  /** at most the first QueueViewKept */
+  tasks: QueuedTaskView[];
+  /** queued tasks in all, also those past the bound */
+  total: number;
+}
+
+/** the most queued tasks a queue view lists */
+export type QueueViewKept = 1_000;
 
 /**
  * Per task, in UTF-16 units: the most output core keeps for a UI, and the most a UI holds of the task
@@ -152,6 +184,8 @@ export interface AgentSnapshot {
   alerts?: AlertView[];
   /** extension: pause, drain, ephemeral (absent where no agent runs yet) */
   control?: ControlView;
+  /** extension: the queue, and why each queued task waits */
+  queue?: QueueView;
 }
 
 /** Pause, drain and ephemeral (run-control.ts). */
@@ -173,6 +207,8 @@ export type AgentEvent =
   | { type: 'counters'; counters: Counters }
   | { type: 'log-file'; problem: LogFileProblem | null }
   | { type: 'control'; control: ControlView }
+  /** the queue changed (coalesced: at most a few a second) */
+  | { type: 'queue'; queue: QueueView }
   /** the host replaced the agent (new settings): fetch a new snapshot */
   | { type: 'reset' };
 
@@ -230,6 +266,46 @@ export type SettingsPatch = Partial<
 
 export type PathTarget = 'work-dir' | 'logs';
 
+/** Which tasks the history lists: all by default; newest first. */
+export interface TaskHistoryQuery {
+  status?: TaskPhase;
+  /** a part of the task id or the command, any case */
+  search?: string;
+  /** at most this many (and never more than the agent's own bound, 500) */
+  limit?: number;
+}
+
+export interface TaskHistoryPage {
+  /** the state's tasks and the finished ones the journal keeps across restarts, newest first */
+  tasks: TaskView[];
+  /** how many match in all (the cleanup policy decides what the journal still holds) */
+  total: number;
+}
+
+/** Lines of a task's log file (`logs/tasks/<id>.log`: stdout and stderr as they came, unmarked). */
+export interface TaskLogPage {
+  taskId: string;
+  /** the number (0-based) of `lines[0]` */
+  from: number;
+  lines: string[];
+  /** numbers of the lines sent cut (longer than the agent sends per line, 8192 characters) */
+  cut: number[];
+  /** lines in the file right now (it grows while the task runs) */
+  totalLines: number;
+  bytes: number;
+}
+
+export interface TaskLogSearch {
+  taskId: string;
+  query: string;
+  fromLine: number;
+  /** matching lines (case-insensitive), in order; a long line is sent as an excerpt around the match */
+  matches: Array<{ line: number; text: string }>;
+  /** the match bound (1000) stopped the scan: search again from here for more; null = the file's end */
+  nextLine: number | null;
+  totalLines: number;
+}
+
 /** What a UI may call. Every host (IPC, dashboard socket) carries exactly this. */
 export interface AgentApi {
   getSnapshot(): Promise<AgentSnapshot>;
@@ -245,6 +321,11 @@ export interface AgentApi {
   resume(): Promise<CommandResult>;
   /** the tray's Quit: a graceful stop (tasks get their grace period) */
   quit(): Promise<CommandResult>;
+  getTaskHistory(query: TaskHistoryQuery): Promise<TaskHistoryPage>;
+  readTaskLog(taskId: string, fromLine: number, lineCount: number): Promise<TaskLogPage>;
+  searchTaskLog(taskId: string, query: string, fromLine: number): Promise<TaskLogSearch>;
+  /** desktop: shows the task's log file in the file manager; a dashboard downloads it instead */
+  revealTaskLog(taskId: string): Promise<CommandResult>;
 }
 
 /** The calls of AgentApi that carry arguments over a transport (all but subscribe). */
@@ -257,7 +338,11 @@ export type AgentCall =
   | { method: 'openPath'; args: [target: PathTarget] }
   | { method: 'pause'; args: [] }
   | { method: 'resume'; args: [] }
-  | { method: 'quit'; args: [] };
+  | { method: 'quit'; args: [] }
+  | { method: 'getTaskHistory'; args: [query: TaskHistoryQuery] }
+  | { method: 'readTaskLog'; args: [taskId: string, fromLine: number, lineCount: number] }
+  | { method: 'searchTaskLog'; args: [taskId: string, query: string, fromLine: number] }
+  | { method: 'revealTaskLog'; args: [taskId: string] };
 
 /** The dashboard's WebSocket messages (headless host ⇄ browser). */
 export type DashboardServerMessage =

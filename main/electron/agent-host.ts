@@ -60,6 +60,8 @@ export interface SettingsBackend {
 /** What only the desktop can do; absent in tests. */
 export interface HostServices {
   openPath?(dir: string): Promise<CommandResult>;
+  /** the file manager, with this file selected */
+  showItemInFolder?(file: string): Promise<CommandResult>;
   setStartAtLogin?(enabled: boolean): CommandResult | Promise<CommandResult>;
   /** what the OS says now (the settings view shows it, not what was last asked for) */
   getStartAtLogin?(): boolean;
@@ -108,7 +110,12 @@ export class AgentHost {
       settings: () => this.settingsView(),
       updateSettings: (patch) => this.updateSettings(patch),
       openPath: (target) => this.openPath(target),
+      revealFile: async (file) =>
+        this.opts.services?.showItemInFolder
+          ? this.opts.services.showItemInFolder(file)
+          : { ok: false, message: 'files show only in the desktop app' },
     });
+    const notRunning = () => new Error('the agent is not running');
     this.api = {
       getSnapshot: async () => (this.agent ? live.getSnapshot() : this.idleSnapshot()),
       subscribe: (listener) => this.subscribe(listener),
@@ -125,6 +132,17 @@ export class AgentHost {
         else await this.shutdown();
         return { ok: true };
       },
+      getTaskHistory: async (query) => (this.agent ? live.getTaskHistory(query) : { tasks: [], total: 0 }),
+      readTaskLog: async (...args) => {
+        if (!this.agent) throw notRunning();
+        return live.readTaskLog(...args);
+      },
+      searchTaskLog: async (...args) => {
+        if (!this.agent) throw notRunning();
+        return live.searchTaskLog(...args);
+      },
+      revealTaskLog: async (taskId) =>
+        this.agent ? live.revealTaskLog(taskId) : { ok: false, message: 'the agent is not running' },
     };
   }
 

@@ -66,6 +66,10 @@ export function startGui(args: readonly string[], APP_ROOT: string): void {
         const error = await shell.openPath(dir);
         return error ? { ok: false, message: `${dir}: ${error}` } : { ok: true };
       },
+      showItemInFolder: async (file) => {
+        shell.showItemInFolder(file);
+        return { ok: true };
+      },
       setStartAtLogin: (enabled) => {
         const result = setStartAtLogin(enabled);
         tray?.refreshMenu(true);

@@ -23,6 +23,10 @@ export const AGENT_CHANNELS = {
   pause: 'agent:pause',
   resume: 'agent:resume',
   quit: 'agent:quit',
+  getTaskHistory: 'agent:getTaskHistory',
+  readTaskLog: 'agent:readTaskLog',
+  searchTaskLog: 'agent:searchTaskLog',
+  revealTaskLog: 'agent:revealTaskLog',
 } as const satisfies { [M in AgentMethod]: `agent:${M}` };
 
 /** main → renderer: every AgentEvent, payload only */

@@ -12,11 +12,15 @@ describe('the channel contract', () => {
       'cancelTask',
       'getSettings',
       'getSnapshot',
+      'getTaskHistory',
       'getTaskOutput',
       'openPath',
       'pause',
       'quit',
+      'readTaskLog',
       'resume',
+      'revealTaskLog',
+      'searchTaskLog',
       'updateSettings',
     ]);
     for (const m of AGENT_METHODS) {

@@ -85,6 +85,19 @@ function recordingApi(log: unknown[]): AgentApi {
     pause: async () => seen('pause', [], { ok: true }),
     resume: async () => seen('resume', [], { ok: false, message: 'draining' }),
     quit: async () => seen('quit', [], { ok: true }),
+    getTaskHistory: async (query) => seen('getTaskHistory', [query], { tasks: [], total: 0 }),
+    readTaskLog: async (taskId, from, count) =>
+      seen('readTaskLog', [taskId, from, count], { taskId, from, lines: [], cut: [], totalLines: 0, bytes: 0 }),
+    searchTaskLog: async (taskId, query, fromLine) =>
+      seen('searchTaskLog', [taskId, query, fromLine], {
+        taskId,
+        query,
+        fromLine,
+        matches: [],
+        nextLine: null,
+        totalLines: 0,
+      }),
+    revealTaskLog: async (taskId) => seen('revealTaskLog', [taskId], { ok: false, message: 'not here' }),
   };
 }
 
@@ -172,6 +185,11 @@ const VALID: [string, unknown[]][] = [
   ['pause', []],
   ['resume', []],
   ['quit', []],
+  ['getTaskHistory', [{}]],
+  ['getTaskHistory', [{ status: 'failed', search: 'npm test', limit: 50 }]],
+  ['readTaskLog', ['t-1', 0, 500]],
+  ['searchTaskLog', ['t-1', 'error', 1000]],
+  ['revealTaskLog', ['t-1']],
 ];
 
 const HOSTILE: [string, unknown[]][] = [
@@ -206,6 +224,27 @@ const HOSTILE: [string, unknown[]][] = [
   ['updateSettings', [{ workDir: 'relative/dir' }]],
   ['updateSettings', [{ workDir: '/tmp/a\u0000b' }]],
   ['updateSettings', [{ logLevel: 'debug' }]],
+  // a task's log file is named by its id: nothing that walks a path reaches the api
+  ['readTaskLog', ['../../etc/passwd', 0, 10]],
+  ['readTaskLog', ['..', 0, 10]],
+  ['readTaskLog', ['a/b', 0, 10]],
+  ['readTaskLog', ['a\\b', 0, 10]],
+  ['readTaskLog', ['.hidden', 0, 10]],
+  ['readTaskLog', ['%2e%2e', 0, 10]],
+  ['readTaskLog', ['t-1', -1, 10]],
+  ['readTaskLog', ['t-1', 0, 2001]],
+  ['readTaskLog', ['t-1', 0.5, 10]],
+  ['readTaskLog', ['t-1', 0]],
+  ['searchTaskLog', ['/etc/shadow', 'root', 0]],
+  ['searchTaskLog', ['t-1', '', 0]],
+  ['searchTaskLog', ['t-1', 'x'.repeat(257), 0]],
+  ['revealTaskLog', ['../state/outbox']],
+  ['revealTaskLog', ['x'.repeat(129)]],
+  ['getTaskHistory', []],
+  ['getTaskHistory', [{ status: 'lost' }]],
+  ['getTaskHistory', [{ limit: 501 }]],
+  ['getTaskHistory', [{ search: 'x'.repeat(257) }]],
+  ['getTaskHistory', [{ path: '/etc' }]],
 ];
 
 describe('the dashboard socket and the IPC handlers answer alike', () => {

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import type { TaskView } from '../../main/core/api.js';
 import { AlertBanner } from './components/MonitorExtras.js';
 import { useI18n, type DictKey, type Lang } from './i18n/index.js';
 import { useAgent } from './state/useAgent.js';
@@ -10,6 +11,8 @@ import { SettingsPanel } from './components/SettingsPanel.js';
 import { SetupForm } from './components/SetupForm.js';
 import { TaskLog } from './components/TaskLog.js';
 import { TasksPanel } from './components/TasksPanel.js';
+import { TaskFilters } from './components/TaskFilters.js';
+import { NO_FILTER, useTaskHistory } from './state/useTaskHistory.js';
 import { connectionTone, phaseKey } from './components/status.js';
 
 const SECTIONS: Array<[id: string, key: DictKey]> = [
@@ -20,6 +23,8 @@ const SECTIONS: Array<[id: string, key: DictKey]> = [
   ['agent-log', 'section.agentLog'],
   ['settings', 'section.settings'],
 ];
+
+const NO_TASKS: TaskView[] = [];
 
 function LanguageSelect() {
   const { t, lang, setLang } = useI18n();
@@ -45,6 +50,10 @@ export function App() {
   const { snapshot, loadError, transport, store } = useAgent();
   const [selected, setSelected] = useState<string | null>(null);
   const [resets, setResets] = useState(0);
+  const [filter, setFilter] = useState(NO_FILTER);
+  const history = useTaskHistory(snapshot?.tasks ?? NO_TASKS, filter);
+  /** the task shown in the log stays shown while a filter hides its row */
+  const [lastShown, setLastShown] = useState<TaskView | null>(null);
 
   useEffect(() => store.onReset(() => setResets((n) => n + 1)), [store]);
   // a refused page shows nothing of the agent it was talking to: it may be another one now
@@ -80,13 +89,22 @@ export function App() {
   } else if (unconfigured) {
     body = <SetupForm initialWorkDir={snapshot.connection.workDir} initialServerUrl={snapshot.connection.serverUrl} />;
   } else {
-    const task = snapshot.tasks.find((x) => x.taskId === selected) ?? null;
+    const found = history.all.find((x) => x.taskId === selected);
+    if (found && found !== lastShown) setLastShown(found);
+    const task = found ?? (lastShown?.taskId === selected ? lastShown : null);
     body = (
       <div className="grid">
         <ConnectionPanel snapshot={snapshot} />
         <MetricsPanel snapshot={snapshot} />
-        <TasksPanel tasks={snapshot.tasks} selected={selected} onSelect={setSelected} />
-        <TaskLog task={task} anyTasks={snapshot.tasks.length > 0} />
+        <TasksPanel
+          tasks={history.shown}
+          queue={snapshot.queue}
+          selected={selected}
+          onSelect={setSelected}
+          filtered={filter.status !== '' || filter.search.trim() !== ''}
+          filters={<TaskFilters filter={filter} onChange={setFilter} total={history.total} />}
+        />
+        <TaskLog task={task} anyTasks={history.all.length > 0} />
         <AgentLog entries={snapshot.log} />
         <SettingsPanel desktop={snapshot.agent.mode === 'gui'} reloadKey={resets} />
       </div>

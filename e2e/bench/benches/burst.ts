@@ -1,7 +1,8 @@
 /**
  * 5. Burst: 200 short tasks (`echo $i`) sent at once to an agent with task.max_concurrent 4: the
- * time to the last task_result, against `xargs -P4 -n1 sh -c` running the same 200 commands here
- * with their output piped into Node. Agent and xargs runs alternate.
+ * time to the last task_result, against bare Node spawning the same commands 4 at a time (the goal,
+ * issue 12), `xargs -P4 -n1 sh -c`, and a plain implementation of the spec (plain-agent.ts, over its
+ * own simulator). All four alternate within each run; the ratios are per run, as the load moves.
  */
 import { spawn } from 'node:child_process';
 import { PlatformSimulator } from '../../platform/simulator.js';
@@ -9,6 +10,7 @@ import { startAgent, TOKEN, track } from '../lib/agent.js';
 import { atMost, fromRuns } from '../lib/figures.js';
 import { sleep } from '../lib/stats.js';
 import { nodeSpawnBurst } from '../lib/node-direct.js';
+import { startPlainAgent } from '../lib/plain-agent.js';
 import { TaskTracker } from '../lib/tracker.js';
 import type { Bench, BenchContext, Figure } from '../lib/types.js';
 
@@ -34,7 +36,7 @@ function xargsRun(commands: string[]): Promise<{ ms: number; lines: number }> {
 
 export const burst: Bench = {
   name: 'burst',
-  estimateS: (quick) => (quick ? 3 : 5) * 5 + 3,
+  estimateS: (quick) => (quick ? 3 : 5) * 6 + 4,
   async run(ctx: BenchContext): Promise<Figure[]> {
     const runs = ctx.quick ? 3 : 5;
     const sim = new PlatformSimulator({ tokens: [TOKEN] });
@@ -46,6 +48,10 @@ export const burst: Bench = {
       nodeArgs: ctx.agentNodeArgs('burst'),
     });
     const commands = Array.from({ length: TASKS }, (_, i) => `echo ${i}`);
+    const peerSim = new PlatformSimulator({ tokens: [TOKEN] });
+    await peerSim.start();
+    const peerTracker = new TaskTracker(peerSim);
+    const peer = await startPlainAgent(peerSim.url, TOKEN, CONCURRENCY);
     try {
       for (let i = 0; i < CONCURRENCY; i++) tracker.dispatch(`warm-${i}`, 'echo hi');
       await tracker.results(CONCURRENCY, 10_000);
@@ -53,6 +59,7 @@ export const burst: Bench = {
       const agentMs: number[] = [];
       const xargsMs: number[] = [];
       const nodeMs: number[] = [];
+      const peerMs: number[] = [];
       const problems: string[] = [];
       for (let r = 0; r < runs; r++) {
         const before = tracker.resultCount;
@@ -72,12 +79,21 @@ export const burst: Bench = {
         if (x.lines !== TASKS) problems.push(`xargs run ${r + 1}: ${x.lines} lines`);
         xargsMs.push(x.ms);
         nodeMs.push(await nodeSpawnBurst(TASKS, CONCURRENCY));
+        const peerBefore = peerTracker.resultCount;
+        const p0 = performance.now();
+        ids.forEach((id, i) => peerTracker.dispatch(id, commands[i]!));
+        await peerTracker.results(peerBefore + TASKS, 120_000);
+        peerMs.push(Math.max(...ids.map((id) => peerTracker.times(id)!.resultAt!)) - p0);
+        const peerWrong = ids.filter((id) => peerTracker.times(id)!.result?.status !== 'success').length;
+        if (peerWrong) problems.push(`plain peer run ${r + 1}: ${peerWrong} tasks without status success`);
         ctx.log(
-          `run ${r + 1}: agent ${agentMs.at(-1)!.toFixed(0)} ms, xargs ${x.ms.toFixed(0)} ms, bare node ${nodeMs.at(-1)!.toFixed(0)} ms`,
+          `run ${r + 1}: agent ${agentMs.at(-1)!.toFixed(0)} ms, bare node ${nodeMs.at(-1)!.toFixed(0)} ms (agent ÷ node ${(agentMs.at(-1)! / nodeMs.at(-1)!).toFixed(2)}), xargs ${x.ms.toFixed(0)} ms, plain peer ${peerMs.at(-1)!.toFixed(0)} ms`,
         );
         await sleep(300);
       }
       const ratio = agentMs.map((a, i) => a / xargsMs[i]!);
+      const toNode = agentMs.map((a, i) => a / nodeMs[i]!);
+      const toPeer = agentMs.map((a, i) => a / peerMs[i]!);
       const note = problems.length
         ? `NOT VERIFIED: ${problems.join('; ')}`
         : `all ${TASKS} results success with their output, each run`;
@@ -91,7 +107,6 @@ export const burst: Bench = {
           note,
         ),
         fromRuns('burst', `xargs -P${CONCURRENCY} -n1 sh -c, same commands`, xargsMs, 'ms'),
-        fromRuns('burst', 'agent ÷ xargs (per run pair)', ratio, '×', atMost(1.3, '×')),
         fromRuns(
           'burst',
           `limit: bare node spawning the same, ${CONCURRENCY} at a time`,
@@ -99,6 +114,16 @@ export const burst: Bench = {
           'ms',
           undefined,
           `÷ xargs: ${nodeMs.map((x, i) => (x / xargsMs[i]!).toFixed(1)).join(', ')}`,
+        ),
+        fromRuns('burst', 'agent ÷ bare node (per run)', toNode, '×', atMost(1.5, '×')),
+        fromRuns('burst', 'agent ÷ xargs (per run)', ratio, '×'),
+        fromRuns(
+          'burst',
+          'peer: a plain implementation of the spec (ws + spawn, no journal), same tasks',
+          peerMs,
+          'ms',
+          undefined,
+          `agent ÷ peer per run: ${toPeer.map((x) => x.toFixed(2)).join(', ')}`,
         ),
         fromRuns(
           'burst',
@@ -109,8 +134,11 @@ export const burst: Bench = {
       ];
     } finally {
       tracker.detach();
+      peerTracker.detach();
+      peer.stop();
       await agent.stop();
       await sim.stop();
+      await peerSim.stop();
     }
   },
 };

@@ -73,6 +73,8 @@ export interface AgentOptions {
   /** run the built cli.js with this Node binary instead of this process's own */
   node?: string;
   timeoutMs?: number;
+  /** more command-line arguments (e.g. ['--dashboard', '0']) */
+  args?: string[];
 }
 
 export function assertBuilt(): void {
@@ -96,6 +98,7 @@ export async function startAgent(sim: PlatformSimulator, opts: AgentOptions): Pr
     writeFileSync(file, stringify(opts.config));
     args.push('--config', file);
   }
+  args.push(...(opts.args ?? []));
   const env = agentEnv(TOKEN);
   delete env.NODE_OPTIONS; // the bench runs under tsx; the agent must not
   const child = track(

@@ -55,6 +55,26 @@ describe('config', () => {
     expect(c.work_dir).toBe('/from/file');
   });
 
+  it("hooks: the operator's pre_task/post_task commands and their timeout; a bad value names the key", () => {
+    const c = resolveConfig([
+      readConfigFile(
+        file('hooks.yaml', 'hooks:\n  pre_task: ./prepare.sh\n  post_task: "rm -rf tmp"\n  timeout: 30\n'),
+      ),
+    ]);
+    expect(c.hooks).toEqual({ pre_task: './prepare.sh', post_task: 'rm -rf tmp', timeout: 30 });
+    expect(resolveConfig([]).hooks).toEqual({ timeout: 60 });
+    expect(resolveConfig([]).task).toMatchObject({ max_queued: 10_000, dependency_timeout: 3600 });
+    const bad = (name: string, text: string) => () => readConfigFile(file(name, text));
+    expect(bad('h1.yaml', 'hooks:\n  timeout: 0\n')).toThrow(
+      /h1\.yaml: hooks\.timeout: must be a number of seconds above 0/,
+    );
+    expect(bad('h2.yaml', 'hooks:\n  timeout: soon\n')).toThrow(/h2\.yaml: hooks\.timeout: .*expected number/);
+    expect(bad('h3.yaml', 'hooks:\n  pre_task: "  "\n')).toThrow(/hooks\.pre_task: must be a command/);
+    expect(bad('h4.yaml', 'hooks:\n  post_task: [a, b]\n')).toThrow(/hooks\.post_task: .*expected string/);
+    expect(bad('h5.yaml', 'hooks:\n  pre: x\n')).toThrow(/unknown key hooks\.pre\b/);
+    expect(bad('h6.yaml', 'task:\n  max_queued: 0\n')).toThrow(/task\.max_queued/);
+  });
+
   it('names the file and the key of a bad key', () => {
     const p = file('typo.yaml', 'task:\n  cleanup:\n    keep_task: 3\n');
     expect(() => readConfigFile(p)).toThrow(/typo\.yaml.*task\.cleanup\.keep_task/);

@@ -177,6 +177,14 @@ export const ConfigSchema = z
               .refine((p) => path.isAbsolute(p), 'must be an absolute path'),
           )
           .default([]),
+        /** extension: tasks that may wait (queued, or for their depends_on) at once; more are refused QUEUE_FULL */
+        max_queued: z.number().int().min(1).max(1_000_000).default(10_000),
+        /** extension: seconds a task waits for a depends_on task that has not arrived on this agent */
+        dependency_timeout: z
+          .number()
+          .positive()
+          .max(7 * 86400)
+          .default(3600),
         cleanup: z
           .object({
             keep_tasks: z.number().int().min(0).default(10),
@@ -196,6 +204,8 @@ export const ConfigSchema = z
         timeout: 3600,
         kill_grace: 10,
         result_max_bytes: 64 * 1024,
+        max_queued: 10_000,
+        dependency_timeout: 3600,
         deny_patterns: [],
         allowed_work_dirs: [],
         cleanup: { keep_tasks: 10, keep_days: 7, remove_existing_dirs: false },
@@ -211,6 +221,22 @@ export const ConfigSchema = z
       .strict()
       .superRefine(checkMonitor)
       .default({ interval: 5, scripts: [], alerts: [] }),
+    /**
+     * extension (PROTOCOL.md second round): the operator's commands around every task, run with the
+     * task's shell, dir, env and user (tasks/hooks.ts). Never set by the platform: a task frame has
+     * no such field.
+     */
+    hooks: z
+      .object({
+        /** before the command; failing (non-zero exit, timeout) = `error` / HOOK_FAILED, the command does not run */
+        pre_task: z.string().trim().min(1, 'must be a command (leave the key out for none)').optional(),
+        /** after every end (success, failure, timeout, cancel, a failed pre_task); ATS_TASK_STATUS says which */
+        post_task: z.string().trim().min(1, 'must be a command (leave the key out for none)').optional(),
+        /** seconds each hook may run before its process tree is ended */
+        timeout: z.number().positive('must be a number of seconds above 0').max(86400).default(60),
+      })
+      .strict()
+      .default({ timeout: 60 }),
     /** extension: where the agent works until the platform names its work_dir */
     work_dir: z.string().min(1).default(DEFAULT_WORK_DIR),
   })

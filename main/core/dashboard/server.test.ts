@@ -18,6 +18,7 @@ import type {
   TaskView,
 } from '../api.js';
 import { AgentState } from '../state/agent-state.js';
+import { TaskLogReader } from '../tasks/task-log-reader.js';
 import { DashboardMetrics } from './metrics.js';
 import { startDashboard, type Dashboard } from './server.js';
 import { directoryUi } from './ui-files.js';
@@ -107,6 +108,14 @@ function apiOver(state: AgentState, calls: Calls): AgentApi {
     pause: async () => ({ ok: true }),
     resume: async () => ({ ok: true }),
     quit: async () => ({ ok: false, message: 'not in this test' }),
+    getTaskHistory: async () => ({ tasks: state.taskViews(), total: state.taskViews().length }),
+    readTaskLog: async () => {
+      throw new Error('no log files here');
+    },
+    searchTaskLog: async () => {
+      throw new Error('no log files here');
+    },
+    revealTaskLog: async () => ({ ok: false, message: 'not here' }),
   };
 }
 
@@ -116,6 +125,7 @@ let metrics: DashboardMetrics;
 let dashboard: Dashboard;
 let base: string;
 let staticDir: string;
+let taskLogsDir: string;
 const tmp: string[] = [];
 const sockets: WebSocket[] = [];
 const warnings: string[] = [];
@@ -131,6 +141,9 @@ beforeEach(async () => {
   writeFileSync(path.join(root, 'secret.txt'), 'outside the static dir');
   writeFileSync(path.join(staticDir, '.env'), 'TOKEN=x');
   symlinkSync(path.join(root, 'secret.txt'), path.join(staticDir, 'link.txt'));
+  taskLogsDir = path.join(root, 'logs', 'tasks');
+  mkdirSync(taskLogsDir, { recursive: true });
+  const taskLogs = new TaskLogReader((id) => path.join(taskLogsDir, `${id}.log`));
   warnings.length = 0;
   state = newState();
   calls = { cancelled: [], patches: [] };
@@ -142,6 +155,7 @@ beforeEach(async () => {
     accessKey: undefined,
     metrics,
     log: { info() {}, warn: (m) => warnings.push(m) },
+    taskLogFile: (id) => taskLogs.existing(id),
   });
   base = new URL(dashboard.url).origin;
 });
@@ -601,3 +615,45 @@ function systemInfo(): Parameters<AgentState['recordHeartbeat']>[0] {
     disk: { usage_percent: 55, total_gb: 100, used_gb: 55 },
   } as unknown as Parameters<AgentState['recordHeartbeat']>[0];
 }
+
+describe('GET /download/task-log/<id>', () => {
+  const keyOf = () => encodeURIComponent(dashboard.key);
+
+  it('sends the whole log as an attachment, with the access key only', async () => {
+    const body = Array.from({ length: 50_000 }, (_, i) => `line ${i}`).join('\n') + '\n';
+    writeFileSync(path.join(taskLogsDir, 't-9.log'), body);
+    const res = await rawGet(`/download/task-log/t-9?key=${keyOf()}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toBe(body);
+    expect(res.headers['content-disposition']).toBe('attachment; filename="t-9.log"');
+    expect(res.headers['content-length']).toBe(String(Buffer.byteLength(body)));
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    expect((await rawGet('/download/task-log/t-9')).status).toBe(401);
+    expect((await rawGet('/download/task-log/t-9?key=wrong')).status).toBe(401);
+  });
+
+  it.each([
+    '/download/task-log/..%2F..%2Fsecret.txt',
+    '/download/task-log/../../secret.txt',
+    '/download/task-log/%2e%2e',
+    '/download/task-log/a%5Cb',
+    '/download/task-log/.hidden',
+    '/download/task-log/%00',
+    '/download/task-log/%E0%A4%A',
+    '/download/task-log/',
+  ])('%s: refused, nothing outside logs/tasks is read', async (raw) => {
+    writeFileSync(path.join(taskLogsDir, '.hidden.log'), 'hidden');
+    const res = await rawGet(`${raw}?key=${keyOf()}`);
+    expect([400, 404]).toContain(res.status);
+    expect(res.body).not.toContain('outside the static dir');
+    expect(res.body).not.toContain('hidden');
+  });
+
+  it('a task without a log, or with a symlink planted as its log, is 404', async () => {
+    expect((await rawGet(`/download/task-log/none?key=${keyOf()}`)).status).toBe(404);
+    symlinkSync(path.join(taskLogsDir, '..', '..', 'secret.txt'), path.join(taskLogsDir, 'planted.log'));
+    const res = await rawGet(`/download/task-log/planted?key=${keyOf()}`);
+    expect(res.status).toBe(404);
+    expect(res.body).not.toContain('outside the static dir');
+  });
+});

@@ -7,6 +7,7 @@
  * calls go to the one dispatcher (api-dispatch.ts) that the desktop's IPC handlers use too.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -15,6 +16,8 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { dispatchCall } from '../api-dispatch.js';
 import type { AgentApi, AgentEvent, DashboardServerMessage } from '../api.js';
+import { TASK_ID_PATTERN } from '../protocol/frames.js';
+import { READ_NO_FOLLOW } from '../tasks/task-log-reader.js';
 import type { DashboardMetrics } from './metrics.js';
 import type { UiFile, UiFiles } from './ui-files.js';
 
@@ -28,6 +31,8 @@ export interface DashboardOptions {
   accessKey?: string;
   metrics: DashboardMetrics;
   log: { info(m: string): void; warn(m: string): void };
+  /** where a task's log file is, if it has one (the id is checked before): GET /download/task-log/<id> */
+  taskLogFile?: (taskId: string) => Promise<string | null>;
 }
 
 export interface Dashboard {
@@ -44,6 +49,8 @@ const MAX_MESSAGE_BYTES = 64 * 1024;
 const MAX_CLIENTS = 32;
 const PING_INTERVAL_MS = 30_000;
 const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** + a task id: that task's whole log file, as an attachment; the access key is needed */
+export const TASK_LOG_DOWNLOAD_PATH = '/download/task-log/';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -127,6 +134,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       case '/index.html':
         return index(req, res, url);
       default:
+        if (url.pathname.startsWith(TASK_LOG_DOWNLOAD_PATH)) return downloadTaskLog(req, res, url);
         return asset(req, res, url.pathname);
     }
   }
@@ -187,6 +195,45 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     });
     if (req.method === 'HEAD') return void res.end();
     pipeFile(file, res);
+  }
+
+  /** The file as it is when asked (a running task's log grows: the length sent is the one announced). */
+  async function downloadTaskLog(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (!keyMatches(url.searchParams.get('key'))) return sendText(res, 401, 'access key missing or wrong\n');
+    let taskId: string;
+    try {
+      taskId = decodeURIComponent(url.pathname.slice(TASK_LOG_DOWNLOAD_PATH.length));
+    } catch {
+      return sendText(res, 400, 'not a task id\n');
+    }
+    // the id becomes a file name: only the protocol's id characters, so "..", "/" and "\\" never get here
+    if (!TASK_ID_PATTERN.test(taskId)) return sendText(res, 400, 'not a task id\n');
+    const file = opts.taskLogFile ? await opts.taskLogFile(taskId) : null;
+    if (!file) return sendText(res, 404, `task ${taskId} has no log file\n`);
+    const handle = await open(file, READ_NO_FOLLOW);
+    let size: number;
+    try {
+      size = (await handle.stat()).size;
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    res.writeHead(200, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': size,
+      'Content-Disposition': `attachment; filename="${taskId}.log"`,
+      'Cache-Control': 'no-store',
+      'Referrer-Policy': 'no-referrer',
+      'X-Content-Type-Options': 'nosniff',
+    });
+    if (req.method === 'HEAD' || size === 0) {
+      await handle.close();
+      return void res.end();
+    }
+    const stream = handle.createReadStream({ start: 0, end: size - 1 });
+    stream.on('error', () => res.destroy());
+    res.on('close', () => stream.destroy());
+    stream.pipe(res);
   }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -13,6 +13,12 @@ export const ErrorCode = {
   AGENT_SHUTDOWN: 'AGENT_SHUTDOWN',
   /** the command matched one of task.deny_patterns; nothing ran */
   TASK_DENIED: 'TASK_DENIED',
+  /** a depends_on task ended other than `success`, never arrived, or closed a cycle; nothing ran */
+  DEPENDENCY_FAILED: 'DEPENDENCY_FAILED',
+  /** the operator's pre_task hook failed (exit, timeout, start); the command did not run */
+  HOOK_FAILED: 'HOOK_FAILED',
+  /** task.max_queued tasks wait already; nothing ran */
+  QUEUE_FULL: 'QUEUE_FULL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

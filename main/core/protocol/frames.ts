@@ -5,6 +5,8 @@
 import { z } from 'zod';
 
 export const TASK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** the most task_ids one task may wait for (docs/protocol.md, Priority and dependencies) */
+export const MAX_DEPENDENCIES = 100;
 
 // ---- platform → agent -------------------------------------------------------------------------
 
@@ -32,6 +34,13 @@ export const TaskFrame = z.object({
   work_dir: z.string().min(1).nullish(),
   env_vars: z.record(z.string().min(1), envValue).nullish(),
   timeout: z.number().positive().nullish(),
+  /** extension (PROTOCOL.md second round): higher starts first, FIFO among equals; absent = 0 */
+  priority: z.number().int('priority must be an integer').nullish(),
+  /** extension: task_ids that must each end `success` on this agent before this one starts */
+  depends_on: z
+    .array(z.string().regex(TASK_ID_PATTERN, 'each depends_on entry must be a task_id'))
+    .max(MAX_DEPENDENCIES, `depends_on names at most ${MAX_DEPENDENCIES} tasks`)
+    .nullish(),
 });
 
 export const CancelTaskFrame = z.object({

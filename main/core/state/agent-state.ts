@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 
 /** typed by the contract: the renderer's bound is the same number, or neither compiles */
-const TASK_OUTPUT_CHARS_KEPT: TaskOutputCharsKept = 262_144;
+export const TASK_OUTPUT_CHARS_KEPT: TaskOutputCharsKept = 262_144;
 import type {
   TaskOutputCharsKept,
   AlertView,
@@ -20,6 +20,7 @@ import type {
   LogFileProblem,
   MetricsPoint,
   OutputChunk,
+  QueueView,
   SystemInfo,
   TaskStatus,
   TaskView,
@@ -68,6 +69,7 @@ export class AgentState implements AgentStateSource {
   private logFileProblem: LogFileProblem | null = null;
   private alerts: AlertView[] = [];
   private control: ControlView = { paused: false, draining: false, ephemeral: false };
+  private queue: QueueView = { running: 0, maxConcurrent: 1, tasks: [], total: 0 };
   private outboxProbe: () => { frames: number; bytes: number } = () => ({ frames: 0, bytes: 0 });
 
   constructor(
@@ -92,6 +94,7 @@ export class AgentState implements AgentStateSource {
       logFileProblem: this.logFileProblem && { ...this.logFileProblem },
       alerts: this.alerts.map((a) => ({ ...a })),
       control: { ...this.control },
+      queue: this.queue,
     };
   }
 
@@ -103,6 +106,12 @@ export class AgentState implements AgentStateSource {
   /** Tags reloaded from the config file (they reach the platform with the next auth). */
   setTags(tags: string[]): void {
     this.identity.tags = [...tags];
+  }
+
+  /** The scheduler's view of its queue (replaced whole, never changed in place). */
+  setQueue(queue: QueueView): void {
+    this.queue = queue;
+    this.emit({ type: 'queue', queue });
   }
 
   /** Evaluated with each sample; a UI reads them with the next `metrics` event. */
@@ -122,6 +131,11 @@ export class AgentState implements AgentStateSource {
 
   taskOutput(taskId: string): OutputChunk[] {
     return [...(this.output.get(taskId)?.chunks ?? [])];
+  }
+
+  /** copies of the tasks held, oldest first */
+  taskViews(): TaskView[] {
+    return [...this.tasks.values()].map((t) => ({ ...t }));
   }
 
   task(taskId: string): TaskView | undefined {

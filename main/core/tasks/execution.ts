@@ -9,6 +9,7 @@ import type { Logger } from '../logging/logger.js';
 import { confineTaskWorkDir, type WorkLayout } from '../workspace/layout.js';
 import type { TaskDirs } from '../workspace/task-dirs.js';
 import { buildTaskEnv } from './environment.js';
+import { startWithHooks, type HookSettings } from './hooks.js';
 import type { OutputBatch } from './output-batcher.js';
 import { startTask, type RunningTask, type RunOutcome, type StopReason } from './runner.js';
 import { maskText, secretEnvValues, shortSecretWarning } from './secret-masker.js';
@@ -30,6 +31,8 @@ export interface ExecutionOptions {
   log: Logger;
   /** runner.ts's startTask; a fake in the scheduler's unit tests */
   startTask?: typeof startTask;
+  /** the operator's pre_task / post_task hooks around every command (hooks.ts) */
+  hooks?: HookSettings;
 }
 
 export interface ExecutionHooks {
@@ -45,6 +48,12 @@ export class TaskExecution {
   private paused = false;
   /** env var names already warned about as too short to mask (once each) */
   private readonly shortSecretsWarned = new Set<string>();
+  /**
+   * The agent's environment as it started, copied once: reading process.env goes to the C environ
+   * one variable at a time, which cost more per task than the rest of the environment's making.
+   * The agent never changes its own environment.
+   */
+  private readonly agentEnv: NodeJS.ProcessEnv = { ...process.env };
 
   constructor(private readonly opts: ExecutionOptions) {}
 
@@ -66,7 +75,11 @@ export class TaskExecution {
     let cwdReal: string;
     try {
       // synchronous, a few microseconds: not worth a trip to the thread pool, where journal fsyncs may be queued
-      this.opts.taskDirs.prepare(id, workDir);
+      this.opts.taskDirs
+        .prepare(id, workDir)
+        .catch((err: Error) =>
+          this.opts.log.warn(`task ${id}: cannot record its work dir, which cleanup will leave alone: ${err.message}`),
+        );
       cwdReal = realpathSync.native(workDir);
     } catch (err) {
       return {
@@ -85,7 +98,7 @@ export class TaskExecution {
     }
     this.warnShortSecrets(frame);
     const env = buildTaskEnv({
-      base: process.env,
+      base: this.agentEnv,
       dropNames: this.opts.secretNames,
       secretValues: this.opts.secretValues(),
       envVars: frame.env_vars,
@@ -95,7 +108,7 @@ export class TaskExecution {
     });
     const timeoutS = frame.timeout ?? this.opts.defaultTimeoutS;
     const secrets = [...secretEnvValues(frame.env_vars), ...this.opts.secretValues()];
-    const task = (this.opts.startTask ?? startTask)(
+    const task = startWithHooks(
       {
         taskId: id,
         command: frame.command,
@@ -112,6 +125,8 @@ export class TaskExecution {
         cwdReal,
       },
       { onSpawn: hooks.onSpawn, onOutput: hooks.onOutput },
+      this.opts.hooks,
+      this.opts.startTask ?? startTask,
     );
     this.running.set(id, task);
     if (this.paused) task.pause();

@@ -1,12 +1,20 @@
 /**
  * The task journal: one small JSON file per task under `{work_dir}/state/tasks/`, replaced
- * atomically (temp file, fsync, rename) at each step of the task's life. After a crash or kill -9 it
+ * atomically (temp file, rename) at each step of the task's life. After a crash or kill -9 it
  * tells the next start which tasks were running (their processes are ended and they are reported
  * AGENT_RESTARTED), which results the platform never confirmed (sent again), and which task_ids
  * were ever seen (a redelivered task is answered from here, never run twice).
+ *
+ * Durability where it buys something: a kill -9 of the agent keeps the page cache, so every step
+ * survives it without fsync. Only an OS crash or power loss needs one, and then only the result
+ * matters: a task queued or running at that moment died with the machine, and a lost "delivered"
+ * mark sends the result once more (the platform keeps one result per task_id). So only the entry
+ * that first holds the result is fsynced. And a step superseded before its write began is not
+ * written at all: the next one holds everything it held (a short task's queued, running and
+ * finished steps often come in one write).
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TASK_ID_PATTERN, type TaskResultFrame } from '../protocol/frames.js';
 
@@ -25,10 +33,27 @@ export interface JournalEntry {
 // Other parts may add fields (issue 11: whether the agent created the work dir). Every rewrite of an
 // entry spreads the one before it, so a field this file does not name is kept (journal.test.ts).
 
+/** files read at once by list(): a bound on open descriptors */
+const LIST_BATCH = 64;
+
+/** A write not begun yet: a later step of the same task replaces its entry. */
+interface QueuedWrite {
+  entry: JournalEntry;
+  /** fsync before the rename: the entry holds a result not known delivered */
+  sync: boolean;
+  done: Promise<void>;
+}
+
+interface TaskWrites {
+  /** the last write issued: the next one begins after it */
+  tail: Promise<void>;
+  queued?: QueuedWrite;
+}
+
 export class TaskJournal {
   private readonly dir: string;
   /** one write at a time per task, in order */
-  private readonly pending = new Map<string, Promise<void>>();
+  private readonly writes = new Map<string, TaskWrites>();
 
   constructor(
     stateDir: string,
@@ -60,29 +85,69 @@ export class TaskJournal {
     return { entries, skipped };
   }
 
+  /** Every readable entry, read without blocking (the history a UI lists); changes nothing on disk. */
+  async list(): Promise<JournalEntry[]> {
+    const names = (await readdir(this.dir)).filter((n) => n.endsWith('.json'));
+    const entries: JournalEntry[] = [];
+    for (let i = 0; i < names.length; i += LIST_BATCH) {
+      const batch = await Promise.all(
+        names.slice(i, i + LIST_BATCH).map(async (name) => {
+          try {
+            const entry = JSON.parse(await readFile(path.join(this.dir, name), 'utf8')) as JournalEntry;
+            return typeof entry.task_id === 'string' && TASK_ID_PATTERN.test(entry.task_id) ? entry : null;
+          } catch {
+            return null; // torn, foreign, or removed meanwhile
+          }
+        }),
+      );
+      for (const entry of batch) if (entry) entries.push(entry);
+    }
+    return entries;
+  }
+
   /** One task's entry, if the journal has a readable one. */
   read(taskId: string): JournalEntry | undefined {
     if (!TASK_ID_PATTERN.test(taskId)) return undefined; // never a path from an unvalidated id
+    const file = this.fileOf(taskId);
+    // every new task_id is looked up here: a missing file is the usual answer, without an Error built
+    if (!existsSync(file)) return undefined;
     try {
-      return JSON.parse(readFileSync(this.fileOf(taskId), 'utf8')) as JournalEntry;
+      return JSON.parse(readFileSync(file, 'utf8')) as JournalEntry;
     } catch {
       return undefined;
     }
   }
 
-  /** Durable before it resolves; later writes for the same task land after earlier ones. */
+  /**
+   * Resolves once the entry, or a later one of the same task that replaced it, is written (and, for
+   * a result not known delivered, fsynced); later writes for the same task land after earlier ones.
+   */
   write(entry: JournalEntry): Promise<void> {
     const id = entry.task_id;
     // an id that failed validation never names a file (its result still goes out, unjournaled)
     if (!TASK_ID_PATTERN.test(id)) return Promise.resolve();
-    const next: Promise<void> = (this.pending.get(id) ?? Promise.resolve())
-      .then(() => this.writeFile(entry))
+    const sync = entry.phase === 'finished' && entry.result !== undefined && !entry.delivered;
+    const writes = this.writes.get(id) ?? { tail: Promise.resolve() };
+    if (writes.queued) {
+      // every step spreads the one before it: the newer entry holds all the older one did
+      writes.queued.entry = entry;
+      writes.queued.sync ||= sync;
+      return writes.queued.done;
+    }
+    const queued: QueuedWrite = { entry, sync, done: Promise.resolve() };
+    queued.done = writes.tail
+      .then(() => {
+        if (writes.queued === queued) writes.queued = undefined;
+        return this.writeFile(queued.entry, queued.sync);
+      })
       .catch((err: Error) => this.onError(id, err))
       .finally(() => {
-        if (this.pending.get(id) === next) this.pending.delete(id);
+        if (writes.tail === queued.done) this.writes.delete(id);
       });
-    this.pending.set(id, next);
-    return next;
+    writes.queued = queued;
+    writes.tail = queued.done;
+    this.writes.set(id, writes);
+    return queued.done;
   }
 
   /** A write nobody waits for: `write` hands its errors to onError and never rejects. */
@@ -104,7 +169,7 @@ export class TaskJournal {
   /** Forgets tasks whose results the platform has confirmed (their folders went to the cleanup policy). */
   async forgetDelivered(taskIds: Iterable<string>): Promise<void> {
     for (const id of taskIds) {
-      await (this.pending.get(id) ?? Promise.resolve());
+      await this.writes.get(id)?.tail;
       const entry = this.read(id);
       if (entry?.phase === 'finished' && entry.delivered) await rm(this.fileOf(id), { force: true });
     }
@@ -112,15 +177,15 @@ export class TaskJournal {
 
   /** Resolves once every write issued so far is on disk. */
   async flush(): Promise<void> {
-    await Promise.all(this.pending.values());
+    await Promise.all([...this.writes.values()].map((w) => w.tail));
   }
 
-  private async writeFile(entry: JournalEntry): Promise<void> {
+  private async writeFile(entry: JournalEntry, sync: boolean): Promise<void> {
     const file = this.fileOf(entry.task_id);
     const handle = await open(`${file}.tmp`, 'w');
     try {
       await handle.writeFile(JSON.stringify(entry));
-      await handle.sync();
+      if (sync) await handle.sync();
     } finally {
       await handle.close();
     }

@@ -141,16 +141,38 @@ describe.runIf(linux)('a reaped root pid taken by another process (issue 11)', (
     const { child: stranger, pids } = await startScript('sleep 30 & echo $!; wait', 'someone-else', 1);
     const start = processStartTime(stranger.pid!)!;
     expect(start).toBeGreaterThan(0);
-    await stopTree(stranger.pid, 'task-long-gone', 200, start - 1);
+    await stopTree(stranger.pid, 'task-long-gone', 200, { start: start - 1 });
     expect(alive(stranger.pid!)).toBe(true);
     expect(alive(pids[0]!)).toBe(true);
-    signalTree(stranger.pid, 'task-long-gone', 'SIGKILL', start - 1);
+    signalTree(stranger.pid, 'task-long-gone', 'SIGKILL', { start: start - 1 });
     await new Promise((r) => setTimeout(r, 100));
     expect(alive(stranger.pid!)).toBe(true);
     expect(alive(pids[0]!)).toBe(true);
     // with its own start time it is the root, and is ended with its group
-    await stopTree(stranger.pid, 'task-long-gone', 200, start);
+    await stopTree(stranger.pid, 'task-long-gone', 200, { start });
     expect(alive(stranger.pid!)).toBe(false);
+    expect(alive(pids[0]!)).toBe(false);
+  });
+
+  it('once the root was reaped, a process holding its pid is never signalled, even one started in the same clock tick', async () => {
+    // start times are 10 ms coarse: a pid reused within the root's tick looks the same by start time
+    const { child: stranger, pids } = await startScript('sleep 30 & echo $!; wait', 'someone-else', 1);
+    const sameTick = { start: processStartTime(stranger.pid!)!, reaped: () => true };
+    signalTree(stranger.pid, 'task-long-gone', 'SIGKILL', sameTick);
+    await stopTree(stranger.pid, 'task-long-gone', 200, sameTick);
+    expect(listTreeProcesses(stranger.pid, 'task-long-gone', sameTick)).toEqual([]);
+    expect(alive(stranger.pid!)).toBe(true);
+    expect(alive(pids[0]!)).toBe(true);
+  });
+
+  it('once the root was reaped, what is left in its group is still ended', async () => {
+    // the root exits at once and Node reaps it; its background sleep stays in the root's group
+    const { child: root, pids } = await startScript('sleep 30 & echo $!', 'the-task', 1);
+    const start = processStartTime(root.pid!)!;
+    if (root.exitCode === null) await new Promise((resolve) => root.once('exit', resolve));
+    expect(alive(pids[0]!)).toBe(true);
+    // another task id: the group alone must find the sleep, not its cookie
+    await stopTree(root.pid, 'not-the-cookie', 200, { start, reaped: () => true });
     expect(alive(pids[0]!)).toBe(false);
   });
 });

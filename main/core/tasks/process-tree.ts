@@ -25,16 +25,25 @@ interface ProcEntry {
   start: number;
 }
 
+/** What the agent knows of a task's root process beyond its pid, to tell it from a later holder of that pid. */
+export interface RootIdentity {
+  /** its start time (processStartTime, read at spawn) */
+  start: number | undefined;
+  /** whether the agent has reaped it (the child's exit was seen): from then on its pid is anyone's */
+  reaped?: () => boolean;
+}
+
 /**
  * The live processes of a task's tree (Linux; elsewhere the group leader while its group lives).
  * `rootPid` undefined means the root is unknown (e.g. a previous agent run's): only the cookie
  * counts then, because a pid from the past may belong to an unrelated process by now.
- * `bornAfter` (the root's start, see processStartTime) limits the cookie search to processes started
- * since: reading every process's environment after every task would cost more than the task. With
- * it, the root pid counts only while it names the process that started then (usableRoot).
+ * `root.start` limits the cookie search to processes started since: reading every process's
+ * environment after every task would cost more than the task. With `root`, the root pid counts only
+ * while it names the task's process or group (usableRoot).
  */
-export function listTreeProcesses(rootPid: number | undefined, taskId: string, bornAfter?: number): number[] {
-  rootPid = usableRoot(rootPid, bornAfter);
+export function listTreeProcesses(rootPid: number | undefined, taskId: string, root?: RootIdentity): number[] {
+  const bornAfter = root?.start;
+  rootPid = usableRoot(rootPid, root);
   if (!HAS_PROC) return rootPid !== undefined && groupAlive(rootPid) ? [rootPid] : [];
   const entries = readProcTable();
   const found = new Set<number>();
@@ -68,15 +77,15 @@ export function signalTree(
   rootPid: number | undefined,
   taskId: string,
   signal: NodeJS.Signals,
-  bornAfter?: number,
+  root?: RootIdentity,
 ): void {
-  rootPid = usableRoot(rootPid, bornAfter);
+  rootPid = usableRoot(rootPid, root);
   if (IS_WINDOWS) {
     if (rootPid !== undefined) taskkill(rootPid).catch(() => undefined); // it resolves on error too
     return;
   }
   if (rootPid !== undefined) sendSignal(-rootPid, signal);
-  for (const pid of listTreeProcesses(rootPid, taskId, bornAfter)) sendSignal(pid, signal);
+  for (const pid of listTreeProcesses(rootPid, taskId, root)) sendSignal(pid, signal);
 }
 
 /**
@@ -87,39 +96,44 @@ export async function stopTree(
   rootPid: number | undefined,
   taskId: string,
   graceMs: number,
-  bornAfter?: number,
+  root?: RootIdentity,
 ): Promise<void> {
-  rootPid = usableRoot(rootPid, bornAfter);
+  rootPid = usableRoot(rootPid, root);
   if (IS_WINDOWS) {
     if (rootPid !== undefined) await taskkill(rootPid);
     return;
   }
   // after a normal exit there is usually nothing left: one look, no signals
-  if (listTreeProcesses(rootPid, taskId, bornAfter).length === 0) return;
-  signalTree(rootPid, taskId, 'SIGTERM', bornAfter);
-  if (await waitUntilGone(rootPid, taskId, graceMs, bornAfter)) return;
+  if (listTreeProcesses(rootPid, taskId, root).length === 0) return;
+  signalTree(rootPid, taskId, 'SIGTERM', root);
+  if (await waitUntilGone(rootPid, taskId, graceMs, root)) return;
   const giveUpAt = Date.now() + KILL_PATIENCE_MS;
   do {
-    signalTree(rootPid, taskId, 'SIGKILL', bornAfter);
-    if (await waitUntilGone(rootPid, taskId, POLL_MS, bornAfter)) return;
+    signalTree(rootPid, taskId, 'SIGKILL', root);
+    if (await waitUntilGone(rootPid, taskId, POLL_MS, root)) return;
   } while (Date.now() < giveUpAt);
 }
 
 /**
- * 0 would signal the agent's own group and 1 is init, whose descendants are everything. And once the
- * root has exited and been reaped, its pid may name another process: with the root's start time
- * known (`rootStart`), a pid that now starts at another time is someone else's, and so is a group of
- * that id (Linux reuses no pid while a group of that id has members, so the task's group is empty).
- * A pid that no process holds counts only while the task's group still has members (it may outlive
- * its leader, and while it has members no process can take its id); an empty group's id is anyone's
- * to take before the signal, so it is dropped. What stays open: the last member exiting and the id
- * being reused between this look and the signal (microseconds; a pidfd would close it, Node has none).
+ * 0 would signal the agent's own group and 1 is init, whose descendants are everything. Once the
+ * root has exited and been reaped, its pid may name another process, and the id of its group too
+ * (a stranger that takes the pid and calls setsid leads a group of that id):
+ * - reaped (the agent saw the exit): a process that holds the pid now is someone else's, even one
+ *   started in the same clock tick as the root (start times are 10 ms coarse, and a pid can be
+ *   reused faster than that). The group id counts while no process holds the pid: Linux reuses no
+ *   pid while a group of that id has members, so those members are the task's.
+ * - not known to be reaped, start known: a pid that now starts at another time is someone else's;
+ *   a pid no process holds counts while the task's group has members (it may outlive its leader).
+ * What stays open: the last member exiting and the id being reused between this look and the
+ * signal (microseconds; a pidfd would close it, Node has none).
  */
-function usableRoot(rootPid: number | undefined, rootStart?: number): number | undefined {
+function usableRoot(rootPid: number | undefined, root?: RootIdentity): number | undefined {
   if (rootPid === undefined || rootPid <= 1) return undefined;
-  if (rootStart === undefined) return rootPid;
+  if (root === undefined) return rootPid;
+  if (root.reaped?.()) return processExists(rootPid) || !groupAlive(rootPid) ? undefined : rootPid;
+  if (root.start === undefined) return rootPid;
   const now = processStartTime(rootPid);
-  if (now !== undefined) return now === rootStart ? rootPid : undefined;
+  if (now !== undefined) return now === root.start ? rootPid : undefined;
   return groupAlive(rootPid) ? rootPid : undefined;
 }
 
@@ -127,11 +141,11 @@ async function waitUntilGone(
   rootPid: number | undefined,
   taskId: string,
   withinMs: number,
-  bornAfter?: number,
+  root?: RootIdentity,
 ): Promise<boolean> {
   const deadline = Date.now() + withinMs;
   for (;;) {
-    if (listTreeProcesses(rootPid, taskId, bornAfter).length === 0) return true;
+    if (listTreeProcesses(rootPid, taskId, root).length === 0) return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
     await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, left)));
@@ -186,9 +200,19 @@ function hasCookie(pid: number, cookie: Buffer): boolean {
   return false;
 }
 
-function groupAlive(pgid: number): boolean {
+function processExists(pid: number): boolean {
+  return signalZeroReaches(pid);
+}
+
+/** The group has a member (or one not ours to signal): `kill(-pgid, 0)`. */
+export function groupAlive(pgid: number): boolean {
+  return signalZeroReaches(-pgid);
+}
+
+/** kill(target, 0): true when a process (or group member) exists there, ours to signal or not */
+function signalZeroReaches(target: number): boolean {
   try {
-    process.kill(-pgid, 0);
+    process.kill(target, 0);
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';

@@ -57,7 +57,12 @@ export async function recoverTasks(entries: JournalEntry[], opts: RecoveryOption
     // a pid is trusted only while it still names the same process
     const trusted =
       entry.pid !== undefined && entry.pid_start !== undefined && processStartTime(entry.pid) === entry.pid_start;
-    await stopTree(trusted ? entry.pid : undefined, id, opts.killGraceS * 1000, trusted ? entry.pid_start : undefined);
+    await stopTree(
+      trusted ? entry.pid : undefined,
+      id,
+      opts.killGraceS * 1000,
+      trusted ? { start: entry.pid_start } : undefined,
+    );
     log.warn(
       `task ${id} was ${entry.phase} when the agent stopped unexpectedly; its processes are ended and it is reported as an error`,
     );

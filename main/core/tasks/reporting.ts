@@ -23,6 +23,8 @@ export interface ReportingOptions {
   log: Logger;
   /** after each task: the cleanup policy runs */
   onTaskFinished: () => void;
+  /** every result, once it is out: tasks waiting for this one (depends_on) learn of it */
+  onResult?: (result: TaskResultFrame) => void;
 }
 
 export class TaskReporting {
@@ -46,7 +48,8 @@ export class TaskReporting {
 
   queued(frame: TaskFrame, workDir: string, receivedAt: Date, waiting: number, running: number): void {
     this.opts.state.upsertTask(taskView(frame, workDir, receivedAt));
-    this.opts.log.info(`task ${frame.task_id} queued (${waiting} waiting, ${running} running)`);
+    // debug: a burst of short tasks would log three lines each; started and finished say enough
+    this.opts.log.debug(`task ${frame.task_id} queued (${waiting} waiting, ${running} running)`);
   }
 
   spawned(taskId: string, pid: number, start: number | undefined): void {
@@ -149,6 +152,7 @@ export class TaskReporting {
       `task ${id} ${outcome.status} (exit ${outcome.exitCode}${outcome.signal ? `, ${outcome.signal}` : ''}) in ${duration} s`,
     );
     this.opts.onTaskFinished();
+    this.opts.onResult?.(result);
   }
 
   private journal(entry: JournalEntry): void {
@@ -194,5 +198,7 @@ function taskView(frame: TaskFrame, workDir: string, receivedAt: Date): TaskView
     error: null,
     pid: null,
     outputSeq: 0,
+    ...(frame.priority ? { priority: frame.priority } : {}),
+    ...(frame.depends_on?.length ? { dependsOn: [...frame.depends_on] } : {}),
   };
 }

@@ -21,7 +21,8 @@ import { finished } from 'node:stream/promises';
 import { ErrorCode } from '../protocol/codes.js';
 import type { TaskStatus } from '../protocol/frames.js';
 import { OutputBatcher, type ChildStream, type OutputBatch } from './output-batcher.js';
-import { processStartTime, stopTree } from './process-tree.js';
+import { nothingLeft, openPidWindow, type PidWindow } from './pid-window.js';
+import { processStartTime, stopTree, type RootIdentity } from './process-tree.js';
 import { SecretMasker } from './secret-masker.js';
 import type { RunAsUser } from './task-policy.js';
 
@@ -136,8 +137,10 @@ class TaskRun implements RunningTask {
   /** the task is over: its pipes are read to the end whatever the caller asked */
   private draining = false;
   private cutLinger: () => void = () => {};
-  /** the root's start time: what started before it cannot belong to the task */
-  private rootStart: number | undefined;
+  /** the root's start time and whether it was reaped: what tells it from a later holder of its pid */
+  private readonly root: RootIdentity = { start: undefined, reaped: () => this.exited };
+  /** the kernel's counters just before the spawn: the cheap look at the end needs them */
+  private pidWindow: PidWindow | undefined;
 
   constructor(
     private readonly spec: RunSpec,
@@ -159,6 +162,7 @@ class TaskRun implements RunningTask {
     try {
       // the task owns its directory; only the directory itself: what is inside may be another task's
       if (runAs) chownVerified(spec.cwd, spec.cwdReal, runAs);
+      this.pidWindow = openPidWindow();
       child = spawn(file, args, {
         cwd: spec.cwd,
         env: runAs ? { ...spec.env, HOME: runAs.home, USER: runAs.name, LOGNAME: runAs.name } : spec.env,
@@ -180,14 +184,14 @@ class TaskRun implements RunningTask {
       return;
     }
     this.child = child;
-    this.rootStart = child.pid === undefined ? undefined : processStartTime(child.pid);
+    this.root.start = child.pid === undefined ? undefined : processStartTime(child.pid);
     const stdout = child.stdout!;
     const stderr = child.stderr!;
     this.pipesClosed = Promise.all([closed(stdout), closed(stderr)]).then(() => undefined);
     child.once('error', (err) => {
       if (child.pid === undefined) this.failToStart(err).catch(warnUnexpected);
     });
-    child.once('spawn', () => hooks.onSpawn?.(child.pid!, this.rootStart));
+    child.once('spawn', () => hooks.onSpawn?.(child.pid!, this.root.start));
     child.once('exit', (code, signal) => {
       this.finish(code, signal).catch(warnUnexpected);
     });
@@ -214,7 +218,7 @@ class TaskRun implements RunningTask {
     const graceS = this.spec.killGraceMs / 1000;
     const why = reason === 'timeout' ? `timed out after ${this.spec.timeoutMs / 1000} s` : STOPPED[reason].note;
     this.batcher.note(`${why}: ending the task's processes (SIGTERM, SIGKILL after ${graceS} s)`);
-    this.stopping = stopTree(this.child.pid, this.spec.taskId, this.spec.killGraceMs, this.rootStart);
+    this.stopping = stopTree(this.child.pid, this.spec.taskId, this.spec.killGraceMs, this.root);
   }
 
   pause(): void {
@@ -274,8 +278,10 @@ class TaskRun implements RunningTask {
     const child = this.child!;
     await this.waitForPipes();
     await this.stopping;
-    // a task never leaves processes behind, even those that closed their stdio or left the group
-    await stopTree(child.pid, this.spec.taskId, this.spec.killGraceMs, this.rootStart);
+    // a task never leaves processes behind, even those that closed their stdio or left the group;
+    // the usual end, nothing left, is seen cheaply (pid-window.ts), anything else by the full look
+    if (!nothingLeft(this.pidWindow, child.pid, this.spec.taskId, this.root.start))
+      await stopTree(child.pid, this.spec.taskId, this.spec.killGraceMs, this.root);
     this.draining = true;
     this.updateFlow();
     await this.waitForPipes();

@@ -7,7 +7,7 @@
 import { ErrorCode } from '../protocol/codes.js';
 import type { TaskFrame, TaskLogFrame, TaskResultFrame } from '../protocol/frames.js';
 import type { AgentState } from '../state/agent-state.js';
-import { TaskAdmission, type Ready } from './admission.js';
+import { TaskAdmission, type Blocked, type Ready } from './admission.js';
 import { TaskExecution, type ExecutionOptions } from './execution.js';
 import type { JournalEntry, TaskJournal } from './journal.js';
 import { recoverTasks, type DeliveryLedger } from './recovery.js';
@@ -28,7 +28,14 @@ export interface SchedulerOptions extends ExecutionOptions {
   onTaskFinished: () => void;
   /** a queued task is taken to run (an ephemeral agent holds the others from here) */
   onTaskStarting?: (taskId: string) => void;
+  /** task.max_queued: more waiting tasks are refused QUEUE_FULL */
+  maxQueued?: number;
+  /** task.dependency_timeout: how long a task waits for a depends_on task that has not arrived */
+  dependencyTimeoutS?: number;
 }
+
+/** the queue view (AgentState.setQueue) follows changes at most this often */
+const QUEUE_VIEW_MS = 100;
 
 export class TaskScheduler {
   private readonly table: TaskTable;
@@ -41,13 +48,27 @@ export class TaskScheduler {
   /** pause and drain: no task leaves the queue while set */
   private held = false;
   private readonly idleWaiters: Array<() => void> = [];
+  private queueViewTimer: NodeJS.Timeout | null = null;
+  private readonly blocked: Blocked[] = [];
+  private refusingBlocked = false;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.concurrency = opts.maxConcurrent;
     this.table = new TaskTable(opts.journal);
-    this.admission = new TaskAdmission({ table: this.table, layout: opts.layout, policy: opts.policy });
+    this.admission = new TaskAdmission({
+      table: this.table,
+      layout: opts.layout,
+      policy: opts.policy,
+      maxQueued: opts.maxQueued,
+      dependencyTimeoutMs: opts.dependencyTimeoutS === undefined ? undefined : opts.dependencyTimeoutS * 1000,
+      onBlocked: (blocked) => this.refuseBlocked(blocked),
+    });
     this.execution = new TaskExecution(opts);
-    this.reporting = new TaskReporting({ ...opts, table: this.table });
+    this.reporting = new TaskReporting({
+      ...opts,
+      table: this.table,
+      onResult: (result) => this.refuseBlocked(this.admission.settled(result)),
+    });
   }
 
   get runningCount(): number {
@@ -75,6 +96,7 @@ export class TaskScheduler {
   setMaxConcurrent(n: number): void {
     this.concurrency = n;
     this.pump();
+    this.queueChanged();
   }
 
   /** The default timeout of tasks started from now on; execution reads these same options. */
@@ -111,12 +133,18 @@ export class TaskScheduler {
         this.reporting.received(frame, receivedAt);
         this.reporting.refused(frame, admitted.workDir, admitted.code, admitted.message);
         return;
-      case 'queued':
+      case 'queued': {
         this.reporting.received(frame, receivedAt);
-        this.admission.enqueue(frame, admitted.workDir, admitted.layout);
+        const never = this.admission.enqueue(frame, admitted.workDir, admitted.layout);
+        if (never) {
+          this.reporting.refused(frame, admitted.workDir, ErrorCode.DEPENDENCY_FAILED, never);
+          return;
+        }
         this.reporting.queued(frame, admitted.workDir, receivedAt, this.queuedCount, this.runningCount);
         this.pump();
+        this.queueChanged();
         return;
+      }
     }
   }
 
@@ -136,6 +164,7 @@ export class TaskScheduler {
   cancel(taskId: string): boolean {
     const queued = this.admission.remove(taskId);
     if (queued) {
+      this.queueChanged();
       this.opts.log.info(`task ${taskId} cancelled while queued`);
       this.reporting.finish(queued.frame, unrun('cancelled', ErrorCode.TASK_CANCELLED, 'cancelled before it started'));
       return true;
@@ -160,6 +189,7 @@ export class TaskScheduler {
         'the agent shut down before the task started',
       );
     }
+    this.publishQueue();
     await this.execution.stopAll();
     await new Promise((r) => setImmediate(r));
   }
@@ -169,10 +199,42 @@ export class TaskScheduler {
     return recoverTasks(entries, { ...this.opts, table: this.table, reporting: this.reporting });
   }
 
+  /**
+   * Queued tasks that can never run (a dependency failed or never came): each gets its one result.
+   * Each of those results may block more (a chain): a loop, not recursion, so a chain of thousands
+   * of tasks cannot overflow the stack.
+   */
+  private refuseBlocked(blocked: Blocked[]): void {
+    this.blocked.push(...blocked);
+    if (this.refusingBlocked || this.blocked.length === 0) return;
+    this.refusingBlocked = true;
+    try {
+      for (let next = this.blocked.shift(); next; next = this.blocked.shift())
+        this.reporting.refused(next.ready.frame, next.ready.workDir, ErrorCode.DEPENDENCY_FAILED, next.message);
+    } finally {
+      this.refusingBlocked = false;
+    }
+    this.pump();
+    this.queueChanged();
+  }
+
+  /** The queue view follows in one update per burst of changes. */
+  private queueChanged(): void {
+    this.queueViewTimer ??= setTimeout(() => this.publishQueue(), QUEUE_VIEW_MS);
+    this.queueViewTimer.unref();
+  }
+
+  private publishQueue(): void {
+    if (this.queueViewTimer) clearTimeout(this.queueViewTimer);
+    this.queueViewTimer = null;
+    this.opts.state.setQueue(this.admission.view(this.inFlight.size, this.concurrency));
+  }
+
   private pump(): void {
     while (this.admission.open && !this.held && this.inFlight.size < this.concurrency) {
       const next = this.admission.next();
       if (!next) return;
+      this.queueChanged();
       this.inFlight.add(next.frame.task_id);
       this.opts.onTaskStarting?.(next.frame.task_id);
       this.run(next)
@@ -183,6 +245,7 @@ export class TaskScheduler {
           this.inFlight.delete(next.frame.task_id);
           if (this.inFlight.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
           this.pump();
+          this.queueChanged();
         });
     }
   }

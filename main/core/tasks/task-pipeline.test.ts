@@ -138,10 +138,10 @@ describe('TaskAdmission', () => {
   it('the ready queue: higher priority first, FIFO among equals; a queued task can be taken out', () => {
     const a = admission();
     const layout = workLayout('/w');
-    a.enqueue(task('low-1'), '/w', layout, 0);
-    a.enqueue(task('high'), '/w', layout, 5);
-    a.enqueue(task('low-2'), '/w', layout, 0);
-    a.enqueue(task('low-3'), '/w', layout, 0);
+    a.enqueue(task('low-1'), '/w', layout);
+    a.enqueue({ ...task('high'), priority: 5 }, '/w', layout);
+    a.enqueue({ ...task('low-2'), priority: 0 }, '/w', layout);
+    a.enqueue(task('low-3'), '/w', layout);
     expect(a.remove('low-2')?.frame.task_id).toBe('low-2');
     expect([a.next(), a.next(), a.next(), a.next()].map((r) => r?.frame.task_id)).toEqual([
       'high',

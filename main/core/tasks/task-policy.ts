@@ -44,12 +44,16 @@ export class TaskPolicy {
     log: Logger,
     isRoot = process.getuid?.() === 0,
     lookup: (who: string | number) => RunAsUser | null = lookupUser,
-    /** the local work root: its journal stays out of reach after the platform names another root */
-    agentRoot?: string,
+    /**
+     * root: the local work root, whose journal stays out of reach after the platform names another;
+     * files: the agent's config and token files, wherever they are
+     */
+    own: { root?: string; files?: readonly string[] } = {},
   ) {
     this.confinement = {
       allowedRoots: (config.allowed_work_dirs ?? []).map((d) => path.resolve(d)),
-      agentRoots: agentRoot ? [path.resolve(agentRoot)] : [],
+      agentRoots: own.root ? [path.resolve(own.root)] : [],
+      agentFiles: (own.files ?? []).map((f) => path.resolve(f)),
     };
     // validated at config load; compiled once here
     this.deny = compileDenyPatterns(config.deny_patterns ?? []);

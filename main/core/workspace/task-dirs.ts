@@ -6,7 +6,8 @@
  * written right after the directory is made: a crash in between leaves a directory that is never
  * removed, the safe way round.
  */
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TASK_ID_PATTERN } from '../protocol/frames.js';
 
@@ -31,12 +32,16 @@ export class TaskDirs {
     chmodSync(this.dir, 0o700);
   }
 
-  /** Creates the task's work dir (with missing parents) and records whether it made it. Throws mkdir's error. */
-  prepare(taskId: string, workDir: string): void {
+  /**
+   * Creates the task's work dir (with missing parents), at once: the task starts in it; throws
+   * mkdir's error. Records whether it made it off the task's start path: the returned promise
+   * settles with that write (until it lands the directory counts as not the agent's, the safe way).
+   */
+  prepare(taskId: string, workDir: string): Promise<void> {
     const top = mkdirSync(workDir, { recursive: true });
     const record: TaskDirRecord = { task_id: taskId, dir: workDir, created: top !== undefined };
     if (top !== undefined) record.created_top = top;
-    writeFileSync(this.fileOf(taskId), JSON.stringify(record), { mode: 0o600 });
+    return writeFile(this.fileOf(taskId), JSON.stringify(record), { mode: 0o600 });
   }
 
   list(): TaskDirRecord[] {

@@ -98,6 +98,21 @@ describe('confineWorkDir: the agent keeps its own files out of every task', () =
     expect(refusal(path.join(shared, 'agent-link'), c)).toMatch(/through a symlink .* work root .* itself/);
     expect(refusal('/etc', c)).toMatch(/outside the work root .* or any root of task.allowed_work_dirs/);
   });
+
+  it("refuses a directory that holds the agent's config or token file, also through a symlink; a sibling is fine", () => {
+    const shared = path.join(tmp, 'shared');
+    const etc = path.join(shared, 'agent-etc');
+    fs.mkdirSync(etc, { recursive: true });
+    const token = path.join(etc, 'token');
+    fs.writeFileSync(token, 'secret\n');
+    const c = { allowedRoots: [shared], agentFiles: [token, path.join(tmp, 'agent.yaml')] };
+    expect(refusal(etc, c)).toMatch(/contains the agent's own .*agent-etc\/token; a task's directory may not hold/);
+    expect(confineWorkDir(path.join(shared, 'checkout'), root, c).dir).toBe(path.join(shared, 'checkout'));
+    fs.symlinkSync(etc, path.join(shared, 'etc-link'));
+    expect(refusal(path.join(shared, 'etc-link'), c)).toMatch(/through a symlink .* contains the agent's own .*token/);
+    // without the file list the same directory is an ordinary one
+    expect(confineWorkDir(etc, root, { allowedRoots: [shared] }).dir).toBe(etc);
+  });
 });
 
 describe('resolveTaskWorkDir: refusals are INVALID_TASK and name the rule', () => {

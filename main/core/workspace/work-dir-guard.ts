@@ -21,6 +21,8 @@ export interface Confinement {
   allowedRoots?: readonly string[];
   /** other work roots whose agent files stay out of reach: the local root, which holds the journal */
   agentRoots?: readonly string[];
+  /** the agent's files outside its roots (its config and token files), absolute: `git clean` in a task's dir must not reach them */
+  agentFiles?: readonly string[];
 }
 
 /** Directories and files the agent keeps in a work root; nothing below them is a task's. */
@@ -57,6 +59,10 @@ export function confinementViolation(dir: string, workRoot: string, c: Confineme
         return `contains the agent's own ${own}; a task's directory may not hold the agent's files`;
     }
   }
+  for (const file of c.agentFiles ?? []) {
+    if (isInside(dir, file))
+      return `contains the agent's own ${file}; a task's directory may not hold the agent's files`;
+  }
   return null;
 }
 
@@ -80,6 +86,7 @@ export function confineWorkDir(
   const realViolation = confinementViolation(realTarget, real(workRoot), {
     allowedRoots: (c.allowedRoots ?? []).map(real),
     agentRoots: (c.agentRoots ?? []).map(real),
+    agentFiles: (c.agentFiles ?? []).map(real),
   });
   if (realViolation) throw new Error(`${said} leads through a symlink to ${realTarget}, which ${realViolation}`);
   return { dir: target, real: realTarget };

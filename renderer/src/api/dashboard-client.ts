@@ -17,6 +17,10 @@ import type {
   PathTarget,
   SettingsPatch,
   SettingsView,
+  TaskHistoryPage,
+  TaskHistoryQuery,
+  TaskLogPage,
+  TaskLogSearch,
 } from '../../../main/core/api.js';
 
 /** The state of the link between this page and the agent (always 'open' over the Electron bridge). */
@@ -56,6 +60,11 @@ export interface DashboardClientOptions {
   location?: Pick<Location, 'protocol' | 'host' | 'search'>;
   WebSocketImpl?: typeof WebSocket;
   fetchImpl?: typeof fetch;
+}
+
+/** The dashboard's authenticated download of a task's whole log (core/dashboard/server.ts). */
+export function taskLogDownloadUrl(taskId: string, search: string = window.location.search): string {
+  return `/download/task-log/${encodeURIComponent(taskId)}?key=${encodeURIComponent(accessKeyOf(search) ?? '')}`;
 }
 
 export function accessKeyOf(search: string): string | null {
@@ -250,6 +259,12 @@ export function createDashboardClient(options: DashboardClientOptions = {}): Age
     pause: () => call('pause', []) as Promise<CommandResult>,
     resume: () => call('resume', []) as Promise<CommandResult>,
     quit: () => call('quit', []) as Promise<CommandResult>,
+    getTaskHistory: (query: TaskHistoryQuery) => call('getTaskHistory', [query]) as Promise<TaskHistoryPage>,
+    readTaskLog: (taskId: string, fromLine: number, lineCount: number) =>
+      call('readTaskLog', [taskId, fromLine, lineCount]) as Promise<TaskLogPage>,
+    searchTaskLog: (taskId: string, query: string, fromLine: number) =>
+      call('searchTaskLog', [taskId, query, fromLine]) as Promise<TaskLogSearch>,
+    revealTaskLog: (taskId: string) => call('revealTaskLog', [taskId]) as Promise<CommandResult>,
     transport: {
       state: () => state,
       onState(listener) {

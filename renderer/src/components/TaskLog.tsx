@@ -6,6 +6,7 @@ import { formatNumber } from '../format.js';
 import { OutputSearch, type OutputLine } from '../state/output-buffer.js';
 import { useTaskOutput } from '../state/useTaskOutput.js';
 import { AnsiLines, highlight, type Segment } from './ansi.js';
+import { FullLogButton } from './FullLog.js';
 import { Panel } from './Panel.js';
 import { taskPhaseKey, taskTone } from './status.js';
 
@@ -233,6 +234,7 @@ function TaskLogView({ task }: { task: TaskView }) {
           >
             {t('log.follow')}
           </button>
+          <FullLogButton task={task} />
         </div>
       </div>
       <div className="log-view-frame">

@@ -1,36 +1,48 @@
-import { useState } from 'react';
-import type { TaskView } from '../../../main/core/api.js';
+import { useState, type ReactNode } from 'react';
+import type { QueueView, TaskView } from '../../../main/core/api.js';
 import { useI18n } from '../i18n/index.js';
 import { formatDateTime, formatDuration, formatTime } from '../format.js';
 import { errorText } from '../state/agent-store.js';
 import { useAgentStore } from '../state/useAgent.js';
 import { useNow } from '../state/useNow.js';
 import { Panel } from './Panel.js';
+import { QueueNote } from './QueueNote.js';
 import { taskPhaseKey, taskTone } from './status.js';
 
 const ORDER: Record<string, number> = { running: 0, queued: 1 };
 
-/** running first, then queued (oldest first), then finished (newest first) */
-export function sortTasks(tasks: TaskView[]): TaskView[] {
+/** running first, then queued (in the order they will start, else oldest first), then finished (newest first) */
+export function sortTasks(tasks: TaskView[], queue?: QueueView): TaskView[] {
+  const startsAt = new Map(queue?.tasks.map((q, i) => [q.taskId, i]));
+  const place = (t: TaskView, i: number) => (t.phase === 'queued' ? (startsAt.get(t.taskId) ?? tasks.length + i) : i);
   return tasks
-    .map((t, i) => ({ t, i }))
+    .map((t, i) => ({ t, i, at: place(t, i) }))
     .sort((a, b) => {
       const oa = ORDER[a.t.phase] ?? 2;
       const ob = ORDER[b.t.phase] ?? 2;
       if (oa !== ob) return oa - ob;
-      return oa === 2 ? b.i - a.i : a.i - b.i;
+      return oa === 2 ? b.i - a.i : a.at - b.at;
     })
     .map((x) => x.t);
 }
 
 export function TasksPanel({
   tasks,
+  queue,
   selected,
   onSelect,
+  filters,
+  filtered = false,
 }: {
   tasks: TaskView[];
+  /** why each queued task waits (absent from an agent that predates it) */
+  queue?: QueueView;
   selected: string | null;
   onSelect(taskId: string): void;
+  /** the filter bar, above the list */
+  filters?: ReactNode;
+  /** a filter is on: an empty list means no match, not no task */
+  filtered?: boolean;
 }) {
   const { t, locale } = useI18n();
   const store = useAgentStore();
@@ -38,7 +50,8 @@ export function TasksPanel({
   const [problem, setProblem] = useState<string | null>(null);
   const anyRunning = tasks.some((x) => x.phase === 'running');
   const now = useNow(anyRunning);
-  const sorted = sortTasks(tasks);
+  const sorted = sortTasks(tasks, queue);
+  const queueEntries = new Map(queue?.tasks.map((q) => [q.taskId, q]));
   const running = tasks.filter((x) => x.phase === 'running').length;
   const queued = tasks.filter((x) => x.phase === 'queued').length;
 
@@ -74,8 +87,11 @@ export function TasksPanel({
           {problem}
         </p>
       ) : null}
+      {filters}
       {tasks.length === 0 ? (
-        <p className="empty">{t('tasks.empty')}</p>
+        <p className="empty" data-testid="tasks-empty">
+          {t(filtered ? 'history.noMatch' : 'tasks.empty')}
+        </p>
       ) : (
         <div className="table-scroll">
           <table className="tasks">
@@ -130,6 +146,7 @@ export function TasksPanel({
                         <span className="mono">{task.taskId}</span>
                         {task.error ? <span className="error-text"> · {task.error}</span> : null}
                       </div>
+                      <QueueNote task={task} entry={queueEntries.get(task.taskId)} />
                     </td>
                     <td className="nowrap">
                       {task.startedAt ? (

@@ -91,6 +91,8 @@ export function applyEvent(snap: AgentSnapshot, event: AgentEvent, replayed = fa
       return { ...snap, logFileProblem: event.problem };
     case 'control':
       return { ...snap, control: event.control };
+    case 'queue':
+      return { ...snap, queue: event.queue };
     case 'task-output':
     case 'reset':
       return snap;
