@@ -139,7 +139,7 @@ test.describe('desktop app (Electron)', () => {
       const h = (globalThis as unknown as { __atsAgentE2E: E2EHooks }).__atsAgentE2E;
       return { labels: h.trayMenuLabels(), icon: h.trayIcon() };
     });
-    for (const label of ['Open dashboard', 'Open work folder', 'Open logs', 'Start at login', 'Quit'])
+    for (const label of ['Open dashboard', 'Open work folder', 'Open logs', 'Pause', 'Start at login', 'Quit'])
       expect(hooks.labels).toContain(label);
     expect(hooks.icon).toBe('offline'); // first run: not set up
   });

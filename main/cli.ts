@@ -47,6 +47,8 @@ async function main(): Promise<number> {
     token: () => readToken(tokenSource),
     mode: 'headless',
     console: true,
+    ephemeral: settings.ephemeral,
+    ...(settings.drainTimeoutS !== null ? { drainTimeoutS: settings.drainTimeoutS } : {}),
     ownFiles: [settings.configFile, tokenSource.kind === 'file' ? path.resolve(tokenSource.path) : null].filter(
       (f): f is string => f !== null,
     ),
@@ -70,6 +72,9 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGQUIT', () => agent.drain('SIGQUIT'));
+  // the same flags and environment, the file read again: an invalid file is logged and changes nothing
+  process.on('SIGHUP', () => reloadConfig(agent, argv));
   // before the agent starts, so that a taken port is a usage error with no task running yet;
   // the dashboard (an HTTP server, prom-client) is loaded only by the agents that serve it
   const dashboard =
@@ -82,6 +87,16 @@ async function main(): Promise<number> {
   await dashboard?.close();
   if (exit.error) process.stderr.write(`ats-agent: ${exit.error.code}: ${exit.error.message}\n`);
   return exit.exitCode;
+}
+
+function reloadConfig(agent: Agent, argv: string[]): void {
+  const log = agent.logger('config');
+  try {
+    agent.reloadConfig(parseCli(argv, process.env).config, 'SIGHUP');
+  } catch (err) {
+    const why = err instanceof FatalError ? err.message : `${(err as Error)?.message ?? String(err)}`;
+    log.error(`SIGHUP: the config was not reloaded, the one in force stays: ${why}`);
+  }
 }
 
 async function startDashboard(agent: Agent, port: number, tokenStorage: TokenStorage) {

@@ -26,7 +26,10 @@ const CHANNELS = [
   'agent:getTaskHistory',
   'agent:getTaskOutput',
   'agent:openPath',
+  'agent:pause',
+  'agent:quit',
   'agent:readTaskLog',
+  'agent:resume',
   'agent:revealTaskLog',
   'agent:searchTaskLog',
   'agent:updateSettings',
@@ -184,6 +187,44 @@ describe('desktop host under the Electron STAND-IN (not Electron: see the header
     expect(after.windows[0]!.sent.types).toContain('agent:event:task');
   });
 
+  it('tray Pause holds a task the platform sends and Resume runs it; the window sees the same state (issue 14)', async () => {
+    const sim = await platform();
+    const { app } = await onlineApp(sim);
+    const labels = (s: Awaited<ReturnType<DesktopApp['state']>>) => s.tray!.menu.map((i) => i.label);
+    expect(labels(await app.state())).toContain('Pause');
+    await app.command({ cmd: 'clickTray', label: 'Pause' });
+    const paused = await app.waitFor((s) => labels(s).includes('Resume') && s, 'Resume in the tray menu');
+    expect(paused.tray!.menu[0]!.label).toMatch(/paused/);
+    expect((await app.invoke<{ control: { paused: boolean } }>('agent:getSnapshot', [])).control.paused).toBe(true);
+    sim.dispatch({ task_id: 't-held', command: 'echo held' });
+    await sim.waitFor(() => sim.heartbeats.at(-1)?.frame.agent.paused === true, 10_000, 'a paused heartbeat');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(sim.result('t-held')).toBeUndefined();
+    await app.command({ cmd: 'clickTray', label: 'Resume' });
+    expect((await sim.waitFor(() => sim.result('t-held'), 10_000, 'the held task')).status).toBe('success');
+    await app.waitFor((s) => labels(s).includes('Pause') && s, 'Pause in the tray menu again');
+    // the window's button is the same call
+    expect(await app.invoke<Result>('agent:pause', [])).toEqual({ ok: true });
+    await app.waitFor((s) => labels(s).includes('Resume') && s, 'Resume after the window paused');
+  });
+
+  it('an alert that fires shows a desktop notification, once (issue 14)', async () => {
+    const sim = await platform();
+    const { app, profile: p } = await onlineApp(sim);
+    await app.command({ cmd: 'clickTray', label: 'Quit' });
+    expect((await app.exited).code).toBe(0);
+    const stored = JSON.parse(readSettings(p)!);
+    stored.agent.monitor = { interval: 1, alerts: [{ name: 'always_busy', metric: 'cpu.usage_percent', above: -1 }] };
+    writeFileSync(settingsFile(p), JSON.stringify(stored));
+    const again = await launch(p, { args: ['--hidden'] });
+    await again.command({ cmd: 'ready' });
+    const s = await again.waitFor((st) => st.notifications.length > 0 && st, 'an alert notification');
+    expect(s.notifications[0]).toMatchObject({ title: 'Alert always_busy firing', shown: true });
+    expect(s.notifications[0]!.body).toMatch(/^cpu\.usage_percent = [\d.]+ \(above -1\)$/);
+    await sim.waitFor(() => sim.heartbeats.length >= 4, 15_000, 'more heartbeats');
+    expect((await again.state()).notifications).toHaveLength(1);
+  });
+
   it("a task's whole log: paged and searched over IPC, shown in the file manager (shell.showItemInFolder) by its id only", async () => {
     const sim = await platform();
     const { app, workDir } = await onlineApp(sim);
@@ -310,6 +351,8 @@ describe('desktop host under the Electron STAND-IN (not Electron: see the header
   describe('quits gracefully the same way from every trigger: running task reported, close 1000, exit 0 (issue 16 #3)', () => {
     const triggers: Array<[string, (app: DesktopApp) => Promise<unknown>]> = [
       ['tray Quit', (app) => app.command({ cmd: 'clickTray', label: 'Quit' })],
+      // the window's Quit button: the AgentApi call over IPC (issue 14); its answer may not arrive, the app is going
+      ["the window's quit call", async (app) => void app.invoke('agent:quit', []).catch(() => undefined)],
       ['SIGTERM', async (app) => app.child.kill('SIGTERM')],
       ['SIGINT', async (app) => app.child.kill('SIGINT')],
       ["powerMonitor 'shutdown'", (app) => app.command({ cmd: 'emit', target: 'powerMonitor', event: 'shutdown' })],

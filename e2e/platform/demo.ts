@@ -193,19 +193,7 @@ try {
 
   for (const sample of samples) await runSample(sample);
 
-  console.log(bold('\n▶ SIGTERM to the agent'));
-  agent.kill('SIGTERM');
-  const how = await Promise.race([exited, sleep(15_000).then(() => undefined)]);
-  if (!how) {
-    agent.kill('SIGKILL');
-    problems.push('the agent did not exit within 15 s of SIGTERM');
-  } else {
-    // the process can be gone a moment before the server sees its socket close
-    await sim.waitFor(() => !sim.connected, 2000, 'the connection to end').catch(() => {});
-    console.log(`agent ended with ${how}; it closed the connection with ${closeCode ?? 'nothing'}`);
-    if (how !== 'exit code 0') problems.push(`a SIGTERM shutdown should exit 0, got ${how}`);
-    if (closeCode !== 1000) problems.push(`a shutdown should close the WebSocket with 1000, got ${closeCode}`);
-  }
+  await demoDrain();
   for (const { task } of samples) {
     const count = sim.results(task.task_id).length;
     if (count > 1) problems.push(`${task.task_id}: result reported ${count} times`);
@@ -226,6 +214,48 @@ for (const problem of problems) console.log(red(`  - ${problem}`));
 if (!verbose && agentTail.length) console.log(dim(`the agent's last console lines:\n  ${agentTail.join('\n  ')}`));
 console.log(dim(`work dir kept for inspection: ${workDir}`));
 process.exit(1);
+
+/**
+ * The end of a maintenance window: the platform drains the agent while a task runs and another
+ * waits. The running one finishes, the waiting one comes back refused (to be run elsewhere), and the
+ * agent closes with 1000 and exits 0 by itself.
+ */
+async function demoDrain(): Promise<void> {
+  console.log(bold('\n▶ drain: the platform sends {"type":"drain"} while a task runs and one waits'));
+  const last = { task_id: 'last', command: 'echo "finishing my work"; sleep 1; echo done' };
+  const waiting = { task_id: 'waiting', command: 'echo "I should not run"' };
+  dispatchedAt.set(last.task_id, Date.now()).set(waiting.task_id, Date.now());
+  sim.dispatch(last);
+  sim.dispatch(waiting);
+  await until(() => sim.logs(last.task_id).length > 0, RESULT_TIMEOUT_MS, 'the last task to start');
+  sim.drain();
+  const draining = await until(
+    () => sim.heartbeats.find((h) => h.frame.agent?.draining === true),
+    10_000,
+    'a heartbeat saying draining',
+  );
+  console.log(`  heartbeat: paused ${draining.frame.agent.paused}, draining ${draining.frame.agent.draining}`);
+  const how = await Promise.race([exited, sleep(20_000).then(() => undefined)]);
+  if (!how) {
+    agent.kill('SIGKILL');
+    problems.push('the agent did not exit within 20 s of the drain');
+    return;
+  }
+  // the process can be gone a moment before the server sees its socket close
+  await sim.waitFor(() => !sim.connected, 2000, 'the connection to end').catch(() => {});
+  const lastResult = sim.result(last.task_id);
+  const waitingResult = sim.result(waiting.task_id);
+  console.log(
+    `  ${last.task_id} ⇒ ${lastResult?.status}; ${waiting.task_id} ⇒ ${waitingResult?.status} ${waitingResult?.error_code ?? ''}`,
+  );
+  console.log(`agent ended with ${how}; it closed the connection with ${closeCode ?? 'nothing'}`);
+  if (lastResult?.status !== 'success')
+    problems.push(`drain: the running task should finish, got ${lastResult?.status}`);
+  if (waitingResult?.error_code !== 'AGENT_SHUTDOWN')
+    problems.push(`drain: the waiting task should be refused with AGENT_SHUTDOWN, got ${waitingResult?.error_code}`);
+  if (how !== 'exit code 0') problems.push(`a drained agent should exit 0, got ${how}`);
+  if (closeCode !== 1000) problems.push(`a drained agent should close the WebSocket with 1000, got ${closeCode}`);
+}
 
 async function runSample(sample: Sample): Promise<void> {
   const id = sample.task.task_id;

@@ -1,21 +1,32 @@
 /**
  * The simulator as a stand-alone platform, for trying an agent by hand:
- *   node --import tsx e2e/platform/serve.ts --port 8000 --token T [--work-dir D]
- * then type `run <command>`, `cancel <task_id>` or `quit`.
+ *   node --import tsx e2e/platform/serve.ts --port 8000 --token T [--registration-token RT] [--work-dir D]
+ * then type one of COMMANDS below (`help` lists them).
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { HeartbeatFrame, TaskLogFrame, TaskResultFrame } from '../../main/core/protocol/frames.js';
 import { PlatformSimulator } from './simulator.js';
 
-const USAGE = 'usage: serve.ts --port 8000 --token T [--token T2] [--work-dir D] [--host 127.0.0.1]';
-const COMMANDS = 'commands: run <command> | cancel <task_id> | quit';
+const USAGE =
+  'usage: serve.ts --port 8000 --token T [--token T2] [--registration-token RT] [--work-dir D] [--host 127.0.0.1]';
+const COMMANDS = [
+  'commands:',
+  '  run <command>             dispatch a task',
+  '  cancel <task_id>          cancel a queued or running task',
+  '  pause | resume            no new task starts / undo it',
+  '  drain                     like pause; the agent exits once nothing runs',
+  '  config <json>             a config_update, e.g. config {"monitor":{"interval":1},"logging":{"level":"DEBUG"}}',
+  '  register <token>          accept this registration token (ats-agent register --registration-token ...)',
+  '  quit',
+].join('\n');
 
 const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '8000' },
     host: { type: 'string', default: '127.0.0.1' },
     token: { type: 'string', multiple: true },
+    'registration-token': { type: 'string', multiple: true },
     'work-dir': { type: 'string' },
   },
 });
@@ -25,7 +36,13 @@ if (!values.token?.length || !Number.isInteger(port)) {
   process.exit(2);
 }
 
-const sim = new PlatformSimulator({ tokens: values.token, port, host: values.host, workDir: values['work-dir'] });
+const sim = new PlatformSimulator({
+  tokens: values.token,
+  registrationTokens: values['registration-token'] ?? [],
+  port,
+  host: values.host,
+  workDir: values['work-dir'],
+});
 
 sim.on('connection', (_ws, req) => console.log(`connection from ${req.socket.remoteAddress}`));
 sim.on('auth', (info) => console.log(`agent authenticated: ${JSON.stringify(info)}`));
@@ -42,12 +59,19 @@ sim.on('frame', (frame) => {
       return console.log(describeResult(frame));
     case 'error':
       return console.log(`agent error ${frame.code}: ${frame.message}`);
+    case 'alert':
+      return console.log(
+        `alert ${frame.name} ${frame.state}: ${frame.metric} = ${frame.value} (threshold ${frame.threshold})`,
+      );
+    case 'register':
+      return console.log(`registration from ${frame.agent_info?.hostname ?? 'an agent'}`);
   }
 });
 
 function describeHeartbeat({ system_info: s, agent }: HeartbeatFrame): string {
   const pct = (v: number | string) => (typeof v === 'number' ? `${v.toFixed(1)}%` : v);
-  const tasks = agent ? ` | running ${agent.running_tasks}, queued ${agent.queued_tasks}` : '';
+  const control = agent?.draining ? ', draining' : agent?.paused ? ', paused' : '';
+  const tasks = agent ? ` | running ${agent.running_tasks}, queued ${agent.queued_tasks}${control}` : '';
   return `heartbeat: cpu ${pct(s.cpu.usage_percent)} | mem ${pct(s.memory.usage_percent)} | disk ${pct(s.disk.usage_percent)}${tasks}`;
 }
 
@@ -76,6 +100,15 @@ function handle(line: string): void {
       console.log(`dispatched ${taskId}`);
     } else if (word === 'cancel' && rest.length === 1) {
       sim.cancel(arg);
+    } else if ((word === 'pause' || word === 'resume' || word === 'drain') && !arg) {
+      sim[word]();
+      console.log(`sent ${word}`);
+    } else if (word === 'config' && arg) {
+      sim.sendConfigUpdate(JSON.parse(arg) as object);
+      console.log('sent config_update');
+    } else if (word === 'register' && rest.length === 1) {
+      sim.acceptRegistrationToken(arg);
+      console.log('registration token accepted: ats-agent register --registration-token <it> --server-url ...');
     } else if (word === 'quit') {
       void sim.stop().then(() => process.exit(0));
     } else if (word) {

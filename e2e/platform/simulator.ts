@@ -238,8 +238,27 @@ export class PlatformSimulator extends EventEmitter {
     this.toAgents({ type: 'config_update', ...cfg });
   }
 
+  /** Agent control (PROTOCOL.md second round): no new task starts until resume(). */
+  pause(): void {
+    this.toAgents({ type: 'pause' });
+  }
+
+  resume(): void {
+    this.toAgents({ type: 'resume' });
+  }
+
+  /** Like pause; once nothing runs the agent closes with 1000 and exits 0. */
+  drain(): void {
+    this.toAgents({ type: 'drain' });
+  }
+
   sendRaw(data: string): void {
     this.toAgents(data);
+  }
+
+  /** `register` frames with this registration token are accepted from now on. */
+  acceptRegistrationToken(token: string): void {
+    this.registrationTokens.add(token);
   }
 
   /** Later upgrades and `auth` frames with this token fail; `closeSessions` also ends current ones. */

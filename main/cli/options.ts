@@ -15,6 +15,10 @@ export interface CliSettings {
   token: TokenSource;
   /** serve the UI, /healthz and /metrics on 127.0.0.1 at this port (0 = any free port) */
   dashboardPort: number | null;
+  /** run exactly one task, then drain */
+  ephemeral: boolean;
+  /** seconds a drain (SIGQUIT, the platform's `drain`, --ephemeral) waits before stopping running tasks */
+  drainTimeoutS: number | null;
   /** the config file given, absolute; null without one */
   configFile: string | null;
 }
@@ -30,6 +34,14 @@ function positiveInt(flag: string) {
   return (value: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} takes a whole number ≥ 1.`);
+    return n;
+  };
+}
+
+function seconds(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${flag} takes a number of seconds > 0.`);
     return n;
   };
 }
@@ -81,11 +93,19 @@ function buildProgram(): Command {
       'serve the UI, /healthz and /metrics on 127.0.0.1 (default port: any free one), guarded by an access key printed at start',
       portNumber,
     )
+    .option('--ephemeral', 'run exactly one task, then drain and exit 0 (a disposable VM or container)')
+    .option(
+      '--drain-timeout <seconds>',
+      'a drain (SIGQUIT, the platform, --ephemeral) waits this long for running tasks, then stops them (default: no limit)',
+      seconds('--drain-timeout'),
+    )
     .option('--no-gui', 'accepted for symmetry with the desktop app: this entry is always headless')
     .helpOption('-h, --help', 'show this help')
     .addHelpText(
       'after',
       '\nRegister a new machine first: ats-agent register --help\n' +
+        '\nSignals: SIGTERM/SIGINT stop (tasks get their grace period), SIGQUIT drains (no new task; exit once\n' +
+        '         nothing runs), SIGHUP reloads the config file (an invalid one changes nothing).\n' +
         '\nExit codes: 0 stopped cleanly, 1 unexpected error, 2 bad usage or config, 3 AUTH_FAILED,\n' +
         '            4 CONNECTION_FAILED (server.max_retries reached), 5 WORK_DIR_ERROR.\n' +
         '\nAs a service: ats-agent service install|uninstall|status (ats-agent service --help).',
@@ -116,6 +136,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliSettings {
     caFile?: string;
     tags?: string;
     dashboard?: number | true;
+    ephemeral?: boolean;
+    drainTimeout?: number;
   }>();
   const configPath = flags.config ?? env.ATS_AGENT_CONFIG;
   const layers = [
@@ -136,6 +158,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliSettings {
     config,
     token: tokenSource(flags, env),
     dashboardPort,
+    ephemeral: flags.ephemeral === true,
+    drainTimeoutS: flags.drainTimeout ?? null,
     configFile: configPath ? path.resolve(configPath) : null,
   };
 }

@@ -5,20 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { rootCertificates } from 'node:tls';
 import { Command, CommanderError } from 'commander';
-import WebSocket from 'ws';
 import { AGENT_VERSION } from '../core/agent.js';
-import { agentTags, splitTags } from '../core/config/tags.js';
+import { splitTags } from '../core/config/tags.js';
 import { tagProblem } from '../core/config/schema.js';
-import { readCaFile } from '../core/connection/ca-file.js';
-import { proxyAgent, proxyFor } from '../core/connection/proxy.js';
+import { requestAgentToken } from '../core/connection/registration.js';
 import { ExitCode, FatalError } from '../core/protocol/codes.js';
 import { CliExit } from './options.js';
-
-const REGISTER_TIMEOUT_MS = 30_000;
 
 export interface RegisterOptions {
   registrationToken: string;
@@ -79,97 +73,18 @@ export function parseRegisterArgs(argv: string[], env: NodeJS.ProcessEnv): Regis
 }
 
 /** Resolves with the environment id once the token file is written; rejects with a FatalError. */
-export function register(opts: RegisterOptions): Promise<string> {
-  const url = new URL(opts.serverUrl);
-  const proxy = proxyFor(url, { env: process.env });
-  const ca = opts.caFile ? [...rootCertificates, readCa(opts.caFile)] : undefined;
-  const tags = agentTags(opts.tags);
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, {
-      headers: { Authorization: `Bearer ${opts.registrationToken}` },
-      ca,
-      agent: proxy ? proxyAgent(proxy) : undefined,
-      handshakeTimeout: REGISTER_TIMEOUT_MS,
-    });
-    let done = false;
-    const finish = (err: FatalError | null, environmentId = '') => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      if (socket.readyState === WebSocket.OPEN) socket.close(1000, 'registered');
-      else socket.terminate();
-      if (err) reject(err);
-      else resolve(environmentId);
-    };
-    const timer = setTimeout(
-      () => finish(connectionFailed(`no answer from ${url.host} within ${REGISTER_TIMEOUT_MS / 1000} s`)),
-      REGISTER_TIMEOUT_MS,
+export async function register(opts: RegisterOptions): Promise<string> {
+  const { token, environmentId } = await requestAgentToken({ ...opts, version: AGENT_VERSION, mode: 'headless' });
+  try {
+    writeTokenFile(opts.tokenFile, token);
+  } catch (err) {
+    throw new FatalError(
+      'WORK_DIR_ERROR',
+      `cannot write the token file ${opts.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      ExitCode.UNEXPECTED,
     );
-    socket.on('unexpected-response', (_req, res) => {
-      const status = res.statusCode ?? 0;
-      finish(
-        status === 401 || status === 403
-          ? refused(`the platform refused the registration token (HTTP ${status})`)
-          : connectionFailed(`the platform answered the upgrade with HTTP ${status}`),
-      );
-    });
-    socket.on('error', (err) => finish(connectionFailed(`cannot reach ${url.host}: ${err.message}`)));
-    socket.on('close', (code) =>
-      finish(
-        code === 4001
-          ? refused('the platform refused the registration token')
-          : connectionFailed(`closed (${code}) before answering`),
-      ),
-    );
-    socket.on('open', () => {
-      socket.send(
-        JSON.stringify({
-          type: 'register',
-          registration_token: opts.registrationToken,
-          agent_info: {
-            version: AGENT_VERSION,
-            platform: process.platform,
-            node_version: process.versions.node,
-            hostname: os.hostname(),
-            mode: 'headless',
-            tags,
-          },
-          tags,
-        }),
-      );
-    });
-    socket.on('message', (data) => {
-      let frame: { type?: unknown; token?: unknown; environment_id?: unknown; message?: unknown };
-      try {
-        // one Buffer per message (ws's default binaryType, 'nodebuffer')
-        frame = JSON.parse((data as Buffer).toString('utf8')) as typeof frame;
-      } catch {
-        return;
-      }
-      if (frame.type === 'auth_failed') {
-        const why = typeof frame.message === 'string' ? `: ${frame.message.slice(0, 200)}` : '';
-        finish(refused(`the platform refused the registration token${why}`));
-      } else if (frame.type === 'registered') {
-        if (typeof frame.token !== 'string' || !frame.token.trim()) {
-          finish(new FatalError('USAGE', 'the platform answered `registered` without a token', ExitCode.UNEXPECTED));
-          return;
-        }
-        try {
-          writeTokenFile(opts.tokenFile, frame.token.trim());
-        } catch (err) {
-          finish(
-            new FatalError(
-              'WORK_DIR_ERROR',
-              `cannot write the token file ${opts.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-              ExitCode.UNEXPECTED,
-            ),
-          );
-          return;
-        }
-        finish(null, typeof frame.environment_id === 'string' ? frame.environment_id : '');
-      }
-    });
-  });
+  }
+  return environmentId;
 }
 
 /** Readers see the old file or the whole new one, never a part; nobody but the owner can read it. */
@@ -203,22 +118,6 @@ export async function runRegister(argv: string[], env: NodeJS.ProcessEnv): Promi
   return ExitCode.OK;
 }
 
-function readCa(file: string): string {
-  try {
-    return readCaFile(file);
-  } catch (err) {
-    throw usage((err as Error).message);
-  }
-}
-
 function usage(message: string): FatalError {
   return new FatalError('USAGE', message, ExitCode.USAGE);
-}
-
-function refused(message: string): FatalError {
-  return new FatalError('AUTH_FAILED', message, ExitCode.AUTH_FAILED);
-}
-
-function connectionFailed(message: string): FatalError {
-  return new FatalError('CONNECTION_FAILED', message, ExitCode.CONNECTION_FAILED);
 }

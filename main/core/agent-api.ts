@@ -9,6 +9,8 @@ export interface HostCapabilities {
   settings: () => SettingsView;
   updateSettings?: (patch: SettingsPatch) => Promise<CommandResult>;
   openPath?: (target: PathTarget) => Promise<CommandResult>;
+  /** the desktop app quits as a whole; a headless agent stops (its service manager decides what next) */
+  quit?: () => Promise<CommandResult>;
   /** the desktop's file manager, showing this file */
   revealFile?: (file: string) => Promise<CommandResult>;
 }
@@ -26,6 +28,15 @@ export function createAgentApi(agent: () => Agent, host: HostCapabilities): Agen
         : { ok: false, message: 'this agent takes its settings from its config file and command line' },
     openPath: async (target) =>
       host.openPath ? host.openPath(target) : { ok: false, message: 'folders open only in the desktop app' },
+    pause: async () => agent().pause('the UI'),
+    resume: async () => agent().resume('the UI'),
+    quit: async () => {
+      if (host.quit) return host.quit();
+      agent()
+        .shutdown()
+        .catch(() => undefined); // the agent logs its own failures while stopping
+      return { ok: true };
+    },
     getTaskHistory: async (query) => agent().taskHistory(query),
     readTaskLog: async (taskId, fromLine, lineCount) => agent().taskLogs.page(taskId, fromLine, lineCount),
     searchTaskLog: async (taskId, query, fromLine) => agent().taskLogs.search(taskId, query, fromLine),

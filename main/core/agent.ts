@@ -16,7 +16,9 @@ import type {
   TaskHistoryQuery,
   TokenStorage,
 } from './api.js';
+import { isDeepStrictEqual } from 'node:util';
 import type { AgentConfig } from './config/schema.js';
+import { RunControl } from './run-control.js';
 import { agentTags } from './config/tags.js';
 import { PlatformConnection } from './connection/platform-connection.js';
 import { createAgentLogging, type AgentLogging, type Logger } from './logging/logger.js';
@@ -29,7 +31,9 @@ import { ErrorCode, ExitCode, FatalError } from './protocol/codes.js';
 import {
   TASK_ID_PATTERN,
   type AlertFrame,
+  type AgentInfo,
   type AuthSuccessFrame,
+  type ConfigUpdateFrame,
   type ErrorFrame,
   type HeartbeatFrame,
   type TaskLogFrame,
@@ -58,6 +62,8 @@ export const AGENT_FEATURES = [
   'seq',
   'partial',
   'ack',
+  'pause',
+  'drain',
   'alerts',
   'custom_metrics',
   'register',
@@ -84,6 +90,10 @@ export interface AgentOptions {
   mode: 'gui' | 'headless';
   /** echo the agent log to the console (foreground runs) */
   console: boolean;
+  /** run exactly one task, then drain (PROTOCOL.md, Agent control) */
+  ephemeral?: boolean;
+  /** seconds a drain waits for running tasks before stopping them; absent: no limit */
+  drainTimeoutS?: number;
   /** the files the agent runs from outside its work dir (config, token file): no task's directory may hold them */
   ownFiles?: readonly string[];
 }
@@ -102,10 +112,15 @@ export class Agent {
   private resolveFinished!: (exit: AgentExit) => void;
   private readonly connection: PlatformConnection;
   private readonly scheduler: TaskScheduler;
+  private readonly control: RunControl;
   private readonly log: Logger;
   private readonly sampler: SystemSampler;
-  private readonly scripts: ScriptMonitor;
-  private readonly alerts: AlertEvaluator;
+  private scripts: ScriptMonitor;
+  private alerts: AlertEvaluator;
+  /** the config in force: the start's, changed by reloads and config_update */
+  private config: AgentConfig;
+  private readonly agentInfo: AgentInfo;
+  private readonly policy: TaskPolicy;
   /** the latest change of each alert that could not be sent (offline): sent at the next auth_success */
   private readonly unsentAlerts = new Map<string, AlertFrame>();
   private readonly taskDirs: TaskDirs;
@@ -140,16 +155,10 @@ export class Agent {
       return this.layout === localLayout || existsSync(file) ? file : localLayout.taskLogFile(id);
     });
     const { config } = opts;
+    this.config = config;
     this.cleanupPolicy = { ...config.task.cleanup };
     this.log = logging.scope('agent');
-    const scriptEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SECRET_ENV_NAMES.includes(k)));
-    const probeShell = config.task.shell ?? defaultShell();
-    this.scripts = new ScriptMonitor(
-      config.monitor.scripts,
-      (script, signal) => runProbe(script, { shell: probeShell, env: scriptEnv, signal }),
-      undefined,
-      (script, err) => this.log.warn(`monitor script ${script.name} failed: ${(err as Error).message}`),
-    );
+    this.scripts = this.scriptMonitor(config.monitor.scripts);
     this.alerts = new AlertEvaluator(config.monitor.alerts);
     this.sampler = new SystemSampler(
       info,
@@ -187,20 +196,22 @@ export class Agent {
         'running as root: tasks run as root too; set task.run_as (a user name or uid, e.g. "nobody") in the config file to run them unprivileged',
       );
 
+    this.agentInfo = {
+      version: AGENT_VERSION,
+      platform: process.platform,
+      node_version: process.versions.node,
+      ...(process.versions.electron ? { electron_version: process.versions.electron } : {}),
+      hostname: os.hostname(),
+      agent_id: agentId,
+      mode: opts.mode,
+      tags,
+      features: AGENT_FEATURES,
+    };
     this.connection = new PlatformConnection({
       url: config.server.url,
       token: () => this.currentToken(),
-      agentInfo: {
-        version: AGENT_VERSION,
-        platform: process.platform,
-        node_version: process.versions.node,
-        ...(process.versions.electron ? { electron_version: process.versions.electron } : {}),
-        hostname: os.hostname(),
-        agent_id: agentId,
-        mode: opts.mode,
-        tags,
-        features: AGENT_FEATURES,
-      },
+      // the same object: a reload's tags go out with the next auth
+      agentInfo: this.agentInfo,
       caFile: config.server.ca_file,
       proxy: config.server.proxy,
       noProxy: config.server.no_proxy,
@@ -209,6 +220,10 @@ export class Agent {
       log: logging.scope('connection'),
     });
     this.taskDirs = new TaskDirs(path.join(layout.root, 'state'));
+    this.policy = new TaskPolicy(config.task, logging.scope('tasks'), runningAsRoot, undefined, {
+      root: layout.root,
+      files: opts.ownFiles,
+    });
     this.scheduler = new TaskScheduler({
       maxConcurrent: config.task.max_concurrent,
       defaultTimeoutS: config.task.timeout,
@@ -217,10 +232,7 @@ export class Agent {
       shell: config.task.shell ?? defaultShell(),
       secretNames: SECRET_ENV_NAMES,
       secretValues: () => [this.lastToken],
-      policy: new TaskPolicy(config.task, logging.scope('tasks'), runningAsRoot, undefined, {
-        root: layout.root,
-        files: opts.ownFiles,
-      }),
+      policy: this.policy,
       layout: () => this.layout,
       journal,
       taskDirs: this.taskDirs,
@@ -229,6 +241,7 @@ export class Agent {
       state: this.state,
       log: logging.scope('tasks'),
       onTaskFinished: () => this.cleanupSoon(),
+      onTaskStarting: (taskId) => this.control.taskStarting(taskId),
       hooks: config.hooks,
       maxQueued: config.task.max_queued,
       dependencyTimeoutS: config.task.dependency_timeout,
@@ -246,6 +259,20 @@ export class Agent {
         uploadRetries: config.transfer.upload_retries,
       },
     });
+    this.control = new RunControl({
+      hold: (held) => this.scheduler.setHeld(held),
+      whenIdle: () => this.recovered.then(() => this.scheduler.whenIdle()),
+      end: () => this.shutdown(),
+      onChange: (view) => {
+        this.state.setControl(view);
+        // the platform learns it now, not a heartbeat later
+        if (this.heartbeatTimer) this.startHeartbeat();
+      },
+      log: logging.scope('control'),
+      ephemeral: opts.ephemeral ?? false,
+      drainTimeoutS: opts.drainTimeoutS ?? null,
+    });
+    this.state.setControl(this.control.view());
     this.state.setOutboxProbe(() => ({
       frames: this.connection.outbox.size,
       bytes: this.connection.outbox.pendingBytes,
@@ -300,7 +327,7 @@ export class Agent {
 
   /** The settings in force, for a UI; a headless agent cannot change them at run time. */
   settingsView(tokenStorage: TokenStorage): SettingsView {
-    const { config } = this.opts;
+    const { config } = this;
     return {
       serverUrl: redactUrl(config.server.url),
       workDir: this.layout.root,
@@ -313,6 +340,73 @@ export class Agent {
       tokenStorage,
       editable: false,
     };
+  }
+
+  /** `who` names the source in the log (the platform, a signal, the UI). */
+  pause(who: string): CommandResult {
+    return this.control.pause(who);
+  }
+
+  resume(who: string): CommandResult {
+    return this.control.resume(who);
+  }
+
+  /** No new task starts; once nothing runs the agent stops as by shutdown() (SIGQUIT, `drain`). */
+  drain(who: string): CommandResult {
+    return this.control.drain(who);
+  }
+
+  /**
+   * A new config (SIGHUP re-read the file) takes effect for what can change at run time: logging level,
+   * monitor interval, scripts and alerts, max_concurrent, task timeout, cleanup, deny patterns, tags.
+   * The rest is named in the log as waiting for a restart. The caller validated it (an invalid file
+   * never gets here).
+   */
+  reloadConfig(next: AgentConfig, source: string): void {
+    const before = this.config;
+    const changed: string[] = [];
+    const differs = (key: string, a: unknown, b: unknown) => !isDeepStrictEqual(a, b) && changed.push(key);
+    if (differs('logging.level', before.logging.level, next.logging.level)) this.logging.setLevel(next.logging.level);
+    const intervalChanged = differs('monitor.interval', before.monitor.interval, next.monitor.interval);
+    if (differs('task.max_concurrent', before.task.max_concurrent, next.task.max_concurrent))
+      this.scheduler.setMaxConcurrent(next.task.max_concurrent);
+    if (differs('task.timeout', before.task.timeout, next.task.timeout))
+      this.scheduler.setDefaultTimeout(next.task.timeout);
+    if (differs('task.deny_patterns', before.task.deny_patterns, next.task.deny_patterns))
+      this.policy.setDenyPatterns(next.task.deny_patterns);
+    if (differs('task.cleanup', before.task.cleanup, next.task.cleanup)) {
+      this.cleanupPolicy = { ...next.task.cleanup };
+      this.cleanup();
+    }
+    const scriptsChanged = differs('monitor.scripts', before.monitor.scripts, next.monitor.scripts);
+    if (differs('monitor.alerts', before.monitor.alerts, next.monitor.alerts) || scriptsChanged) {
+      this.alerts = new AlertEvaluator(next.monitor.alerts);
+      this.state.setAlerts(this.alerts.views());
+    }
+    if (scriptsChanged) this.replaceScripts(next.monitor.scripts);
+    if (differs('agent.tags', before.agent.tags, next.agent.tags)) {
+      const tags = agentTags(next.agent.tags);
+      this.agentInfo.tags = tags;
+      this.state.setTags(tags);
+    }
+    const later = RESTART_KEYS.filter((key) => !isDeepStrictEqual(valueAt(before, key), valueAt(next, key)));
+    // what waits for a restart stays as it is in force, so the settings view tells the truth
+    this.config = {
+      ...next,
+      server: before.server,
+      work_dir: before.work_dir,
+      hooks: before.hooks,
+      logging: { ...next.logging, max_size: before.logging.max_size, backup_count: before.logging.backup_count },
+      task: { ...next.task, ...pick(before.task, TASK_RESTART_KEYS) },
+    };
+    if (intervalChanged) this.restartHeartbeat(); // reads this.config
+    this.log.info(
+      changed.length
+        ? `config reloaded (${source}): ${changed.join(', ')} now in force`
+        : `config reloaded (${source}): nothing that applies at run time changed`,
+    );
+    if (later.length)
+      this.log.warn(`config (${source}): ${later.join(', ')} changed; it takes effect at the next start`);
   }
 
   /** The state's tasks and the finished ones the journal keeps (they survive a restart). */
@@ -442,17 +536,40 @@ export class Agent {
         }
         break;
       case 'config_update':
-        this.applyConfigUpdate(frame.task);
+        this.applyConfigUpdate(frame);
         break;
       case 'ack':
         this.connection.acknowledge(frame);
         break;
+      case 'pause':
+        this.control.pause('the platform');
+        break;
+      case 'resume':
+        this.control.resume('the platform');
+        break;
+      case 'drain':
+        this.control.drain('the platform');
+        break;
     }
   }
 
-  private applyConfigUpdate(
-    task: { cleanup?: { keep_tasks?: number; keep_days?: number }; max_concurrent?: number } | undefined,
-  ): void {
+  /** Validated as a whole before anything applies: one bad value changes nothing (inbound.ts). */
+  private applyConfigUpdate({ task, logging, monitor }: ConfigUpdateFrame): void {
+    if (logging?.level !== undefined) {
+      this.log.info(`logging.level from the platform: ${logging.level}`);
+      this.logging.setLevel(logging.level);
+      this.config = { ...this.config, logging: { ...this.config.logging, level: logging.level } };
+    }
+    if (monitor?.interval !== undefined) {
+      this.log.info(`monitor.interval from the platform: ${monitor.interval} s`);
+      this.config = { ...this.config, monitor: { ...this.config.monitor, interval: monitor.interval } };
+      this.restartHeartbeat();
+    }
+    if (task?.timeout !== undefined) {
+      this.log.info(`task.timeout from the platform: ${task.timeout} s (tasks without a timeout of their own)`);
+      this.config = { ...this.config, task: { ...this.config.task, timeout: task.timeout } };
+      this.scheduler.setDefaultTimeout(task.timeout);
+    }
     if (task?.cleanup) {
       this.cleanupPolicy = { ...this.cleanupPolicy, ...task.cleanup };
       this.log.info(
@@ -462,6 +579,7 @@ export class Agent {
     }
     if (task?.max_concurrent !== undefined) {
       this.log.info(`max_concurrent from the platform: ${task.max_concurrent}`);
+      this.config = { ...this.config, task: { ...this.config.task, max_concurrent: task.max_concurrent } };
       this.scheduler.setMaxConcurrent(task.max_concurrent);
     }
   }
@@ -492,7 +610,31 @@ export class Agent {
       );
     };
     beat();
-    this.heartbeatTimer = setInterval(beat, this.opts.config.monitor.interval * 1000);
+    this.heartbeatTimer = setInterval(beat, this.config.monitor.interval * 1000);
+  }
+
+  /** A new interval: the next heartbeat goes now, then at the new pace (only once heartbeats run). */
+  private restartHeartbeat(): void {
+    if (this.heartbeatTimer) this.startHeartbeat();
+  }
+
+  private scriptMonitor(scripts: AgentConfig['monitor']['scripts']): ScriptMonitor {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SECRET_ENV_NAMES.includes(k)));
+    const shell = this.opts.config.task.shell ?? defaultShell();
+    return new ScriptMonitor(
+      scripts,
+      (script, signal) => runProbe(script, { shell, env, signal }),
+      undefined,
+      (script, err) => this.log.warn(`monitor script ${script.name} failed: ${(err as Error).message}`),
+    );
+  }
+
+  /** The old scripts' runs are killed; the new ones start now. */
+  private replaceScripts(scripts: AgentConfig['monitor']['scripts']): void {
+    const old = this.scripts;
+    this.scripts = this.scriptMonitor(scripts);
+    old.stop().catch((err: unknown) => this.log.warn(`stopping the old monitor scripts failed: ${String(err)}`));
+    if (!this.stopping) this.scripts.start();
   }
 
   /** Nothing periodic outlives a stopping agent. */
@@ -516,6 +658,8 @@ export class Agent {
         queued_tasks: this.scheduler.queuedCount,
         uptime: Math.round(process.uptime()),
         rss_mb: Math.round(process.memoryUsage.rss() / 1048576),
+        paused: this.control.view().paused,
+        draining: this.control.view().draining,
       },
     };
     if (this.connection.sendNow(frame)) {
@@ -585,6 +729,7 @@ export class Agent {
     this.stopping ??= (async () => {
       try {
         this.stopTimers();
+        this.control.dispose();
         await this.scripts.stop();
         await this.recovered;
         await this.scheduler.shutdown();
@@ -601,6 +746,33 @@ export class Agent {
     })();
     return this.stopping;
   }
+}
+
+/** Keys read once at start: a reload names them as waiting for a restart. */
+const TASK_RESTART_KEYS = [
+  'kill_grace',
+  'result_max_bytes',
+  'shell',
+  'run_as',
+  'allowed_work_dirs',
+  'max_queued',
+  'dependency_timeout',
+] as const satisfies ReadonlyArray<keyof AgentConfig['task']>;
+const RESTART_KEYS = [
+  'server',
+  'work_dir',
+  'hooks',
+  'logging.max_size',
+  'logging.backup_count',
+  ...TASK_RESTART_KEYS.map((k) => `task.${k}`),
+];
+
+function valueAt(config: AgentConfig, dotted: string): unknown {
+  return dotted.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], config);
+}
+
+function pick<T extends object, K extends keyof T>(obj: T, keys: readonly K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((k) => [k, obj[k]])) as Pick<T, K>;
 }
 
 async function readAgentId(root: string): Promise<string> {

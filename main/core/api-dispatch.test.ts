@@ -137,6 +137,9 @@ describe('dispatchCall', () => {
     },
     updateSettings: async () => ({ ok: true }),
     openPath: async () => ({ ok: false, message: 'no folders here' }),
+    pause: async () => (calls.push('pause'), { ok: true }),
+    resume: async () => ({ ok: false, message: 'draining' }),
+    quit: async () => (calls.push('quit'), { ok: true }),
     getTaskHistory: async () => ({ tasks: [], total: 0 }),
     readTaskLog: async () => {
       throw new Error('task t-1 has no log file');
@@ -153,13 +156,24 @@ describe('dispatchCall', () => {
       ok: true,
       result: { ok: false, message: 'no folders here' },
     });
-    expect(calls).toEqual(['t-1']);
+    expect(calls.splice(0)).toEqual(['t-1']);
+  });
+
+  it('pause, resume and quit take no argument and answer the api’s result', async () => {
+    expect(await dispatchCall(api, 'pause', [])).toEqual({ ok: true, result: { ok: true } });
+    expect(await dispatchCall(api, 'resume', [])).toEqual({ ok: true, result: { ok: false, message: 'draining' } });
+    expect(await dispatchCall(api, 'pause', [true])).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^pause: invalid arguments/),
+    });
+    expect(await dispatchCall(api, 'quit', [{}])).toMatchObject({ ok: false });
+    expect(calls.splice(0)).toEqual(['pause']);
   });
 
   it('never reaches the api with a refused call', async () => {
     expect(await dispatchCall(api, 'cancelTask', [42])).toMatchObject({ ok: false });
     expect(await dispatchCall(api, 'subscribe', [])).toEqual({ ok: false, error: 'unknown method "subscribe"' });
-    expect(calls).toEqual(['t-1']);
+    expect(calls).toEqual([]);
   });
 
   it('turns a throwing method into an error answer', async () => {

@@ -52,6 +52,7 @@ const WorkDir = z
 export const SettingsPatchSchema = z.strictObject({
   serverUrl: ServerUrl.optional(),
   token: Token.optional(),
+  registrationToken: Token.optional(),
   workDir: WorkDir.optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
   maxConcurrent: z.number().int().min(1).max(64).optional(),
@@ -83,6 +84,9 @@ const ARGS: { [M in AgentMethod]: z.ZodType<Extract<AgentCall, { method: M }>['a
   getSettings: z.tuple([]),
   updateSettings: z.tuple([SettingsPatchSchema]) as z.ZodType<[SettingsPatch]>,
   openPath: z.tuple([PathTargetSchema]) as z.ZodType<[PathTarget]>,
+  pause: z.tuple([]),
+  resume: z.tuple([]),
+  quit: z.tuple([]),
   getTaskHistory: z.tuple([TaskHistoryQuerySchema]) as z.ZodType<[TaskHistoryQuery]>,
   readTaskLog: z.tuple([LogTaskId, LineNumber, z.number().int().min(0).max(MAX_PAGE_LINES)]),
   searchTaskLog: z.tuple([
@@ -131,6 +135,12 @@ function invoke(api: AgentApi, call: AgentCall): Promise<unknown> {
       return api.updateSettings(...call.args);
     case 'openPath':
       return api.openPath(...call.args);
+    case 'pause':
+      return api.pause();
+    case 'resume':
+      return api.resume();
+    case 'quit':
+      return api.quit();
     case 'getTaskHistory':
       return api.getTaskHistory(...call.args);
     case 'readTaskLog':

@@ -188,8 +188,20 @@ export interface AgentSnapshot {
   logFileProblem?: LogFileProblem | null;
   /** extension: monitor.alerts and their state */
   alerts?: AlertView[];
+  /** extension: pause, drain, ephemeral (absent where no agent runs yet) */
+  control?: ControlView;
   /** extension: the queue, and why each queued task waits */
   queue?: QueueView;
+}
+
+/** Pause, drain and ephemeral (run-control.ts). */
+export interface ControlView {
+  /** no queued task starts (paused, or draining) */
+  paused: boolean;
+  /** the agent exits once nothing runs */
+  draining: boolean;
+  /** started with --ephemeral: one task, then it drains */
+  ephemeral: boolean;
 }
 
 export type AgentEvent =
@@ -200,6 +212,7 @@ export type AgentEvent =
   | { type: 'log'; entry: AgentLogEntry }
   | { type: 'counters'; counters: Counters }
   | { type: 'log-file'; problem: LogFileProblem | null }
+  | { type: 'control'; control: ControlView }
   /** the queue changed (coalesced: at most a few a second) */
   | { type: 'queue'; queue: QueueView }
   /** the host replaced the agent (new settings): fetch a new snapshot */
@@ -253,6 +266,8 @@ export type SettingsPatch = Partial<
 > & {
   /** a new token; never read back */
   token?: string;
+  /** extension (issue 14): exchanged for an agent token with the platform (`register`), then used as `token`; never stored */
+  registrationToken?: string;
 };
 
 export type PathTarget = 'work-dir' | 'logs';
@@ -307,6 +322,11 @@ export interface AgentApi {
   getSettings(): Promise<SettingsView>;
   updateSettings(patch: SettingsPatch): Promise<CommandResult>;
   openPath(target: PathTarget): Promise<CommandResult>;
+  /** no new task starts until resume (the tray's Pause and the platform's `pause` do the same) */
+  pause(): Promise<CommandResult>;
+  resume(): Promise<CommandResult>;
+  /** the tray's Quit: a graceful stop (tasks get their grace period) */
+  quit(): Promise<CommandResult>;
   getTaskHistory(query: TaskHistoryQuery): Promise<TaskHistoryPage>;
   readTaskLog(taskId: string, fromLine: number, lineCount: number): Promise<TaskLogPage>;
   searchTaskLog(taskId: string, query: string, fromLine: number): Promise<TaskLogSearch>;
@@ -322,6 +342,9 @@ export type AgentCall =
   | { method: 'getSettings'; args: [] }
   | { method: 'updateSettings'; args: [patch: SettingsPatch] }
   | { method: 'openPath'; args: [target: PathTarget] }
+  | { method: 'pause'; args: [] }
+  | { method: 'resume'; args: [] }
+  | { method: 'quit'; args: [] }
   | { method: 'getTaskHistory'; args: [query: TaskHistoryQuery] }
   | { method: 'readTaskLog'; args: [taskId: string, fromLine: number, lineCount: number] }
   | { method: 'searchTaskLog'; args: [taskId: string, query: string, fromLine: number] }

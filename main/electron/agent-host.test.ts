@@ -87,6 +87,33 @@ describe('AgentHost first run', () => {
     });
   });
 
+  it('a registration token: exchanged for an agent token (mode gui), which connects and is the one sealed (issue 14)', async () => {
+    const sim = new PlatformSimulator({ tokens: [], registrationTokens: ['reg-desk-1'] });
+    await sim.start();
+    cleanups.push(() => sim.stop());
+    const backend = new MemoryBackend();
+    const { h } = host(backend);
+    await h.start();
+    const workDir = path.join(tempDir(), 'work');
+    const wrong = await h.api.updateSettings({ serverUrl: sim.url, registrationToken: 'reg-typo', workDir });
+    expect(wrong).toMatchObject({ ok: false, message: expect.stringMatching(/^registration failed: .*refused/) });
+    expect(wrong.message).not.toContain('reg-typo');
+    expect(backend.saved).toEqual([]);
+    const both = await h.api.updateSettings({ serverUrl: sim.url, registrationToken: 'reg-desk-1', token: TOKEN });
+    expect(both).toMatchObject({ ok: false, message: expect.stringMatching(/not both/) });
+    expect(sim.registrations).toHaveLength(0); // the typo was refused at the upgrade, the pair never sent
+
+    const r = await h.api.updateSettings({ serverUrl: sim.url, registrationToken: 'reg-desk-1', workDir });
+    expect(r, JSON.stringify(r)).toMatchObject({ ok: true });
+    const issued = sim.registrations.at(-1)!.token!;
+    expect(issued).toMatch(/^tok-reg-/);
+    expect(sim.registrations.at(-1)!.frame.agent_info.mode).toBe('gui');
+    expect(backend.readToken(backend.settings)).toBe(issued);
+    expect(JSON.stringify(backend.settings)).not.toContain('reg-desk-1');
+    expect(sim.authFrames.at(-1).token).toBe(issued);
+    expect((await h.api.getSnapshot()).connection.phase).toBe('online');
+  });
+
   it('a refused token: fails with the reason, saves nothing, stays unconfigured', async () => {
     const sim = await platform();
     const backend = new MemoryBackend();

@@ -34,6 +34,7 @@ import type {
 import type { AgentConfig } from '../core/config/schema.js';
 import { redactUrl } from '../core/logging/redact.js';
 import { prepareWorkDir, workLayout } from '../core/workspace/layout.js';
+import { requestAgentToken } from '../core/connection/registration.js';
 import { ConnectionCheck } from './connection-check.js';
 import {
   agentConfigOf,
@@ -64,6 +65,8 @@ export interface HostServices {
   setStartAtLogin?(enabled: boolean): CommandResult | Promise<CommandResult>;
   /** what the OS says now (the settings view shows it, not what was last asked for) */
   getStartAtLogin?(): boolean;
+  /** the whole app quits (the tray's Quit); without it the UI's quit stops the agent only */
+  quit?(): void;
 }
 
 export interface AgentHostOptions {
@@ -122,6 +125,13 @@ export class AgentHost {
       getSettings: live.getSettings,
       updateSettings: live.updateSettings,
       openPath: live.openPath,
+      pause: async () => (this.agent ? live.pause() : { ok: false, message: 'the agent is not running' }),
+      resume: async () => (this.agent ? live.resume() : { ok: false, message: 'the agent is not running' }),
+      quit: async () => {
+        if (opts.services?.quit) opts.services.quit();
+        else await this.shutdown();
+        return { ok: true };
+      },
       getTaskHistory: async (query) => (this.agent ? live.getTaskHistory(query) : { tasks: [], total: 0 }),
       readTaskLog: async (...args) => {
         if (!this.agent) throw notRunning();
@@ -201,6 +211,33 @@ export class AgentHost {
     return this.serial(() => this.applyUpdate(patch));
   }
 
+  /**
+   * A registration token (the first-run form) becomes an agent token here, with the same exchange as
+   * `ats-agent register`; the rest of the update then runs as if that token had been typed.
+   */
+  private async exchangeRegistration(
+    patch: SettingsPatch,
+    current: AgentConfig,
+  ): Promise<{ ok: true; patch: SettingsPatch } | { ok: false; message: string }> {
+    const { registrationToken, ...rest } = patch;
+    if (registrationToken === undefined) return { ok: true, patch };
+    if (rest.token !== undefined)
+      return { ok: false, message: 'enter either the agent token or a registration token, not both' };
+    try {
+      const { token } = await requestAgentToken({
+        registrationToken,
+        serverUrl: rest.serverUrl ?? current.server.url,
+        tags: current.agent.tags,
+        caFile: current.server.ca_file,
+        version: AGENT_VERSION,
+        mode: 'gui',
+      });
+      return { ok: true, patch: { ...rest, token } };
+    } catch (err) {
+      return { ok: false, message: `registration failed: ${errorText(err)}` };
+    }
+  }
+
   async openPath(target: PathTarget): Promise<CommandResult> {
     if (!this.opts.services?.openPath) return { ok: false, message: 'folders open only in the desktop app' };
     const dirs = this.dirs();
@@ -227,10 +264,13 @@ export class AgentHost {
     return run;
   }
 
-  private async applyUpdate(patch: SettingsPatch): Promise<CommandResult> {
+  private async applyUpdate(request: SettingsPatch): Promise<CommandResult> {
     if (this.closing) return { ok: false, message: 'the agent is shutting down' };
     const { backend } = this.opts;
     const stored = backend.load();
+    const exchanged = await this.exchangeRegistration(request, agentConfigOf(stored));
+    if (!exchanged.ok) return exchanged;
+    const patch = exchanged.patch;
     const outcome = applySettingsPatch(stored, patch);
     if (!outcome.ok) return outcome;
     const next = outcome.next;

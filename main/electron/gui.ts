@@ -6,13 +6,13 @@
  */
 import path from 'node:path';
 import { BrowserWindow, Notification, app, dialog, powerMonitor, shell } from 'electron';
-import type { AgentEvent, CommandResult, TaskView } from '../core/api.js';
+import type { AgentEvent, AlertView, CommandResult, TaskView } from '../core/api.js';
 import { AgentHost } from './agent-host.js';
 import { getStartAtLogin, launchedHidden, refreshStartAtLogin, setStartAtLogin } from './autostart.js';
 import { forwardAgentEvents, registerAgentIpc, resetOnShow } from './ipc-handlers.js';
 import { ElectronSettingsBackend } from './settings-store.js';
 import { AgentTray } from './tray.js';
-import { TrayModel } from './tray-state.js';
+import { AlertNotices, TrayModel, alertNotice } from './tray-state.js';
 import {
   appPaths,
   createMainWindow,
@@ -35,6 +35,11 @@ export function startGui(args: readonly string[], APP_ROOT: string): void {
   /** Tray and app callbacks return nothing: what they start says here when it fails. */
   const background = (what: string, work: Promise<unknown>): void => {
     work.catch((err: unknown) => console.error(`ats-agent: ${what} failed`, err));
+  };
+  /** An AgentApi command refused (`ok: false`) counts as a failure for `background`. */
+  const commanded = async (result: Promise<CommandResult>): Promise<void> => {
+    const r = await result;
+    if (!r.ok) throw new Error(r.message ?? 'refused');
   };
 
   const paths = appPaths(APP_ROOT, app.isPackaged, process.resourcesPath);
@@ -71,6 +76,8 @@ export function startGui(args: readonly string[], APP_ROOT: string): void {
         return result;
       },
       getStartAtLogin: () => getStartAtLogin(),
+      // the window's Quit is the tray's: the whole app goes (quit is defined below, called later)
+      quit: () => background('quitting', quit()),
     },
   });
 
@@ -89,6 +96,7 @@ export function startGui(args: readonly string[], APP_ROOT: string): void {
 
   // Tray: a small model fed by events, so that a heartbeat never copies a whole snapshot.
   const trayModel = new TrayModel();
+  const alertNotices = new AlertNotices();
   const notified = new Set<string>();
   const FAILED: ReadonlySet<TaskView['phase']> = new Set(['failed', 'error', 'timeout']);
   const onEvent = (event: AgentEvent) => {
@@ -98,17 +106,26 @@ export function startGui(args: readonly string[], APP_ROOT: string): void {
         .getSnapshot()
         .then((s) => {
           trayModel.reset(s);
+          alertNotices.reset(s.alerts);
           tray?.update(trayModel.state());
         })
         .catch(() => undefined);
       return;
     }
     if (trayModel.apply(event)) tray?.update(trayModel.state());
+    if (event.type === 'metrics') for (const alert of alertNotices.newlyFiring(event.alerts)) notifyAlert(alert);
     if (event.type === 'task' && FAILED.has(event.task.phase) && !notified.has(event.task.taskId)) {
       notified.add(event.task.taskId);
       if (notified.size > 1000) notified.delete(notified.values().next().value!);
       notifyFailure(event.task);
     }
+  };
+  // an alert is the operator's own threshold: told always, not only with notifyOnFailure
+  const notifyAlert = (alert: AlertView) => {
+    if (!Notification.isSupported()) return;
+    const n = new Notification({ ...alertNotice(alert), silent: false });
+    n.on('click', openDashboard);
+    n.show();
   };
   const notifyFailure = (task: TaskView) => {
     if (!host.gui().notifyOnFailure || !Notification.isSupported()) return;
@@ -146,7 +163,13 @@ export function startGui(args: readonly string[], APP_ROOT: string): void {
   const quit = async () => {
     if (quitting) return;
     quitting = true;
-    tray?.update({ icon: 'offline', tooltip: 'ATS Agent — stopping', status: 'ATS Agent — stopping' });
+    tray?.update({
+      icon: 'offline',
+      tooltip: 'ATS Agent — stopping',
+      status: 'ATS Agent — stopping',
+      paused: false,
+      draining: false,
+    });
     try {
       await host.shutdown(); // tasks are stopped and reported, the connection closes with 1000
     } catch (err) {
@@ -182,7 +205,9 @@ export function startGui(args: readonly string[], APP_ROOT: string): void {
       host.subscribe(onEvent);
       forwardAgentEvents(host.api, ourWindows);
       await host.start();
-      trayModel.reset(await host.api.getSnapshot());
+      const first = await host.api.getSnapshot();
+      trayModel.reset(first);
+      alertNotices.reset(first.alerts);
       refreshStartAtLogin();
       tray = new AgentTray(
         paths.trayIcons,
@@ -192,6 +217,8 @@ export function startGui(args: readonly string[], APP_ROOT: string): void {
           openLogs: () => background('opening the logs', host.openPath('logs')),
           startAtLogin: () => getStartAtLogin(),
           setStartAtLogin: (enabled) => background('changing start at login', toggleStartAtLogin(enabled)),
+          pause: () => background('pausing', commanded(host.api.pause())),
+          resume: () => background('resuming', commanded(host.api.resume())),
           quit: () => background('quitting', quit()),
         },
         trayModel.state(),

@@ -82,6 +82,9 @@ function recordingApi(log: unknown[]): AgentApi {
       seen('openPath', [target], null);
       throw new Error(`cannot open ${target}`);
     },
+    pause: async () => seen('pause', [], { ok: true }),
+    resume: async () => seen('resume', [], { ok: false, message: 'draining' }),
+    quit: async () => seen('quit', [], { ok: true }),
     getTaskHistory: async (query) => seen('getTaskHistory', [query], { tasks: [], total: 0 }),
     readTaskLog: async (taskId, from, count) =>
       seen('readTaskLog', [taskId, from, count], { taskId, from, lines: [], cut: [], totalLines: 0, bytes: 0 }),
@@ -179,6 +182,9 @@ const VALID: [string, unknown[]][] = [
   ['updateSettings', [{ logLevel: 'DEBUG', maxConcurrent: 2, keepTasks: 100_000, keepDays: 1.5 }]],
   ['updateSettings', [{ serverUrl: 'wss://ats.example.com/ws/agent', token: 'tok-123', workDir: '/srv/ats' }]],
   ['updateSettings', [{ notifyOnFailure: false, startAtLogin: true }]],
+  ['pause', []],
+  ['resume', []],
+  ['quit', []],
   ['getTaskHistory', [{}]],
   ['getTaskHistory', [{ status: 'failed', search: 'npm test', limit: 50 }]],
   ['readTaskLog', ['t-1', 0, 500]],
@@ -189,6 +195,9 @@ const VALID: [string, unknown[]][] = [
 const HOSTILE: [string, unknown[]][] = [
   ['getSnapshot', [1]],
   ['getSettings', [undefined, undefined]],
+  ['pause', [true]],
+  ['resume', ['now']],
+  ['quit', [{ force: true }]],
   ['cancelTask', []],
   ['cancelTask', [42]],
   ['cancelTask', ['a', 'b']],

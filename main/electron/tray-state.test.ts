@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentEvent, ConnectionPhase, TaskView } from '../core/api.js';
-import { TOOLTIP_MAX, TrayModel, trayStateOf, type TraySnapshot } from './tray-state.js';
+import type { AlertView } from '../core/api.js';
+import { AlertNotices, TOOLTIP_MAX, TrayModel, alertNotice, trayStateOf, type TraySnapshot } from './tray-state.js';
 
 function snap(
   phase: ConnectionPhase,
@@ -54,6 +55,8 @@ describe('trayStateOf', () => {
       icon: 'online',
       tooltip: 'ATS Agent — online · CPU 3.0% · Mem 4.0%',
       status: 'ATS Agent — online',
+      paused: false,
+      draining: false,
     });
   });
 
@@ -107,5 +110,53 @@ describe('TrayModel', () => {
     expect(m.state().icon).toBe('online');
     expect(m.apply(task('unknown', 'cancelled'))).toBe(false);
     expect(m.apply({ type: 'log', entry: { at: '', level: 'info', scope: '', message: '' } })).toBe(false);
+  });
+});
+
+describe('pause and drain in the tray', () => {
+  it('the status says paused or draining, and the state tells the menu which item to offer', () => {
+    const model = new TrayModel();
+    model.reset({ ...snap('online'), tasks: [] });
+    expect(model.state()).toMatchObject({ status: 'ATS Agent — online', paused: false, draining: false });
+    expect(model.apply({ type: 'control', control: { paused: true, draining: false, ephemeral: false } })).toBe(true);
+    expect(model.state()).toMatchObject({ status: 'ATS Agent — online · paused', paused: true, draining: false });
+    model.apply({ type: 'control', control: { paused: true, draining: true, ephemeral: false } });
+    expect(model.state()).toMatchObject({ status: 'ATS Agent — online · draining', paused: true, draining: true });
+    model.reset({ ...snap('online'), tasks: [], control: { paused: false, draining: false } });
+    expect(model.state().paused).toBe(false);
+  });
+});
+
+describe('AlertNotices', () => {
+  const alert = (name: string, state: AlertView['state'], value: number | null = 95): AlertView => ({
+    name,
+    metric: 'cpu.usage_percent',
+    threshold: 90,
+    state,
+    value,
+    since: null,
+  });
+
+  it('tells each change to firing once; again only after it resolved', () => {
+    const n = new AlertNotices();
+    expect(n.newlyFiring(undefined)).toEqual([]);
+    expect(n.newlyFiring([alert('hot', 'ok')])).toEqual([]);
+    expect(n.newlyFiring([alert('hot', 'firing'), alert('full', 'ok')]).map((a) => a.name)).toEqual(['hot']);
+    expect(n.newlyFiring([alert('hot', 'firing'), alert('full', 'firing')]).map((a) => a.name)).toEqual(['full']);
+    expect(n.newlyFiring([alert('hot', 'ok'), alert('full', 'firing')])).toEqual([]);
+    expect(n.newlyFiring([alert('hot', 'firing'), alert('full', 'firing')]).map((a) => a.name)).toEqual(['hot']);
+  });
+
+  it('after a reset, what already fires is not news', () => {
+    const n = new AlertNotices();
+    n.reset([alert('hot', 'firing')]);
+    expect(n.newlyFiring([alert('hot', 'firing')])).toEqual([]);
+  });
+
+  it('the text names the alert, the metric, its value and the threshold', () => {
+    expect(alertNotice(alert('hot', 'firing', 97.5))).toEqual({
+      title: 'Alert hot firing',
+      body: 'cpu.usage_percent = 97.5 (above 90)',
+    });
   });
 });

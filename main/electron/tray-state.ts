@@ -2,7 +2,15 @@
  * What the tray shows for a state of the agent: one of four icons and a tooltip. Pure (NO electron)
  * so that the mapping unit-tests in Node; `tray.ts` turns it into images.
  */
-import type { AgentEvent, AgentSnapshot, ConnectionPhase, MetricsPoint, TaskView } from '../core/api.js';
+import type {
+  AgentEvent,
+  AgentSnapshot,
+  AlertView,
+  ConnectionPhase,
+  ControlView,
+  MetricsPoint,
+  TaskView,
+} from '../core/api.js';
 
 export type TrayIcon = 'online' | 'busy' | 'reconnecting' | 'offline';
 export const TRAY_ICONS: readonly TrayIcon[] = ['online', 'busy', 'reconnecting', 'offline'];
@@ -12,6 +20,10 @@ export interface TrayState {
   tooltip: string;
   /** the tooltip without the metrics: the menu's first line (AppIndicator shows no tooltip) */
   status: string;
+  /** the menu offers Resume instead of Pause */
+  paused: boolean;
+  /** neither Pause nor Resume: the agent exits once nothing runs */
+  draining: boolean;
 }
 
 /** The part of a snapshot the tray needs; a full AgentSnapshot fits. */
@@ -19,6 +31,7 @@ export interface TraySnapshot {
   connection: Pick<AgentSnapshot['connection'], 'phase' | 'attempt'>;
   tasks: ReadonlyArray<Pick<TaskView, 'phase'>>;
   metrics: ReadonlyArray<Pick<MetricsPoint, 'cpu' | 'memory'>>;
+  control?: Pick<ControlView, 'paused' | 'draining'>;
 }
 
 const PRODUCT = 'ATS Agent';
@@ -61,6 +74,8 @@ export function trayStateOf(snapshot: TraySnapshot): TrayState {
   const parts = [
     `${PRODUCT} — ${LABEL_OF[phase] ?? phase}${phase === 'reconnecting' && attempt > 0 ? ` (attempt ${attempt})` : ''}`,
   ];
+  if (snapshot.control?.draining) parts.push('draining');
+  else if (snapshot.control?.paused) parts.push('paused');
   if (running > 0) parts.push(`${running} running`);
   const status = parts.join(' · ');
   const last = snapshot.metrics[snapshot.metrics.length - 1];
@@ -70,7 +85,13 @@ export function trayStateOf(snapshot: TraySnapshot): TrayState {
     if (typeof last.memory === 'number') parts.push(`Mem ${last.memory.toFixed(1)}%`);
   }
   const tooltip = parts.join(' · ');
-  return { icon, tooltip: tooltip.length > TOOLTIP_MAX ? `${tooltip.slice(0, TOOLTIP_MAX - 1)}…` : tooltip, status };
+  return {
+    icon,
+    tooltip: tooltip.length > TOOLTIP_MAX ? `${tooltip.slice(0, TOOLTIP_MAX - 1)}…` : tooltip,
+    status,
+    paused: snapshot.control?.paused ?? false,
+    draining: snapshot.control?.draining ?? false,
+  };
 }
 
 /**
@@ -79,6 +100,7 @@ export function trayStateOf(snapshot: TraySnapshot): TrayState {
  */
 export class TrayModel implements TraySnapshot {
   connection: TraySnapshot['connection'] = { phase: 'starting', attempt: 0 };
+  control: NonNullable<TraySnapshot['control']> = { paused: false, draining: false };
   private readonly phases = new Map<string, TaskView['phase']>();
   private last: Pick<MetricsPoint, 'cpu' | 'memory'> | null = null;
 
@@ -92,6 +114,7 @@ export class TrayModel implements TraySnapshot {
 
   reset(snapshot: Omit<TraySnapshot, 'tasks'> & { tasks: ReadonlyArray<Pick<TaskView, 'phase' | 'taskId'>> }): void {
     this.connection = { phase: snapshot.connection.phase, attempt: snapshot.connection.attempt };
+    this.control = { paused: snapshot.control?.paused ?? false, draining: snapshot.control?.draining ?? false };
     this.phases.clear();
     for (const t of snapshot.tasks)
       if (t.phase === 'queued' || t.phase === 'running') this.phases.set(t.taskId, t.phase);
@@ -112,6 +135,9 @@ export class TrayModel implements TraySnapshot {
       case 'metrics':
         this.last = { cpu: event.point.cpu, memory: event.point.memory };
         return true;
+      case 'control':
+        this.control = { paused: event.control.paused, draining: event.control.draining };
+        return true;
       default:
         return false;
     }
@@ -120,4 +146,33 @@ export class TrayModel implements TraySnapshot {
   state(): TrayState {
     return trayStateOf(this);
   }
+}
+
+/**
+ * Which alerts just began to fire, from the alert list each heartbeat carries: one notification per
+ * change to firing, none while it goes on firing, again after it resolved and fired anew.
+ */
+export class AlertNotices {
+  private firing = new Set<string>();
+
+  newlyFiring(alerts: readonly AlertView[] | undefined): AlertView[] {
+    if (!alerts) return [];
+    const now = new Set(alerts.filter((a) => a.state === 'firing').map((a) => a.name));
+    const fresh = alerts.filter((a) => a.state === 'firing' && !this.firing.has(a.name));
+    this.firing = now;
+    return fresh;
+  }
+
+  /** after a reset (a new agent): what fires already was notified by the old one, or is news */
+  reset(alerts: readonly AlertView[] | undefined): void {
+    this.firing = new Set((alerts ?? []).filter((a) => a.state === 'firing').map((a) => a.name));
+  }
+}
+
+/** The notification's text for a firing alert. */
+export function alertNotice(alert: AlertView): { title: string; body: string } {
+  return {
+    title: `Alert ${alert.name} firing`,
+    body: `${alert.metric} = ${alert.value ?? 'unknown'} (above ${alert.threshold})`,
+  };
 }

@@ -15,10 +15,10 @@ export interface TrayActions {
   openLogs(): void;
   startAtLogin(): boolean;
   setStartAtLogin(enabled: boolean): void;
+  pause(): void;
+  resume(): void;
   quit(): void;
 }
-
-export const TRAY_MENU_LABELS = ['Open dashboard', 'Open work folder', 'Open logs', 'Start at login', 'Quit'] as const;
 
 /** One image per state, the file this platform wants (tray-icon-files.ts). */
 export function loadTrayImages(dir: string): Record<TrayIcon, NativeImage> {
@@ -39,6 +39,8 @@ export class AgentTray {
   private icon: TrayIcon;
   private tooltip = '';
   private status = '';
+  private paused = false;
+  private draining = false;
   private menuKey = '';
   private menu: Menu | null = null;
 
@@ -52,6 +54,8 @@ export class AgentTray {
     this.tray = new Tray(this.images[initial.icon]);
     this.tray.setToolTip((this.tooltip = initial.tooltip));
     this.status = initial.status;
+    this.paused = initial.paused;
+    this.draining = initial.draining;
     // Windows / macOS: a click opens the dashboard (Linux AppIndicator ignores clicks: menu only)
     if (process.platform !== 'linux') this.tray.on('click', () => actions.openDashboard());
     this.refreshMenu();
@@ -66,8 +70,10 @@ export class AgentTray {
       this.tooltip = state.tooltip;
       this.tray.setToolTip(state.tooltip);
     }
-    if (state.status !== this.status) {
+    if (state.status !== this.status || state.paused !== this.paused || state.draining !== this.draining) {
       this.status = state.status;
+      this.paused = state.paused;
+      this.draining = state.draining;
       this.refreshMenu();
     }
   }
@@ -78,7 +84,7 @@ export class AgentTray {
    */
   refreshMenu(force = false): void {
     const startAtLogin = this.actions.startAtLogin();
-    const key = `${this.status}\u0000${startAtLogin}`;
+    const key = `${this.status}\u0000${startAtLogin}\u0000${this.paused}\u0000${this.draining}`;
     if (key === this.menuKey && !force) return;
     this.menuKey = key;
     this.menu = Menu.buildFromTemplate(this.template(startAtLogin));
@@ -120,6 +126,11 @@ export class AgentTray {
       { label: 'Open dashboard', click: () => a.openDashboard() },
       { label: 'Open work folder', click: () => a.openWorkFolder() },
       { label: 'Open logs', click: () => a.openLogs() },
+      { type: 'separator' },
+      // the agent's state decides the label, so the tray and the window always offer the same
+      this.paused
+        ? { label: 'Resume', enabled: !this.draining, click: () => a.resume() }
+        : { label: 'Pause', click: () => a.pause() },
       { type: 'separator' },
       {
         label: 'Start at login',

@@ -105,6 +105,9 @@ function apiOver(state: AgentState, calls: Calls): AgentApi {
     openPath: async () => {
       throw new Error('folders open only in the desktop app');
     },
+    pause: async () => ({ ok: true }),
+    resume: async () => ({ ok: true }),
+    quit: async () => ({ ok: false, message: 'not in this test' }),
     getTaskHistory: async () => ({ tasks: state.taskViews(), total: state.taskViews().length }),
     readTaskLog: async () => {
       throw new Error('no log files here');

@@ -89,9 +89,22 @@ export const ConfigUpdateFrame = z.object({
     .object({
       cleanup: CleanupPolicy.optional(),
       max_concurrent: z.number().int().min(1).max(64).optional(),
+      /** extension (second round): the default timeout of tasks received from now on, in seconds */
+      timeout: z.number().positive().optional(),
     })
     .optional(),
+  /** extension (second round) */
+  // config/schema.ts's LOG_LEVELS, written out: the renderer reads these types and must not reach Node's modules
+  logging: z.object({ level: z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).optional() }).optional(),
+  /** extension (second round): seconds between heartbeats, within the config file's bounds */
+  monitor: z.object({ interval: z.number().min(0.5).max(3600).optional() }).optional(),
 });
+
+/** Extension (second round, Agent control): no new task starts; `resume` undoes it. */
+export const PauseFrame = z.object({ type: z.literal('pause') });
+export const ResumeFrame = z.object({ type: z.literal('resume') });
+/** Extension: like pause; once nothing runs the agent closes with 1000 and exits 0. */
+export const DrainFrame = z.object({ type: z.literal('drain') });
 
 export const InboundFrame = z.discriminatedUnion('type', [
   AuthSuccessFrame,
@@ -100,6 +113,9 @@ export const InboundFrame = z.discriminatedUnion('type', [
   CancelTaskFrame,
   ConfigUpdateFrame,
   AckFrame,
+  PauseFrame,
+  ResumeFrame,
+  DrainFrame,
 ]);
 
 export type AuthSuccessFrame = z.infer<typeof AuthSuccessFrame>;
@@ -107,6 +123,7 @@ export type TaskFrame = z.infer<typeof TaskFrame>;
 export type CancelTaskFrame = z.infer<typeof CancelTaskFrame>;
 export type ConfigUpdateFrame = z.infer<typeof ConfigUpdateFrame>;
 export type AckFrame = z.infer<typeof AckFrame>;
+export type ControlFrame = z.infer<typeof PauseFrame | typeof ResumeFrame | typeof DrainFrame>;
 export type InboundFrame = z.infer<typeof InboundFrame>;
 
 // ---- agent → platform -------------------------------------------------------------------------
@@ -165,7 +182,16 @@ export interface HeartbeatFrame {
   timestamp: string;
   system_info: SystemInfo;
   /** extensions */
-  agent?: { running_tasks: number; queued_tasks: number; uptime: number; rss_mb: number };
+  agent?: {
+    running_tasks: number;
+    queued_tasks: number;
+    uptime: number;
+    rss_mb: number;
+    /** second round: no new task starts (pause, drain, or an ephemeral agent's one task taken) */
+    paused?: boolean;
+    /** extension: the agent exits once nothing runs */
+    draining?: boolean;
+  };
 }
 
 export type LogStream = 'stdout' | 'stderr' | 'agent';

@@ -98,4 +98,32 @@ describe('parseInbound', () => {
     expect(r).toMatchObject({ ok: false, code: 'INVALID_MESSAGE' });
     if (!r.ok) expect(r.rejectedTask).toBe(false);
   });
+
+  it('accepts pause, resume and drain (second round); extra fields are dropped', () => {
+    for (const type of ['pause', 'resume', 'drain'])
+      expect(parseInbound({ type, reason: 'maintenance' })).toEqual({ ok: true, frame: { type } });
+  });
+
+  it('config_update takes logging.level, monitor.interval and task.timeout; one bad value refuses the whole frame', () => {
+    expect(
+      parseInbound({
+        type: 'config_update',
+        logging: { level: 'DEBUG' },
+        monitor: { interval: 2 },
+        task: { timeout: 30 },
+      }),
+    ).toMatchObject({ ok: true });
+    const bad: Array<[object, string]> = [
+      [{ logging: { level: 'LOUD' } }, 'logging.level'],
+      [{ monitor: { interval: 0.1 } }, 'monitor.interval'],
+      [{ monitor: { interval: '5' } }, 'monitor.interval'],
+      [{ task: { timeout: 0 }, logging: { level: 'DEBUG' } }, 'task.timeout'],
+      [{ task: { timeout: -1 } }, 'task.timeout'],
+    ];
+    for (const [fields, key] of bad) {
+      const r = parseInbound({ type: 'config_update', ...fields });
+      expect(r).toMatchObject({ ok: false, code: 'INVALID_MESSAGE' });
+      if (!r.ok) expect(r.message).toMatch(new RegExp(`^config_update: ${key.replace('.', '\\.')}: `));
+    }
+  });
 });

@@ -3,7 +3,16 @@
  * `error` frame (and a task it can name with an `error` result) and carries on.
  */
 import { ErrorCode } from './codes.js';
-import { AckFrame, CancelTaskFrame, ConfigUpdateFrame, TaskFrame, type InboundFrame } from './frames.js';
+import {
+  AckFrame,
+  CancelTaskFrame,
+  ConfigUpdateFrame,
+  DrainFrame,
+  PauseFrame,
+  ResumeFrame,
+  TaskFrame,
+  type InboundFrame,
+} from './frames.js';
 import { TRANSFER_FIELDS } from './transfer-fields.js';
 
 export type Inbound =
@@ -15,6 +24,9 @@ const SCHEMAS = {
   cancel_task: CancelTaskFrame,
   config_update: ConfigUpdateFrame,
   ack: AckFrame,
+  pause: PauseFrame,
+  resume: ResumeFrame,
+  drain: DrainFrame,
 } as const;
 
 export function parseInbound(frame: unknown): Inbound {

@@ -14,6 +14,7 @@ const TASK_OUTPUT_CHARS_TOTAL = 4 * 1024 * 1024;
 import type {
   TaskOutputCharsKept,
   AlertView,
+  ControlView,
   AgentEvent,
   AgentIdentity,
   AgentLogEntry,
@@ -72,6 +73,7 @@ export class AgentState implements AgentStateSource {
   private lastHeartbeatAt: string | null = null;
   private logFileProblem: LogFileProblem | null = null;
   private alerts: AlertView[] = [];
+  private control: ControlView = { paused: false, draining: false, ephemeral: false };
   private queue: QueueView = { running: 0, maxConcurrent: 1, tasks: [], total: 0 };
   private outboxProbe: () => { frames: number; bytes: number } = () => ({ frames: 0, bytes: 0 });
 
@@ -96,8 +98,19 @@ export class AgentState implements AgentStateSource {
       outbox: this.outboxProbe(),
       logFileProblem: this.logFileProblem && { ...this.logFileProblem },
       alerts: this.alerts.map((a) => ({ ...a })),
+      control: { ...this.control },
       queue: this.queue,
     };
+  }
+
+  setControl(control: ControlView): void {
+    this.control = { ...control };
+    this.emit({ type: 'control', control: { ...control } });
+  }
+
+  /** Tags reloaded from the config file (they reach the platform with the next auth). */
+  setTags(tags: string[]): void {
+    this.identity.tags = [...tags];
   }
 
   /** The scheduler's view of its queue (replaced whole, never changed in place). */

@@ -162,6 +162,59 @@ describe('TaskScheduler with a fake runner', () => {
     expect(s.results('late')[0]).toMatchObject({ error_code: 'AGENT_SHUTDOWN' });
     expect(s.runs).toHaveLength(1);
   });
+
+  it('held (pause, drain): nothing leaves the queue, running tasks go on; released, the queue runs', async () => {
+    const s = setup(2);
+    s.scheduler.submit(task('a'));
+    s.scheduler.setHeld(true);
+    s.scheduler.submit(task('b'));
+    s.scheduler.setMaxConcurrent(3);
+    expect(s.runs.map((r) => r.spec.taskId)).toEqual(['a']);
+    expect(s.scheduler.queuedCount).toBe(1);
+    s.runs[0]!.finish();
+    await s.tick();
+    expect(s.results('a')[0]).toMatchObject({ status: 'success' });
+    expect(s.runs).toHaveLength(1);
+    s.scheduler.setHeld(false);
+    expect(s.runs.map((r) => r.spec.taskId)).toEqual(['a', 'b']);
+  });
+
+  it('whenIdle settles once the last running task has its result, not before', async () => {
+    const s = setup(2);
+    await s.scheduler.whenIdle(); // nothing runs: at once
+    ['a', 'b'].forEach((id) => s.scheduler.submit(task(id)));
+    let idle = false;
+    const waiting = s.scheduler.whenIdle().then(() => (idle = true));
+    s.runs[0]!.finish();
+    await s.tick();
+    expect(idle).toBe(false);
+    s.runs[1]!.finish();
+    await waiting;
+    expect(
+      s
+        .results()
+        .map((r) => r.task_id)
+        .sort(),
+    ).toEqual(['a', 'b']);
+  });
+
+  it('onTaskStarting can hold the queue before a second task starts (ephemeral), even with room for more', async () => {
+    const holder: { scheduler?: TaskScheduler } = {};
+    const s = setup(4, { onTaskStarting: () => holder.scheduler!.setHeld(true) });
+    holder.scheduler = s.scheduler;
+    ['a', 'b', 'c'].forEach((id) => s.scheduler.submit(task(id)));
+    expect(s.runs.map((r) => r.spec.taskId)).toEqual(['a']);
+    expect(s.scheduler.queuedCount).toBe(2);
+  });
+
+  it('a new default timeout reaches tasks started after it; a task timeout of its own wins', async () => {
+    const s = setup(2);
+    s.scheduler.setDefaultTimeout(7);
+    s.scheduler.submit(task('a'));
+    s.scheduler.submit({ ...task('b'), timeout: 3 });
+    await s.tick();
+    expect(s.runs.map((r) => r.spec.timeoutMs)).toEqual([7000, 3000]);
+  });
 });
 
 describe('priority and depends_on', () => {

@@ -26,6 +26,8 @@ export interface SchedulerOptions extends ExecutionOptions {
   state: AgentState;
   /** after each task: the cleanup policy runs */
   onTaskFinished: () => void;
+  /** a queued task is taken to run (an ephemeral agent holds the others from here) */
+  onTaskStarting?: (taskId: string) => void;
   /** task.max_queued: more waiting tasks are refused QUEUE_FULL */
   maxQueued?: number;
   /** task.dependency_timeout: how long a task waits for a depends_on task that has not arrived */
@@ -43,6 +45,9 @@ export class TaskScheduler {
   /** tasks taken from the queue and not finished, counted before their process exists */
   private readonly inFlight = new Set<string>();
   private concurrency: number;
+  /** pause and drain: no task leaves the queue while set */
+  private held = false;
+  private readonly idleWaiters: Array<() => void> = [];
   private queueViewTimer: NodeJS.Timeout | null = null;
   private readonly blocked: Blocked[] = [];
   private refusingBlocked = false;
@@ -92,6 +97,23 @@ export class TaskScheduler {
     this.concurrency = n;
     this.pump();
     this.queueChanged();
+  }
+
+  /** The default timeout of tasks started from now on; execution reads these same options. */
+  setDefaultTimeout(seconds: number): void {
+    this.opts.defaultTimeoutS = seconds;
+  }
+
+  /** Pause and drain: queued tasks stay queued, running ones go on. */
+  setHeld(held: boolean): void {
+    this.held = held;
+    this.pump();
+  }
+
+  /** Settles once no task is running or being started: what a drain waits for. */
+  whenIdle(): Promise<void> {
+    if (this.inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   submit(frame: TaskFrame): void {
@@ -209,17 +231,19 @@ export class TaskScheduler {
   }
 
   private pump(): void {
-    while (this.admission.open && this.inFlight.size < this.concurrency) {
+    while (this.admission.open && !this.held && this.inFlight.size < this.concurrency) {
       const next = this.admission.next();
       if (!next) return;
       this.queueChanged();
       this.inFlight.add(next.frame.task_id);
+      this.opts.onTaskStarting?.(next.frame.task_id);
       this.run(next)
         .catch((err: unknown) =>
           this.opts.log.error(`task ${next.frame.task_id}: ${(err as Error)?.stack ?? String(err)}`),
         )
         .finally(() => {
           this.inFlight.delete(next.frame.task_id);
+          if (this.inFlight.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
           this.pump();
           this.queueChanged();
         });

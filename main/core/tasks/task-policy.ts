@@ -33,7 +33,7 @@ export interface TaskPolicyConfig {
 export class TaskPolicy {
   /** who tasks run as; null: as the agent */
   readonly runAs: RunAsUser | null = null;
-  private readonly deny: DenyPattern[];
+  private deny: DenyPattern[];
   /** set when run_as cannot be honoured: every task is refused with it */
   private readonly runAsProblem: string | null = null;
   /** where work dirs may be (work-dir-guard.ts) */
@@ -73,6 +73,11 @@ export class TaskPolicy {
     if (user.uid === 0) log.warn(`task.run_as ${JSON.stringify(who)} is root: tasks run with full privileges`);
     this.runAs = user;
     log.info(`tasks run as ${user.name} (uid ${user.uid}, gid ${user.gid}, home ${user.home})`);
+  }
+
+  /** A reloaded config's patterns (validated at load), for tasks checked from now on. */
+  setDenyPatterns(patterns: string[]): void {
+    this.deny = compileDenyPatterns(patterns);
   }
 
   /** Why the task must not run, or null. */

@@ -256,6 +256,9 @@ export function createDashboardClient(options: DashboardClientOptions = {}): Age
     getSettings: () => call('getSettings', []) as Promise<SettingsView>,
     updateSettings: (patch: SettingsPatch) => call('updateSettings', [patch]) as Promise<CommandResult>,
     openPath: (target: PathTarget) => call('openPath', [target]) as Promise<CommandResult>,
+    pause: () => call('pause', []) as Promise<CommandResult>,
+    resume: () => call('resume', []) as Promise<CommandResult>,
+    quit: () => call('quit', []) as Promise<CommandResult>,
     getTaskHistory: (query: TaskHistoryQuery) => call('getTaskHistory', [query]) as Promise<TaskHistoryPage>,
     readTaskLog: (taskId: string, fromLine: number, lineCount: number) =>
       call('readTaskLog', [taskId, fromLine, lineCount]) as Promise<TaskLogPage>,

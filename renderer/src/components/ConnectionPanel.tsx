@@ -3,6 +3,7 @@ import { useI18n } from '../i18n/index.js';
 import { formatBytes, formatDateTime, formatDuration, formatTime } from '../format.js';
 import { useNow } from '../state/useNow.js';
 import { Panel } from './Panel.js';
+import { RunControls } from './RunControls.js';
 import { connectionTone, phaseKey } from './status.js';
 
 export function ConnectionPanel({ snapshot }: { snapshot: AgentSnapshot }) {
@@ -31,6 +32,7 @@ export function ConnectionPanel({ snapshot }: { snapshot: AgentSnapshot }) {
             {t('conn.nextAttempt')} {countdown}
           </span>
         ) : null}
+        <RunControls snapshot={snapshot} />
       </div>
       <dl className="facts">
         <dt>{t('conn.server')}</dt>

@@ -10,6 +10,8 @@ export function SetupForm({ initialWorkDir, initialServerUrl }: { initialWorkDir
   const ids = useId();
   const [serverUrl, setServerUrl] = useState(initialServerUrl);
   const [token, setToken] = useState('');
+  /** a registration token is traded for an agent token by the host (`register`), then used as one */
+  const [kind, setKind] = useState<'agent' | 'registration'>('agent');
   const [workDir, setWorkDir] = useState(initialWorkDir);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
@@ -40,7 +42,7 @@ export function SetupForm({ initialWorkDir, initialServerUrl }: { initialWorkDir
     try {
       const r = await store.api.updateSettings({
         serverUrl: serverUrl.trim(),
-        token: token.trim(),
+        ...(kind === 'agent' ? { token: token.trim() } : { registrationToken: token.trim() }),
         workDir: workDir.trim() || undefined,
       });
       if (!r.ok) setProblem(t('setup.failed', { message: r.message ?? '' }));
@@ -81,8 +83,17 @@ export function SetupForm({ initialWorkDir, initialServerUrl }: { initialWorkDir
             {t('setup.serverUrlHint')}
           </span>
         </div>
+        <fieldset className="field token-kind">
+          <legend>{t('setup.tokenKind')}</legend>
+          {(['agent', 'registration'] as const).map((k) => (
+            <label key={k} className="radio">
+              <input type="radio" name="tokenKind" value={k} checked={kind === k} onChange={() => setKind(k)} />
+              {t(k === 'agent' ? 'setup.kindAgent' : 'setup.kindRegistration')}
+            </label>
+          ))}
+        </fieldset>
         <div className="field">
-          <label htmlFor={`${ids}-token`}>{t('setup.token')}</label>
+          <label htmlFor={`${ids}-token`}>{t(kind === 'agent' ? 'setup.token' : 'setup.registrationToken')}</label>
           <input
             id={`${ids}-token`}
             name="token"
@@ -92,7 +103,13 @@ export function SetupForm({ initialWorkDir, initialServerUrl }: { initialWorkDir
             autoComplete="off"
             value={token}
             onChange={(e) => setToken(e.target.value)}
+            aria-describedby={kind === 'registration' ? `${ids}-token-hint` : undefined}
           />
+          {kind === 'registration' ? (
+            <span id={`${ids}-token-hint`} className="hint">
+              {t('setup.registrationHint')}
+            </span>
+          ) : null}
         </div>
         <div className="field">
           <label htmlFor={`${ids}-dir`}>{t('setup.workDir')}</label>

@@ -89,6 +89,8 @@ export function applyEvent(snap: AgentSnapshot, event: AgentEvent, replayed = fa
       return { ...snap, counters: event.counters };
     case 'log-file':
       return { ...snap, logFileProblem: event.problem };
+    case 'control':
+      return { ...snap, control: event.control };
     case 'queue':
       return { ...snap, queue: event.queue };
     case 'task-output':
