@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TaskView } from '../../../main/core/api.js';
-import { matchesFilter, mergeHistory } from './useTaskHistory.js';
+import { historyTotal, matchesFilter, mergeHistory } from './useTaskHistory.js';
 
 const view = (taskId: string, phase: TaskView['phase'], command = `run ${taskId}`): TaskView => ({
   taskId,
@@ -41,5 +41,14 @@ describe('matchesFilter', () => {
     expect(matchesFilter(t, { status: '', search: ' RUN TEST ' })).toBe(true);
     expect(matchesFilter(t, { status: 'success', search: '' })).toBe(false);
     expect(matchesFilter(t, { status: '', search: 'deploy' })).toBe(false);
+  });
+});
+
+describe('historyTotal', () => {
+  it('counts the tasks shown since the page was asked for (it said 0 beside two finished tasks)', () => {
+    const page = { tasks: [view('old', 'success')], total: 7 };
+    expect(historyTotal(page, [view('old', 'success')])).toBe(7);
+    expect(historyTotal({ tasks: [], total: 0 }, [view('a', 'failed'), view('b', 'cancelled')])).toBe(2);
+    expect(historyTotal(page, [view('old', 'success'), view('new', 'running')])).toBe(8);
   });
 });

@@ -31,6 +31,12 @@ export function mergeHistory(live: TaskView[], history: TaskView[]): TaskView[] 
   return [...history.filter((t) => !liveIds.has(t.taskId)).reverse(), ...live];
 }
 
+/** The page was counted when it was asked for: the tasks shown since that it does not hold count too. */
+export function historyTotal(page: { tasks: TaskView[]; total: number }, shown: TaskView[]): number {
+  const counted = new Set(page.tasks.map((t) => t.taskId));
+  return page.total + shown.filter((t) => !counted.has(t.taskId)).length;
+}
+
 /**
  * Asks the agent for its history when the page opens, after a reset (the agent restarted or was
  * replaced) and when the filter changes (the journal may hold more than one page of matches).
@@ -71,5 +77,6 @@ export function useTaskHistory(live: TaskView[], filter: TaskFilter) {
 
   const all = useMemo(() => mergeHistory(live, history?.tasks ?? []), [live, history]);
   const shown = useMemo(() => all.filter((t) => matchesFilter(t, filter)), [all, filter]);
-  return { all, shown, total: history?.total ?? null, error };
+  const total = useMemo(() => (history ? historyTotal(history, shown) : null), [history, shown]);
+  return { all, shown, total, error };
 }
