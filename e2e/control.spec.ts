@@ -25,6 +25,7 @@ for (const lang of ['en', 'zh'] as const) {
             pause: '暂停',
             resume: '恢复',
             paused: /已暂停/,
+            heldNote: /代理已暂停/,
             draining: /正在排空/,
             stop: '停止 Agent',
             confirm: '再次点击以停止',
@@ -33,6 +34,7 @@ for (const lang of ['en', 'zh'] as const) {
             pause: 'Pause',
             resume: 'Resume',
             paused: /Paused/,
+            heldNote: /the agent is paused/,
             draining: /Draining/,
             stop: 'Stop agent',
             confirm: 'Click again to stop',
@@ -50,6 +52,8 @@ for (const lang of ['en', 'zh'] as const) {
       await sim.waitFor(() => sim.heartbeats.at(-1)?.frame.agent.paused === true, 10_000, 'a paused heartbeat');
       sim.dispatch({ task_id: `held-${lang}`, command: 'echo held' });
       await expect(page.getByText(`held-${lang}`).first()).toBeVisible();
+      // why it waits: the pause, not max_concurrent (nothing runs)
+      await expect(page.getByTestId(`queue-held-${lang}`)).toHaveText(text.heldNote);
       await page.waitForTimeout(1000);
       expect(sim.result(`held-${lang}`)).toBeUndefined();
       await noAxeViolations(page);

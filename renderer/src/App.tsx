@@ -99,6 +99,7 @@ export function App() {
         <TasksPanel
           tasks={history.shown}
           queue={snapshot.queue}
+          held={snapshot.control?.paused ?? false}
           selected={selected}
           onSelect={setSelected}
           filtered={filter.status !== '' || filter.search.trim() !== ''}

@@ -21,12 +21,23 @@ export function waitText(entry: QueuedTaskView, t: Translate): string {
 }
 
 /** A task's priority and dependencies, and for a queued one why it waits: a line under its command. */
-export function QueueNote({ task, entry }: { task: TaskView; entry: QueuedTaskView | undefined }) {
+export function QueueNote({
+  task,
+  entry,
+  held = false,
+}: {
+  task: TaskView;
+  entry: QueuedTaskView | undefined;
+  /** paused or draining: no queued task starts, whatever else it waits for */
+  held?: boolean;
+}) {
   const { t } = useI18n();
   const priority = entry?.priority ?? task.priority ?? 0;
   const why =
     task.phase === 'queued' && entry
-      ? waitText(entry, t)
+      ? held && entry.wait.kind === 'capacity'
+        ? t('queue.held')
+        : waitText(entry, t)
       : task.dependsOn?.length
         ? t('queue.dependsOn', { ids: task.dependsOn.join(', ') })
         : '';

@@ -30,6 +30,7 @@ export function sortTasks(tasks: TaskView[], queue?: QueueView): TaskView[] {
 export function TasksPanel({
   tasks,
   queue,
+  held = false,
   selected,
   onSelect,
   filters,
@@ -38,6 +39,8 @@ export function TasksPanel({
   tasks: TaskView[];
   /** why each queued task waits (absent from an agent that predates it) */
   queue?: QueueView;
+  /** paused or draining: queued tasks wait for that first */
+  held?: boolean;
   selected: string | null;
   onSelect(taskId: string): void;
   /** the filter bar, above the list */
@@ -160,7 +163,7 @@ export function TasksPanel({
                         ) : null}
                         {task.limitsApplied ? <> · {t('tasks.limits', { how: task.limitsApplied })}</> : null}
                       </div>
-                      <QueueNote task={task} entry={queueEntries.get(task.taskId)} />
+                      <QueueNote task={task} entry={queueEntries.get(task.taskId)} held={held} />
                     </td>
                     <td className="nowrap">
                       {task.startedAt ? (

@@ -126,6 +126,7 @@ export const en = {
   'report.notes': 'Report notes',
 
   'queue.priority': 'priority {priority}',
+  'queue.held': 'next to start · the agent is paused: no task starts until Resume',
   'queue.capacity': 'next to start · at max_concurrent ({running} of {max} running)',
   'queue.behindHigher': 'queued behind {higher} at higher priority',
   'queue.behindEarlier': 'behind {count} earlier at the same priority',

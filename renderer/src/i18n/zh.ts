@@ -124,6 +124,7 @@ export const zh: Dict = {
   'report.notes': '报告说明',
 
   'queue.priority': '优先级 {priority}',
+  'queue.held': '下一个启动 · 代理已暂停：恢复前不会启动任务',
   'queue.capacity': '下一个启动 · 已达 max_concurrent（{running}/{max} 运行中）',
   'queue.behindHigher': '排在 {higher} 个更高优先级的任务之后',
   'queue.behindEarlier': '排在 {count} 个同优先级的更早任务之后',
