@@ -242,6 +242,7 @@ export class Agent {
       log: logging.scope('tasks'),
       onTaskFinished: () => this.cleanupSoon(),
       onTaskStarting: (taskId) => this.control.taskStarting(taskId),
+      agentId,
       hooks: config.hooks,
       maxQueued: config.task.max_queued,
       dependencyTimeoutS: config.task.dependency_timeout,

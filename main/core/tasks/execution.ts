@@ -16,6 +16,7 @@ import { findCgroupBase, type CgroupLookup } from './limits/cgroup.js';
 import { findPrlimit } from './limits/rlimit.js';
 import { TaskResources, type ResourceHost } from './limits/task-resources.js';
 import { collectTestReports } from './test-reports/collect.js';
+import { treeKey } from './tree-key.js';
 import { maskText, secretEnvValues, shortSecretWarning } from './secret-masker.js';
 import type { TaskPolicy } from './task-policy.js';
 import { unrun } from './reporting.js';
@@ -39,6 +40,8 @@ export interface ExecutionOptions {
   startTask?: typeof startTask;
   /** HTTP, cache and retries for a task's `files` and `artifacts` */
   transfer?: TransferOptions;
+  /** this agent's id: with the task's, it marks the task's processes as this agent's (tree-key.ts) */
+  agentId?: string;
   /** the operator's pre_task / post_task hooks around every command (hooks.ts) */
   hooks?: HookSettings;
   /** where limits can be held (limits/task-resources.ts); found on this host when absent */
@@ -163,6 +166,7 @@ export class TaskExecution {
     const task: RunningTask = startWithHooks(
       {
         taskId: id,
+        treeKey: treeKey(this.opts.agentId, id),
         command: frame.command,
         cwd: workDir,
         env,

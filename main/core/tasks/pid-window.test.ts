@@ -21,7 +21,7 @@ async function runToExit(script: string, taskId: string): Promise<Ended> {
   const child = spawn('/bin/sh', ['-c', script], {
     detached: true,
     stdio: ['ignore', 'pipe', 'ignore'],
-    env: { ...process.env, ATS_TASK_ID: taskId },
+    env: { ...process.env, ATS_TASK_ID: taskId, ATS_AGENT_TASK: taskId },
   });
   const start = processStartTime(child.pid!)!;
   let out = '';

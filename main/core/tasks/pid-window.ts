@@ -5,7 +5,7 @@
  * goes to the full look (and its signals), which stays the authority.
  *
  * Sure means: the task's process group has no member (one `kill(-pgid, 0)`), so only what left the
- * group can be left, and nothing that started since the task carries its cookie `ATS_TASK_ID=<id>`.
+ * group can be left, and nothing that started since the task carries its cookie `ATS_AGENT_TASK=<agent id>/<task id>` (tree-key.ts).
  * Linux hands out pids cyclically, so what started since the task's root holds a pid after the
  * root's, up to the last one handed out: only those few entries are read. That holds unless the
  * pids went all the way round since, which needs about as many forks as there are free pids: the
@@ -13,6 +13,7 @@
  */
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { groupAlive } from './process-tree.js';
+import { treeCookie } from './tree-key.js';
 
 const HAS_PROC = process.platform === 'linux';
 /** pids below this are never handed out again after the first wrap (the kernel's RESERVED_PIDS) */
@@ -60,7 +61,7 @@ export function nothingLeft(
   // hold, each led by a pid: ×3) and every fork since; the window is sure while it cannot have wrapped
   const forked = forks - window.forks;
   if (2 * forked + 3 * window.threads >= max - FIRST_REUSED_PID) return false;
-  const cookie = Buffer.from(`ATS_TASK_ID=${taskId}\0`);
+  const cookie = treeCookie(taskId);
   for (const pid of pidsAfter(rootPid, last)) {
     const stat = readStat(pid);
     // gone since the listing, older than the task, dead or the kernel's own: not the task's

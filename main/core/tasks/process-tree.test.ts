@@ -16,7 +16,7 @@ async function startScript(
   const child = spawn('/bin/sh', ['-c', script], {
     detached: true,
     stdio: ['ignore', 'pipe', 'ignore'],
-    env: { ...process.env, ATS_TASK_ID: taskId },
+    env: { ...process.env, ATS_TASK_ID: taskId, ATS_AGENT_TASK: taskId },
   });
   started.push(child.pid!);
   const pids: number[] = [];
@@ -114,10 +114,22 @@ describe.runIf(linux)('process tree (Linux /proc)', () => {
   it('a cookie only matches the whole variable: not a longer task id, not a longer variable name', async () => {
     const taskId = `tree-${randomUUID()}`;
     const longerId = await startScript('sleep 100 & echo $!; wait', `${taskId}-2`, 1);
-    const longerName = await startScript(`NOT_ATS_TASK_ID=${taskId} sleep 100 & echo $!; wait`, 'unrelated', 1);
+    const longerName = await startScript(`NOT_ATS_AGENT_TASK=${taskId} sleep 100 & echo $!; wait`, 'unrelated', 1);
     const listed = listTreeProcesses(undefined, taskId);
     expect(listed).not.toContain(longerId.pids[0]);
     expect(listed).not.toContain(longerName.pids[0]);
+  });
+
+  it("another agent's task with the same task_id is not this one's (the mark holds the agent's id)", async () => {
+    const taskId = `same-${randomUUID()}`;
+    const mine = await startScript('sleep 100 & echo $!; wait', `agent-a/${taskId}`, 1);
+    const theirs = await startScript('sleep 100 & echo $!; wait', `agent-b/${taskId}`, 1);
+    const listed = listTreeProcesses(undefined, `agent-a/${taskId}`);
+    expect(listed).toContain(mine.pids[0]);
+    expect(listed).not.toContain(theirs.pids[0]);
+    await stopTree(undefined, `agent-a/${taskId}`, 300);
+    expect(alive(mine.pids[0]!)).toBe(false);
+    expect(alive(theirs.pids[0]!)).toBe(true);
   });
 
   it('takes pid 0 or 1 for an unknown root, not for the agent group or the whole system', () => {
@@ -140,7 +152,7 @@ describe.runIf(linux)('a process caught in the middle of an exec', () => {
     const { child: root } = await startScript('echo $$', taskId, 1);
     const start = processStartTime(root.pid!)!;
     // an environment that reads empty for 0.3 s, as one does between fork and exec, then the cookie
-    const late = spawn('/bin/sh', ['-c', `sleep 0.3; exec /usr/bin/env ATS_TASK_ID=${taskId} sleep 100`], {
+    const late = spawn('/bin/sh', ['-c', `sleep 0.3; exec /usr/bin/env ATS_AGENT_TASK=${taskId} sleep 100`], {
       detached: true,
       stdio: 'ignore',
       env: {},

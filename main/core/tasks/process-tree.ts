@@ -4,11 +4,12 @@
  *
  * POSIX: every task leads its own process group, which one signal reaches. On Linux, /proc also
  * finds what left the group: descendants that called setpgid/setsid, and orphans re-parented to
- * init that still carry the task's environment cookie `ATS_TASK_ID=<id>`.
+ * init that still carry the task's environment cookie `ATS_AGENT_TASK=<agent id>/<task id>` (tree-key.ts).
  * Windows: `taskkill /T /F`, which follows the parent links of processes still alive.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { treeCookie } from './tree-key.js';
 
 const IS_WINDOWS = process.platform === 'win32';
 const HAS_PROC = process.platform === 'linux';
@@ -80,7 +81,7 @@ function scanTree(
       for (const child of children.get(pid) ?? []) if (!found.has(child)) stack.push(child);
     }
   }
-  const cookie = Buffer.from(`ATS_TASK_ID=${taskId}\0`);
+  const cookie = treeCookie(taskId);
   let unsure = 0;
   for (const e of entries) {
     if (found.has(e.pid) || (bornAfter !== undefined && e.start < bornAfter)) continue;

@@ -9,6 +9,7 @@ import { ErrorCode } from '../protocol/codes.js';
 import type { TaskResultFrame, TaskLogFrame } from '../protocol/frames.js';
 import type { JournalEntry, TaskJournal } from './journal.js';
 import { processStartTime, stopTree } from './process-tree.js';
+import { treeKey } from './tree-key.js';
 import { unrun, type TaskReporting } from './reporting.js';
 import type { TaskTable } from './task-table.js';
 
@@ -27,6 +28,8 @@ export interface RecoveryOptions {
   deliver: (frame: TaskLogFrame | TaskResultFrame, onConfirmed?: () => void) => void;
   killGraceS: number;
   log: Logger;
+  /** this agent's id: with the task's, it marks the task's processes (tree-key.ts) */
+  agentId?: string;
 }
 
 export async function recoverTasks(entries: JournalEntry[], opts: RecoveryOptions): Promise<void> {
@@ -59,7 +62,7 @@ export async function recoverTasks(entries: JournalEntry[], opts: RecoveryOption
       entry.pid !== undefined && entry.pid_start !== undefined && processStartTime(entry.pid) === entry.pid_start;
     await stopTree(
       trusted ? entry.pid : undefined,
-      id,
+      treeKey(opts.agentId, id),
       opts.killGraceS * 1000,
       trusted ? { start: entry.pid_start } : undefined,
     );

@@ -142,6 +142,15 @@ describe.runIf(posix)('startTask', () => {
     expect(outcome.output).toBe(`staging|none|none|${taskId}\n`);
   });
 
+  it.runIf(posix)("marks the task's processes with its tree key, which the task cannot replace", async () => {
+    const spec = {
+      treeKey: 'agent-7/t-1',
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ATS_AGENT_TASK: 'forged' },
+    };
+    const outcome = await run('echo "$ATS_AGENT_TASK"', spec).task.done;
+    expect(outcome.output).toBe('agent-7/t-1\n');
+  });
+
   it('runs in its cwd', async () => {
     const outcome = await run('pwd', { cwd: os.tmpdir() }).task.done;
     expect(outcome.output).toBe(`${realpathSync(os.tmpdir())}\n`);

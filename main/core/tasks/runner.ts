@@ -24,10 +24,13 @@ import { OutputBatcher, type ChildStream, type OutputBatch } from './output-batc
 import { nothingLeft, openPidWindow, type PidWindow } from './pid-window.js';
 import { processStartTime, stopTree, type RootIdentity } from './process-tree.js';
 import { SecretMasker } from './secret-masker.js';
+import { TREE_KEY_VAR } from './tree-key.js';
 import type { RunAsUser } from './task-policy.js';
 
 export interface RunSpec {
   taskId: string;
+  /** tree-key.ts: the mark of the task's processes; the task id alone when absent */
+  treeKey?: string;
   command: string;
   cwd: string;
   env: Record<string, string>;
@@ -162,6 +165,8 @@ class TaskRun implements RunningTask {
   private cutLinger: () => void = () => {};
   /** the root's start time and whether it was reaped: what tells it from a later holder of its pid */
   private readonly root: RootIdentity = { start: undefined, reaped: () => this.exited };
+  /** what marks the task's processes, for finding those that leave its group */
+  private readonly treeKey: string;
   /** the kernel's counters just before the spawn: the cheap look at the end needs them */
   private pidWindow: PidWindow | undefined;
 
@@ -169,6 +174,7 @@ class TaskRun implements RunningTask {
     private readonly spec: RunSpec,
     hooks: RunHooks,
   ) {
+    this.treeKey = spec.treeKey ?? spec.taskId;
     this.done = new Promise((resolve) => (this.settle = resolve));
     this.batcher = new OutputBatcher(hooks.onOutput);
     this.tails = { stdout: new ByteTail(spec.resultMaxBytes), stderr: new ByteTail(spec.resultMaxBytes) };
@@ -189,7 +195,11 @@ class TaskRun implements RunningTask {
       this.pidWindow = openPidWindow();
       child = spawn(file, args, {
         cwd: spec.cwd,
-        env: runAs ? { ...spec.env, HOME: runAs.home, USER: runAs.name, LOGNAME: runAs.name } : spec.env,
+        env: {
+          ...spec.env,
+          ...(runAs ? { HOME: runAs.home, USER: runAs.name, LOGNAME: runAs.name } : {}),
+          [TREE_KEY_VAR]: this.treeKey,
+        },
         ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
         // its own process group (and session), so that one signal reaches everything it starts
         detached: process.platform !== 'win32',
@@ -257,7 +267,7 @@ class TaskRun implements RunningTask {
     const graceS = this.spec.killGraceMs / 1000;
     const why = reason === 'timeout' ? `timed out after ${this.spec.timeoutMs / 1000} s` : STOPPED[reason].note;
     this.batcher.note(`${why}: ending the task's processes (SIGTERM, SIGKILL after ${graceS} s)`);
-    this.stopping = stopTree(this.child.pid, this.spec.taskId, this.spec.killGraceMs, this.root);
+    this.stopping = stopTree(this.child.pid, this.treeKey, this.spec.killGraceMs, this.root);
   }
 
   pause(): void {
@@ -319,8 +329,8 @@ class TaskRun implements RunningTask {
     await this.stopping;
     // a task never leaves processes behind, even those that closed their stdio or left the group;
     // the usual end, nothing left, is seen cheaply (pid-window.ts), anything else by the full look
-    if (!nothingLeft(this.pidWindow, child.pid, this.spec.taskId, this.root.start))
-      await stopTree(child.pid, this.spec.taskId, this.spec.killGraceMs, this.root);
+    if (!nothingLeft(this.pidWindow, child.pid, this.treeKey, this.root.start))
+      await stopTree(child.pid, this.treeKey, this.spec.killGraceMs, this.root);
     this.draining = true;
     this.updateFlow();
     await this.waitForPipes();
