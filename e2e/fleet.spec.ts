@@ -80,11 +80,11 @@ test('charts load, network and disk I/O rates and script values, each with a rea
     await page.getByTestId(`chart-${key}-frame`).hover();
     await expect(page.getByTestId(`chart-${key}-tip`)).toHaveText(readout);
   }
-  // a script that never answers has its chart, empty, its value unknown
+  // a script that never answers has its chart, empty, its value unknown, saying so
   await expect(page.getByTestId('chart-custom-hang')).toHaveAttribute('data-points', '0');
-  await expect(page.locator('.metric-custom', { has: page.getByTestId('chart-custom-hang') })).toContainText(
-    /unknown/i,
-  );
+  const hang = page.locator('.metric-custom', { has: page.getByTestId('chart-custom-hang') });
+  await expect(hang).toContainText(/unknown/i);
+  await expect(hang).toContainText('No value in the last 10 minutes');
   // the axis reads in the series' unit: the load's top is at least the core count, rates in KB/s or MB/s
   await expect(page.locator('.metric-network .axis-top')).toHaveText(/^\d+(\.\d)? (KB|MB)\/s$/);
   expect(Number(await page.locator('.metric-load .axis-top').textContent())).toBeGreaterThanOrEqual(os.cpus().length);

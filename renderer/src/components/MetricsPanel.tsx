@@ -52,7 +52,7 @@ function chartSpecs(points: MetricsPoint[], cores: number, t: (key: DictKey) => 
       specs.push({
         key: field,
         series: field,
-        name: t(field === 'network' ? 'metrics.networkRate' : 'metrics.diskIoRate'),
+        name: t(field === 'network' ? 'metrics.networkIo' : 'metrics.diskIo'),
         value: (p) => p[field],
         scale: rateScale(formatRate),
         format: formatRate,
@@ -124,7 +124,11 @@ export function MetricsPanel({ snapshot }: { snapshot: AgentSnapshot }) {
                 describe={(at, v) => t('metrics.sample', { time: formatTime(at, locale), value: c.format(v) })}
                 collecting={(count) => t('metrics.collecting', { count })}
               />
-              {points.length === 0 ? <p className="muted small">{t('metrics.noData')}</p> : null}
+              {points.length === 0 ? (
+                <p className="muted small">{t('metrics.noData')}</p>
+              ) : points.every((p) => typeof c.value(p) !== 'number') ? (
+                <p className="muted small">{t('metrics.noValue')}</p>
+              ) : null}
             </figure>
           );
         })}
