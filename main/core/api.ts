@@ -46,6 +46,14 @@ export interface MetricsPoint {
   cpu: number | null;
   memory: number | null;
   disk: number | null;
+  /** extension: the 1-minute load average, where the heartbeat carries load_average (null: unknown) */
+  load?: number | null;
+  /** extension: network rx + tx bytes/s, where the heartbeat carries network_io */
+  network?: number | null;
+  /** extension: disk read + write bytes/s, where the heartbeat carries disk_io */
+  diskIo?: number | null;
+  /** extension: monitor.scripts values by name (null: unknown or not a number), at most 8 */
+  custom?: Record<string, number | null>;
 }
 
 export type TaskPhase = 'queued' | 'running' | TaskStatus;

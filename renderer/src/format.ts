@@ -44,6 +44,13 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
+/** a rate in KB/s below 1 MB/s, else MB/s, at most one decimal: "0.3 KB/s", "250 KB/s", "1.5 MB/s" */
+export function formatRate(bytesPerS: number): string {
+  const mb = bytesPerS >= 1024 * 1024;
+  const n = bytesPerS / (mb ? 1024 * 1024 : 1024);
+  return `${Number(n.toFixed(1))} ${mb ? 'MB/s' : 'KB/s'}`;
+}
+
 export function formatMb(mb: number | 'unknown'): string {
   if (mb === 'unknown') return '?';
   if (mb >= 1024 * 1024) return `${(mb / 1024 / 1024).toFixed(1)} TB`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentEvent, LogFileProblem } from '../api.js';
+import type { AgentEvent, LogFileProblem, SystemInfo } from '../api.js';
 import { AgentState } from './agent-state.js';
 
 function newState(): AgentState {
@@ -60,5 +60,47 @@ describe('the output kept for the UI', () => {
     const total = Array.from({ length: 64 }, (_, t) => kept(state, `t${t}`)).reduce((a, b) => a + b, 0);
     expect(total).toBeLessThanOrEqual(4 * 1024 * 1024);
     expect(kept(state, 't63')).toBeGreaterThan(0);
+  });
+});
+
+describe('the metrics recorded from a heartbeat', () => {
+  const base = {
+    cpu: { usage_percent: 12 },
+    memory: { usage_percent: 40 },
+    disk: { usage_percent: 'unknown' },
+  } as unknown as SystemInfo;
+  const record = (extra: Partial<SystemInfo>) => {
+    const state = newState();
+    state.recordHeartbeat({ ...base, ...extra }, new Date('2026-01-01T10:00:00Z'));
+    return state.snapshot().metrics[0]!;
+  };
+
+  it('a heartbeat without the fleet extensions adds none of their fields (so no chart)', () => {
+    expect(record({})).toEqual({ at: '2026-01-01T10:00:00.000Z', cpu: 12, memory: 40, disk: null });
+  });
+
+  it('records load 1-min, network rx+tx and disk read+write, and numeric script values', () => {
+    const point = record({
+      load_average: [1.5, 0.7, 0.2],
+      network_io: { rx_bytes_per_s: 3000, tx_bytes_per_s: 1000 },
+      disk_io: { read_bytes_per_s: 512, write_bytes_per_s: 2048 },
+      custom: { queue: 42, hang: 'unknown' },
+    });
+    expect(point).toMatchObject({ load: 1.5, network: 4000, diskIo: 2560, custom: { queue: 42, hang: null } });
+  });
+
+  it('"unknown" and non-finite rates are null, a gap in the chart, not zero', () => {
+    const point = record({
+      load_average: 'unknown',
+      network_io: 'unknown',
+      disk_io: { read_bytes_per_s: Number.NaN, write_bytes_per_s: 1 },
+    });
+    expect(point).toMatchObject({ load: null, network: null, diskIo: null });
+  });
+
+  it('keeps at most 8 script series per point, the first ones configured', () => {
+    const custom = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`s${i}`, i]));
+    const kept = Object.keys(record({ custom }).custom ?? {});
+    expect(kept).toEqual(['s0', 's1', 's2', 's3', 's4', 's5', 's6', 's7']);
   });
 });

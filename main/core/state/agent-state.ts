@@ -158,6 +158,7 @@ export class AgentState implements AgentStateSource {
       cpu: numberOrNull(system.cpu.usage_percent),
       memory: numberOrNull(system.memory.usage_percent),
       disk: numberOrNull(system.disk.usage_percent),
+      ...extensionMetrics(system),
     };
     this.system = system;
     this.lastHeartbeatAt = point.at;
@@ -228,6 +229,28 @@ function sameProblem(a: LogFileProblem | null, b: LogFileProblem | null): boolea
   return a === b || (a !== null && b !== null && a.path === b.path && a.message === b.message);
 }
 
-function numberOrNull(value: number | 'unknown'): number | null {
-  return typeof value === 'number' ? value : null;
+function numberOrNull(value: number | string): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/** the charted series a heartbeat can carry: never more than this many script values per point */
+const CUSTOM_SERIES_MAX = 8;
+
+/** The heartbeat extensions as chart values; a field the heartbeat lacks stays absent (no chart). */
+function extensionMetrics(system: SystemInfo): Pick<MetricsPoint, 'load' | 'network' | 'diskIo' | 'custom'> {
+  const out: Pick<MetricsPoint, 'load' | 'network' | 'diskIo' | 'custom'> = {};
+  const load = system.load_average;
+  if (load !== undefined) out.load = load === 'unknown' ? null : numberOrNull(load[0]);
+  const net = system.network_io;
+  if (net !== undefined) out.network = net === 'unknown' ? null : sumOrNull(net.rx_bytes_per_s, net.tx_bytes_per_s);
+  const disk = system.disk_io;
+  if (disk !== undefined)
+    out.diskIo = disk === 'unknown' ? null : sumOrNull(disk.read_bytes_per_s, disk.write_bytes_per_s);
+  const custom = Object.entries(system.custom ?? {}).slice(0, CUSTOM_SERIES_MAX);
+  if (custom.length) out.custom = Object.fromEntries(custom.map(([name, v]) => [name, numberOrNull(v)]));
+  return out;
+}
+
+function sumOrNull(a: number, b: number): number | null {
+  return Number.isFinite(a) && Number.isFinite(b) ? a + b : null;
 }

@@ -9,7 +9,38 @@ const MAX_GAP_MS = 16_000;
 /** the narrowest span drawn: a young agent's first minute fills the chart from the left */
 const MIN_SPAN_MS = 60_000;
 
-export type MetricKey = 'cpu' | 'memory' | 'disk';
+/** How values map to the y axis: its top for the values in view, and how a value reads on the axis. */
+export interface ChartScale {
+  top(maxInView: number): number;
+  format(value: number): string;
+}
+
+/** 0–100 %, whatever the values */
+export const PERCENT_SCALE: ChartScale = { top: () => 100, format: (v) => `${v}%` };
+
+/** the least 1, 2, 2.5 or 5 × 10^k at or above max (1 for nothing above zero) */
+export function niceTop(max: number): number {
+  if (!(max > 0) || !Number.isFinite(max)) return 1;
+  const magnitude = 10 ** Math.floor(Math.log10(max));
+  const step = [1, 2, 2.5, 5, 10].find((m) => m * magnitude >= max * (1 - 1e-9)) ?? 10;
+  return step * magnitude;
+}
+
+/** 0 up to the window's maximum, rounded up, and never below `floor` (load: the core count) */
+export function autoScale(format: (value: number) => string, floor = 0): ChartScale {
+  return { top: (max) => niceTop(Math.max(floor, max)), format };
+}
+
+/** bytes/s: a nice top in KB/s, or in MB/s from 1 MB/s, so the axis reads "250 KB/s", not "256000" */
+export function rateScale(format: (bytesPerS: number) => string): ChartScale {
+  return {
+    top: (max) => {
+      const unit = max >= 1024 * 1024 ? 1024 * 1024 : 1024;
+      return niceTop(Math.max(1, max / unit)) * unit;
+    },
+    format,
+  };
+}
 
 interface Sample {
   at: string;
@@ -19,14 +50,16 @@ interface Sample {
 }
 
 /**
- * A percentage over the last 10 minutes as a small SVG line chart, y 0–100 %. While the data spans
+ * A metric over the last 10 minutes as a small SVG line chart, y 0–100 % or the given scale. While the data spans
  * less than a minute the x axis is that first minute, filled from the left, and each sample is a dot.
  * Points without a value (null) break the line. The frame is focusable: hovering or the arrow keys
  * pick a sample, whose time and value show in a readout that screen readers announce.
  */
 export function LineChart({
   points,
-  metric,
+  series,
+  value,
+  scale = PERCENT_SCALE,
   end,
   label,
   testId,
@@ -34,7 +67,10 @@ export function LineChart({
   collecting,
 }: {
   points: MetricsPoint[];
-  metric: MetricKey;
+  /** names the chart's class (its colour) */
+  series: string;
+  value(point: MetricsPoint): number | null | undefined;
+  scale?: ChartScale;
   end: number;
   label: string;
   testId: string;
@@ -51,7 +87,13 @@ export function LineChart({
   const span = young ? MIN_SPAN_MS : Math.min(METRICS_WINDOW_MS, end - first);
   const start = young ? first : end - span;
   const x = (t: number) => ((t - start) / span) * W;
-  const y = (v: number) => H - (Math.min(100, Math.max(0, v)) / 100) * H;
+  let maxInView = 0;
+  for (const p of points) {
+    const v = value(p);
+    if (typeof v === 'number' && Number.isFinite(v) && Date.parse(p.at) >= start) maxInView = Math.max(maxInView, v);
+  }
+  const top = scale.top(maxInView);
+  const y = (v: number) => H - (Math.min(top, Math.max(0, v)) / top) * H;
 
   const samples: Sample[] = [];
   const runs: Sample[][] = [];
@@ -59,7 +101,7 @@ export function LineChart({
   let prevT = Number.NaN;
   for (const p of points) {
     const t = Date.parse(p.at);
-    const v = p[metric];
+    const v = value(p) ?? null;
     if (t < start || Number.isNaN(t)) continue;
     if (v === null || !Number.isFinite(v) || t - prevT > MAX_GAP_MS) {
       if (run.length) runs.push(run);
@@ -134,15 +176,23 @@ export function LineChart({
         onMouseLeave={() => setPicked(null)}
       >
         <svg
-          className={`chart chart-${metric}`}
+          className={`chart chart-${series}`}
           viewBox={`0 0 ${W} ${H}`}
           preserveAspectRatio="none"
           aria-hidden="true"
           data-testid={testId}
           data-points={samples.length}
         >
-          {[25, 50, 75].map((g) => (
-            <line key={g} className="grid" x1={0} x2={W} y1={y(g)} y2={y(g)} vectorEffect="non-scaling-stroke" />
+          {[0.25, 0.5, 0.75].map((g) => (
+            <line
+              key={g}
+              className="grid"
+              x1={0}
+              x2={W}
+              y1={H - g * H}
+              y2={H - g * H}
+              vectorEffect="non-scaling-stroke"
+            />
           ))}
           {area ? <path className="area" d={area} /> : null}
           {line ? <path className="line" d={line} vectorEffect="non-scaling-stroke" /> : null}
@@ -174,7 +224,7 @@ export function LineChart({
           ) : null}
         </svg>
         <span className="axis axis-top" aria-hidden="true">
-          100%
+          {scale.format(top)}
         </span>
         <span className="axis axis-bottom" aria-hidden="true">
           0
