@@ -4,7 +4,8 @@
  * outside the work dir, is not a regular file, is too large, is not a report) becomes a line in
  * `notes` and, for a file, its name in `unparsed`: the task's result never depends on it.
  */
-import { constants, createReadStream, realpathSync } from 'node:fs';
+import { once } from 'node:events';
+import { constants, realpathSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { glob } from 'tinyglobby';
@@ -138,7 +139,7 @@ async function readOne(
     const cases: CaseResult[] = [];
     const parser = new ReportParser((c) => cases.push(c));
     let read = 0;
-    const stream = createReadStream('', { fd: handle.fd, autoClose: false, encoding: 'utf8', end: maxBytes - 1 });
+    const stream = handle.createReadStream({ autoClose: false, encoding: 'utf8', end: maxBytes - 1 });
     try {
       for await (const chunk of stream as AsyncIterable<string>) {
         read += Buffer.byteLength(chunk);
@@ -149,6 +150,8 @@ async function readOne(
       return `not a JUnit/xUnit report: ${firstLine((err as Error).message)}`;
     } finally {
       stream.destroy();
+      // a read still in flight must end before the handle closes: its fd number may be reused at once
+      if (!stream.closed) await once(stream, 'close');
     }
     if (read >= maxBytes) return `grew past ${mb(maxBytes)} MB while read; not counted`;
     cases.forEach(onCase);
