@@ -4,7 +4,6 @@
  * outside the work dir, is not a regular file, is too large, is not a report) becomes a line in
  * `notes` and, for a file, its name in `unparsed`: the task's result never depends on it.
  */
-import { once } from 'node:events';
 import { constants, realpathSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
@@ -149,9 +148,14 @@ async function readOne(
     } catch (err) {
       return `not a JUnit/xUnit report: ${firstLine((err as Error).message)}`;
     } finally {
+      // a read still in flight ends with an error once the loop has let go of the stream: no listener
+      // would make it an uncaught exception; and it must end before the handle closes
+      stream.on('error', () => undefined);
+      const closed = stream.closed
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => stream.once('close', () => resolve()));
       stream.destroy();
-      // a read still in flight must end before the handle closes: its fd number may be reused at once
-      if (!stream.closed) await once(stream, 'close');
+      await closed;
     }
     if (read >= maxBytes) return `grew past ${mb(maxBytes)} MB while read; not counted`;
     cases.forEach(onCase);
