@@ -173,9 +173,10 @@ test('the followed task keeps at most what core keeps, and says older lines are 
   await expect(page.getByTestId('log-older')).toContainText(`logs/tasks/${taskId}.log`);
   await expect.poll(async () => Math.max(...(await shownLineNumbers(page))), { timeout: 10_000 }).toBe(70000);
   const count = Number(((await page.getByText(/^[\d,]+ lines$/).textContent()) ?? '').replace(/\D/g, ''));
-  // 256 K characters of "line NNNNN" rows: about 23 000 of the 70 001
+  // at most 256 K characters of "line NNNNN" rows (10 characters each, the newline not counted): a
+  // buffer past its bound trims to 7/8 of it, so 22 937 to 26 214 of the 70 001 (it read 26 019 once)
   expect(count).toBeGreaterThan(15_000);
-  expect(count).toBeLessThan(26_000);
+  expect(count).toBeLessThanOrEqual(Math.ceil(262_144 / 10));
 });
 
 test('the metrics charts follow the heartbeats', async ({ page, agent }) => {

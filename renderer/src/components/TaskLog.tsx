@@ -119,17 +119,24 @@ function TaskLogView({ task }: { task: TaskView }) {
     overscan: 25,
   });
 
-  // follow: stay at the bottom as output arrives
+  // follow: stay at the bottom as output arrives, and as the rows' measured height grows
+  const totalSize = virtualizer.getTotalSize();
+  const lastTop = useRef(0);
   useLayoutEffect(() => {
     const el = scrollRef.current;
     if (follow && el) el.scrollTop = el.scrollHeight;
-  }, [version, follow, status]);
+  }, [version, follow, status, totalSize]);
 
+  // only a scroll up (the reader's) stops following: a scroll event that arrives after the output
+  // grew again is not at the bottom either, and turned following off by itself during fast output
   const onScroll = useCallback(() => {
     const el = scrollRef.current;
     if (!el) return;
+    const movedUp = el.scrollTop < lastTop.current - 1;
+    lastTop.current = el.scrollTop;
     const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < ROW_HEIGHT * 1.5;
-    if (atBottom !== followRef.current) setFollow(atBottom);
+    if (atBottom && !followRef.current) setFollow(true);
+    else if (!atBottom && movedUp && followRef.current) setFollow(false);
   }, []);
 
   const jumpTo = useCallback(
