@@ -19,6 +19,7 @@ import {
   type RunSpec,
   type StopReason,
 } from './runner.js';
+import { unrun } from './reporting.js';
 import { maskText } from './secret-masker.js';
 
 export interface HookSettings {
@@ -63,15 +64,13 @@ class HookedRun implements RunningTask {
     const startedAt = new Date();
     this.done = this.life().then(
       (outcome) => ({ ...outcome, startedAt, finishedAt: new Date() }),
-      (err: unknown) => ({
-        ...notRun(
+      (err: unknown) =>
+        unrun(
           'error',
           ErrorCode.TASK_EXECUTION_FAILED,
           `the agent failed running the task's hooks: ${String(err)}`,
+          startedAt,
         ),
-        startedAt,
-        finishedAt: new Date(),
-      }),
     );
   }
 
@@ -183,28 +182,11 @@ function preTaskFailed(pre: RunOutcome, timeoutS: number): Omit<RunOutcome, 'sta
       : pre.status === 'failed'
         ? `exited with ${pre.exitCode}${pre.signal ? ` (${pre.signal})` : ''}${stderr ? `: ${stderr}` : ''}`
         : `could not run: ${pre.error}`;
-  return notRun('error', ErrorCode.HOOK_FAILED, `the pre_task hook ${why}; the command did not run`);
+  return unrun('error', ErrorCode.HOOK_FAILED, `the pre_task hook ${why}; the command did not run`);
 }
 
 function stoppedBefore(reason: StopReason): Omit<RunOutcome, 'startedAt' | 'finishedAt'> {
   return reason === 'shutdown'
-    ? notRun('error', ErrorCode.AGENT_SHUTDOWN, 'the agent shut down during the pre_task hook; the command did not run')
-    : notRun('cancelled', ErrorCode.TASK_CANCELLED, 'cancelled during the pre_task hook; the command did not run');
-}
-
-function notRun(
-  status: 'error' | 'cancelled',
-  errorCode: ErrorCode,
-  error: string,
-): Omit<RunOutcome, 'startedAt' | 'finishedAt'> {
-  return {
-    status,
-    exitCode: -1,
-    signal: null,
-    output: '',
-    outputTruncated: false,
-    error,
-    errorTruncated: false,
-    errorCode,
-  };
+    ? unrun('error', ErrorCode.AGENT_SHUTDOWN, 'the agent shut down during the pre_task hook; the command did not run')
+    : unrun('cancelled', ErrorCode.TASK_CANCELLED, 'cancelled during the pre_task hook; the command did not run');
 }
