@@ -15,7 +15,6 @@ import {
   readSync,
   renameSync,
   statSync,
-  writev,
   writeSync,
   writevSync,
 } from 'node:fs';
@@ -104,25 +103,6 @@ export class OutboxFile {
     while (done < total) done += writevSync(this.fd, rest(lines, done), this.end + done);
     this.end += total;
     this.dirty = true;
-  }
-
-  /**
-   * The same off the main thread (libuv's pool does the copy into the page cache). The caller makes
-   * sure that nothing else writes, truncates or rewrites the file until `done` is called.
-   */
-  appendAllAsync(lines: Buffer[], done: (err: Error | null) => void): void {
-    const total = byteLength(lines);
-    const start = this.end;
-    const step = (written: number): void => {
-      writev(this.fd, written === 0 ? lines : rest(lines, written), start + written, (err, n) => {
-        if (err) return done(err);
-        if (written + n < total) return step(written + n);
-        this.end = start + total;
-        this.dirty = true;
-        done(null);
-      });
-    };
-    step(0);
   }
 
   read(offset: number, length: number): Buffer {

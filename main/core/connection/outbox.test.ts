@@ -34,6 +34,9 @@ const fileIn = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'ats-outbox-')
 /** a frame big enough to be written off the main thread */
 const big = (task: string, seq: number) => log(task, seq, `${seq} `.padEnd(20_000, 'b'));
 /** an outbox whose `written` resolves at its next onWritten */
+/** one turn of the event loop: what the outbox gathered in the last one is on the file */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 function watched(opts: { file: string; memoryLimit?: number; onWriteError?: (err: Error) => void }) {
   let waiters: Array<() => void> = [];
   let writes = 0;
@@ -173,14 +176,15 @@ describe('Outbox with ack', () => {
 });
 
 describe('Outbox write-ahead file', () => {
-  it('every frame is on disk before push returns, and a restart resends the unconfirmed ones in order', () => {
+  it('every frame is on disk before push returns, and a restart resends the unconfirmed ones in order', async () => {
     const file = fileIn();
     const first = new Outbox({ file });
     [1, 2, 3].forEach((n) => first.push(log('a', n)));
     first.push(result('a'));
+    expect(readFileSync(file, 'utf8')).toContain('"seq":3');
     send(first);
     first.ack('a', { seq: 1 });
-    expect(readFileSync(file, 'utf8')).toContain('"seq":3');
+    await turn(); // the turn's log confirmations are recorded at its end
     // kill -9: nothing is closed
     const second = new Outbox({ file });
     expect(second.size).toBe(3);
@@ -192,18 +196,18 @@ describe('Outbox write-ahead file', () => {
     const file = fileIn();
     const first = new Outbox({ file });
     first.push(log('a', 1));
-    await first.close();
+    first.close();
     appendFileSync(file, '{"type":"task_log","task_id":"a","seq":2,"mess'); // a crash mid-write
     const notices: string[] = [];
     const second = new Outbox({ file, onNotice: (m) => notices.push(m) });
     expect(notices.join('\n')).toMatch(/torn/);
     second.push(log('a', 2));
-    await second.close();
+    second.close();
     const third = new Outbox({ file });
     expect(send(third)).toEqual(['a:1', 'a:2']);
   });
 
-  it('a pong-confirmed frame is recorded and not resent after a restart; an empty outbox empties its file', () => {
+  it('a pong-confirmed frame is recorded and not resent after a restart; an empty outbox empties its file', async () => {
     const file = fileIn();
     const first = new Outbox({ file });
     first.push(log('a', 1));
@@ -211,6 +215,7 @@ describe('Outbox write-ahead file', () => {
     send(first, 0);
     first.push(log('a', 3));
     first.confirm(0);
+    await turn();
     expect(send(new Outbox({ file }))).toEqual(['a:3']);
     send(first, 1);
     first.confirm(1);
@@ -265,7 +270,7 @@ describe('Outbox write-ahead file', () => {
     const file = fileIn();
     const first = new Outbox({ file });
     first.push(log('a', 1));
-    await first.close();
+    first.close();
     appendFileSync(file, 'garbage\n');
     writeFileSync(file, readFileSync(file, 'utf8') + JSON.stringify(log('a', 2)) + '\n');
     expect(send(new Outbox({ file }))).toEqual(['a:1', 'a:2']);
@@ -287,11 +292,10 @@ describe('Outbox write-ahead file, grouped writes', () => {
     expect(send(w.box)).toEqual(['a:1', 'a:2', 'a:3']);
   });
 
-  it('keeps the order when small frames come while a big one is being written', async () => {
+  it("keeps the order when small frames come while a big one waits for the turn's write", async () => {
     const file = fileIn();
     const w = watched({ file });
     w.box.push(big('a', 1));
-    await new Promise((r) => setImmediate(r)); // the write is under way now
     w.box.push(log('a', 2));
     w.box.push(result('a'));
     expect(send(w.box)).toEqual([]);
@@ -300,7 +304,7 @@ describe('Outbox write-ahead file, grouped writes', () => {
     expect(send(new Outbox({ file }))).toEqual(['a:1', 'a:2', 'a:result']); // kill -9 now
   });
 
-  it('confirmations during writes: once all is acked the file starts over, and a restart sends nothing', async () => {
+  it('acks between writes: once all is acked the file starts over, and a restart sends nothing', async () => {
     const file = fileIn();
     const w = watched({ file });
     for (let n = 1; n <= 6; n++) {
@@ -325,14 +329,34 @@ describe('Outbox write-ahead file, grouped writes', () => {
     expect(statSync(file).size).toBeLessThan(100); // only the record of the confirmed result
   });
 
-  it('close waits for the write under way and writes what is queued: a restart has every frame', async () => {
+  it('the acks of one turn are one confirmation record; a kill -9 before the turn ends only resends them', async () => {
+    const file = fileIn();
+    const first = new Outbox({ file });
+    for (let n = 1; n <= 50; n++) first.push(log(n % 2 ? 'a' : 'b', n));
+    send(first);
+    for (let n = 1; n <= 40; n++) first.ack(n % 2 ? 'a' : 'b', { seq: n });
+    const records = () =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"_confirmed"'));
+    expect(records()).toHaveLength(0);
+    // kill -9 within the turn: the acked frames come again (at least once), nothing is lost
+    expect(send(new Outbox({ file }))).toHaveLength(50);
+    await turn();
+    expect(records()).toHaveLength(1);
+    expect(JSON.parse(records()[0]!).logs).toEqual({ a: 39, b: 40 });
+    const restarted = send(new Outbox({ file }));
+    expect(restarted).toEqual(Array.from({ length: 10 }, (_, i) => `${(41 + i) % 2 ? 'a' : 'b'}:${41 + i}`));
+  });
+
+  it('close writes what is queued: a restart has every frame', async () => {
     const file = fileIn();
     const w = watched({ file });
     w.box.push(big('a', 1));
-    await new Promise((r) => setImmediate(r)); // under way
+    await w.written();
     w.box.push(big('a', 2));
     w.box.push(result('a'));
-    await w.box.close();
+    w.box.close();
     expect(send(new Outbox({ file }))).toEqual(['a:1', 'a:2', 'a:result']);
   });
 
@@ -346,6 +370,6 @@ describe('Outbox write-ahead file, grouped writes', () => {
     expect(send(w.box)).toEqual(['a:1', 'a:2']);
     w.box.requeueUnconfirmed();
     expect(send(w.box)).toEqual(['a:1', 'a:2']); // from memory: no file holds them
-    await w.box.close();
+    w.box.close();
   });
 });

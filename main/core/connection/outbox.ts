@@ -4,17 +4,19 @@
  * unconfirmed frame again, in order, with its original `seq`. Memory only caches the file's newest
  * frames; older ones are read back from the file when their turn comes.
  *
- * Writes are grouped: what is pushed while a write is under way goes to the file in the next one,
- * a single append off the main thread, and only then becomes sendable (`onWritten`). A small push
- * with no write under way is written at once, synchronously: a lone frame (a task's first line,
- * a result) costs no trip through the thread pool. Compaction and truncation wait for the moment
- * no write is under way, so the file is only ever appended at its end, in order.
+ * Writes are synchronous and grouped: a small push is written at once (a task's first line or its
+ * result waits for nothing); once 16 KB or more wait, what is pushed in the same turn of the event
+ * loop joins one `writev`, and only then becomes sendable (`onWritten`). Copying into the page cache
+ * on the main thread costs less than a trip through libuv's pool (measured: 3 000 appends of 64 KB,
+ * 45–65 ms of CPU synchronously against 180–190 ms through the pool). The file is only ever
+ * appended at its end, in order.
  *
  * Confirmation has two sources, never both: a pong for a ping sent after the frame (the platform's
  * socket read it), or, when `ack` was negotiated, the platform's `ack` naming the task and seq (or
- * its result). A confirmed frame is recorded in the file and leaves the outbox. An ack can only
- * confirm frames that were sent: a hostile or confused ack never drops a frame the platform has not
- * seen.
+ * its result). A confirmed frame leaves the outbox and is recorded in the file: a result at once,
+ * task_log frames once per turn of the event loop for all the acks that came in it (a kill -9 in
+ * between only sends those frames again). An ack can only confirm frames that were sent: a hostile
+ * or confused ack never drops a frame the platform has not seen.
  *
  * The file is bounded by `diskCap`: past it, confirmed frames are compacted away first; if the
  * unconfirmed frames alone reach the cap, the oldest unsent output of the task with the most of it
@@ -46,11 +48,8 @@ const RESULT = -1;
 const NEWLINE = 0x0a;
 export const DEFAULT_DISK_CAP = 512 * 1024 * 1024;
 const COMPACT_MIN_BYTES = 16 * 1024 * 1024;
-/**
- * a push with no write under way, and less than this waiting, is written synchronously: below it
- * the trip through the thread pool costs more than the copy it takes off the main thread
- */
-const SYNC_WRITE_BELOW = 16 * 1024;
+/** with less than this waiting a push is written at once; from it on, the turn's pushes are grouped */
+const WRITE_AT_ONCE_BELOW = 16 * 1024;
 /**
  * compact once the unconfirmed frames are less than 1/8 of the file: online that is nearly always
  * (little is pending), and a catch-up after an outage rewrites about 1/7 of what it sends, not all
@@ -115,14 +114,11 @@ export class Outbox {
   /** lines for the next write, in order */
   private queue: Queued[] = [];
   private queuedBytes = 0;
-  /** bytes of the write under way, or -1 when none is */
-  private writingBytes = -1;
   private writeScheduled = false;
-  /** truncation, compaction or the cap wait for the write under way */
-  private maintenanceDue = false;
+  /** task_log frames confirmed in this turn, recorded together by the next write: task → seq */
+  private confirmedLogs: Record<string, number> | null = null;
   /** results confirmed since the file last started over: a truncation or compaction records them */
   private resultsSinceReset: string[] = [];
-  private closing: (() => void) | null = null;
   private closed = false;
 
   constructor(opts: OutboxOptions = {}) {
@@ -152,7 +148,7 @@ export class Outbox {
 
   /** Bytes pushed but not on the file yet: memory that only the file's speed bounds. */
   get unwrittenBytes(): number {
-    return this.queuedBytes + Math.max(0, this.writingBytes);
+    return this.queuedBytes;
   }
 
   get hasUnsent(): boolean {
@@ -200,10 +196,7 @@ export class Outbox {
     const line = Buffer.allocUnsafe(length + 1);
     line.write(json, 0, 'utf8');
     line[length] = NEWLINE;
-    if (this.file && this.nextOffset + line.length > this.diskCap) {
-      if (this.writingBytes < 0) this.makeRoom(line.length);
-      else this.maintenanceDue = true; // the file passes its cap by what waits for that write, at most
-    }
+    if (this.file && this.nextOffset + line.length > this.diskCap) this.makeRoom(line.length);
     const entry: Entry = {
       taskId: frame.task_id,
       seq,
@@ -280,22 +273,17 @@ export class Outbox {
   }
 
   /** What waits for the file is written; then the file is closed. */
-  close(): Promise<void> {
-    if (!this.file) return Promise.resolve();
-    if (this.writingBytes >= 0) return new Promise((resolve) => (this.closing = resolve));
-    this.finishClose();
-    return Promise.resolve();
-  }
-
-  private finishClose(): void {
+  close(): void {
+    if (!this.file || this.closed) return;
+    this.recordConfirmedLogs();
     this.writeQueuedSync();
     this.closed = true;
-    this.file!.close();
+    this.file.close();
   }
 
   /** Where the next line queued will start in the file. */
   private get nextOffset(): number {
-    return this.file!.size + Math.max(0, this.writingBytes) + this.queuedBytes;
+    return this.file!.size + this.queuedBytes;
   }
 
   private enqueue(line: Buffer, entry?: Entry): void {
@@ -304,50 +292,37 @@ export class Outbox {
       if (entry) entry.written = true;
       return;
     }
+    this.queueLine(line, entry);
+    if (this.queuedBytes < WRITE_AT_ONCE_BELOW && !this.writeScheduled) this.writeQueuedSync();
+    else this.scheduleWrite();
+  }
+
+  /** At the queue's end; the caller sees to the write. */
+  private queueLine(line: Buffer, entry?: Entry): void {
     if (entry) entry.offset = this.nextOffset;
     this.queue.push({ line, entry });
     this.queuedBytes += line.length;
-    if (this.writingBytes >= 0 || this.closing) return; // the write under way starts the next one
-    if (this.queuedBytes < SYNC_WRITE_BELOW && !this.writeScheduled) this.writeQueuedSync();
-    else if (!this.writeScheduled) {
-      // what else is pushed in this turn of the event loop joins the same write
-      this.writeScheduled = true;
-      setImmediate(() => {
-        this.writeScheduled = false;
-        this.writeQueued();
-      });
-    }
   }
 
-  /** The queue in one write off the main thread; the next write starts when it is done. */
+  /** What else is pushed or confirmed in this turn of the event loop joins the same write. */
+  private scheduleWrite(): void {
+    if (this.writeScheduled) return;
+    this.writeScheduled = true;
+    setImmediate(() => {
+      this.writeScheduled = false;
+      this.writeQueued();
+    });
+  }
+
+  /** The turn's queue in one write, after the turn's confirmations. */
   private writeQueued(): void {
-    if (this.writingBytes >= 0 || !this.file || this.closed) return;
+    if (!this.file || this.closed) return;
+    this.recordConfirmedLogs();
     this.maintain();
-    if (this.queue.length === 0) {
-      this.onWritten(); // a compaction may have written what was queued
-      return;
-    }
-    const batch = this.takeQueue();
-    this.writingBytes = batch.bytes;
-    this.file.appendAllAsync(
-      batch.items.map((q) => q.line),
-      (err) => {
-        this.writingBytes = -1;
-        this.written(batch.items, batch.start, err);
-        if (this.closing) {
-          const resolve = this.closing;
-          this.closing = null;
-          this.finishClose();
-          resolve();
-          return;
-        }
-        if (this.queue.length > 0 || this.maintenanceDue) this.writeQueued();
-        this.onWritten();
-      },
-    );
+    this.writeQueuedSync();
+    this.onWritten();
   }
 
-  /** The queue now, on the main thread (a small push, or the close). */
   private writeQueuedSync(): void {
     if (this.queue.length === 0) return;
     const batch = this.takeQueue();
@@ -451,23 +426,30 @@ export class Outbox {
       } else logs[entry.taskId] = Math.max(logs[entry.taskId] ?? 0, entry.seq);
     }
     this.trim();
-    if (this.file) {
-      if (this.writingBytes < 0 && this.onlyQueuedPending()) this.truncateFile();
-      else {
-        this.enqueue(confirmationLine(logs, results));
-        if (this.writingBytes < 0) this.maintain();
-        else this.maintenanceDue = true;
+    if (this.file && !this.closed) {
+      if (this.onlyQueuedPending()) this.truncateFile();
+      else if (results.length > 0) {
+        // a result's confirmation is on the file before its journal entry can say delivered
+        this.recordConfirmedLogs(logs);
+        this.enqueue(confirmationLine({}, results));
+        this.maintain();
+      } else {
+        this.confirmedLogs = mergeLogs(this.confirmedLogs, logs);
+        this.scheduleWrite();
       }
     }
     for (const entry of done) entry.onConfirmed?.();
   }
 
-  /**
-   * With no write under way: start the file over when nothing is pending, compact it when little
-   * of it is, make room when it is past its cap.
-   */
+  /** The task_log confirmations gathered so far (and `more`) as one record at the queue's end. */
+  private recordConfirmedLogs(more?: Record<string, number>): void {
+    const logs = more ? mergeLogs(this.confirmedLogs, more) : this.confirmedLogs;
+    this.confirmedLogs = null;
+    if (logs && Object.keys(logs).length > 0) this.queueLine(confirmationLine(logs, []));
+  }
+
+  /** Start the file over when nothing is pending, compact it when little of it is, make room past its cap. */
   private maintain(): void {
-    this.maintenanceDue = false;
     const file = this.file!;
     if (this.onlyQueuedPending()) {
       if (file.size > 0 || this.queue.some((q) => !q.entry)) this.truncateFile();
@@ -509,6 +491,7 @@ export class Outbox {
    */
   private truncateFile(): void {
     const results = this.resultsSinceReset;
+    this.confirmedLogs = null; // the frames they confirm leave the file with it
     const keep = this.queue.filter((q) => q.entry && !q.entry.confirmed);
     this.written(
       this.queue.filter((q) => q.entry?.confirmed),
@@ -525,7 +508,7 @@ export class Outbox {
       this.onWriteError(err as Error);
     }
     // frames still waiting for their write move to the new end; the write that follows takes them
-    for (const q of keep) this.enqueueAgain(q);
+    for (const q of keep) this.queueLine(q.line, q.entry);
   }
 
   /**
@@ -539,16 +522,9 @@ export class Outbox {
     return waiting === this.unconfirmed;
   }
 
-  private enqueueAgain(q: Queued): void {
-    q.entry!.offset = this.nextOffset;
-    this.queue.push(q);
-    this.queuedBytes += q.line.length;
-  }
-
   /**
-   * With no write under way: rewrites the file with only what is unconfirmed, the frames still
-   * queued included (they are written by the rewrite), and the record of the results confirmed
-   * since the file last started over.
+   * Rewrites the file with only what is unconfirmed, the frames still queued included (they are
+   * written by the rewrite), and the record of the results confirmed since the file last started over.
    */
   private compact(): void {
     const live = this.entries.slice(this.head).filter((e) => !e.confirmed);
@@ -569,6 +545,7 @@ export class Outbox {
       this.queue = [];
       this.queuedBytes = 0;
       this.resultsSinceReset = [];
+      this.confirmedLogs = null; // the frames they confirm are not in the new file
       this.written(queued, 0, null);
     } catch (err) {
       this.onWriteError(err as Error);
@@ -697,6 +674,12 @@ export class Outbox {
       this.compact();
     }
   }
+}
+
+function mergeLogs(into: Record<string, number> | null, more: Record<string, number>): Record<string, number> {
+  const out = into ?? {};
+  for (const [id, seq] of Object.entries(more)) out[id] = Math.max(out[id] ?? 0, seq);
+  return out;
 }
 
 function confirmationLine(logs: Record<string, number>, results: string[]): Buffer {

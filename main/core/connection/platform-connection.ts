@@ -198,7 +198,7 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
     try {
       await this.closeSocket(flushMs);
     } finally {
-      await this.outbox.close(); // what is still unconfirmed stays on disk for the next start
+      this.outbox.close(); // what is still unconfirmed stays on disk for the next start
     }
   }
 

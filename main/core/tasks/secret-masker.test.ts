@@ -168,4 +168,24 @@ describe('SecretMasker', () => {
       { numRuns: 3000 },
     );
   });
+  it('property: long secrets, their encoded forms (pieces, paddings, overlaps), any chunking = whole-text masking', () => {
+    const alphabet = fc.constantFrom('a', 'b', 'Y', 'W', '=', '%', '2', 'é', '\n');
+    const str = (min: number, max: number) =>
+      fc.array(alphabet, { minLength: min, maxLength: max }).map((a) => a.join(''));
+    fc.assert(
+      fc.property(
+        fc.array(str(8, 12), { minLength: 1, maxLength: 2 }),
+        fc.array(fc.oneof(str(0, 3), fc.tuple(fc.nat(20), fc.nat(40))), { maxLength: 10 }),
+        fc.array(fc.nat(300), { maxLength: 8 }),
+        (s, parts, rawCuts) => {
+          const forms = s.flatMap((v) => secretForms(v).map((f) => f.text));
+          const t = parts.map((p) => (typeof p === 'string' ? p : forms[p[0] % forms.length]!.slice(0, p[1]))).join('');
+          const n = Buffer.byteLength(t);
+          const cuts = [...new Set(rawCuts.map((c) => c % (n + 1)))].sort((a, b) => a - b);
+          expect(streamed(t, s, cuts)).toBe(reference(t, s));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
 });

@@ -102,6 +102,29 @@ interface Needle {
   wholeWord: boolean;
 }
 
+/**
+ * One search through the output: a needle, and the longer needles that begin with it (a base64
+ * form with its padding begins with the same form without it). Each search is a pass over every
+ * chunk, so forms that share a start share the pass; at a match the longest of them that fits wins.
+ */
+interface Search {
+  root: Needle;
+  /** longest first */
+  longer: Needle[];
+}
+
+function searchesOf(needles: Needle[]): Search[] {
+  const searches: Search[] = [];
+  for (const needle of [...needles].sort((a, b) => a.bytes.length - b.bytes.length)) {
+    const within = needle.wholeWord
+      ? undefined
+      : searches.find((s) => !s.root.wholeWord && needle.bytes.subarray(0, s.root.bytes.length).equals(s.root.bytes));
+    if (within) within.longer.unshift(needle);
+    else searches.push({ root: needle, longer: [] });
+  }
+  return searches;
+}
+
 /** [A-Za-z0-9_]: what a whole word may not touch */
 function isWordByte(b: number | undefined): boolean {
   return (
@@ -111,6 +134,7 @@ function isWordByte(b: number | undefined): boolean {
 
 export class SecretMasker {
   private readonly needles: Needle[];
+  private readonly searches: Search[];
   private readonly longest: number;
   private pending: Buffer = Buffer.alloc(0);
   /** the byte just before `pending`: whether a whole-word match at its start touches a word */
@@ -127,6 +151,7 @@ export class SecretMasker {
     }
     // longest first: at one position the longest form wins
     this.needles.sort((a, b) => b.bytes.length - a.bytes.length);
+    this.searches = searchesOf(this.needles);
     this.longest = this.needles[0]?.bytes.length ?? 0;
   }
 
@@ -164,20 +189,22 @@ export class SecretMasker {
 
   private scan(buf: Buffer, final: boolean): { out: Buffer; rest: Buffer } {
     const parts: Buffer[] = [];
-    // next known occurrence of each needle at or after `pos` (-1: none left)
-    const next = this.needles.map((n) => this.find(buf, n, 0, final));
+    // next known occurrence of each search's root at or after `pos` (-1: none left)
+    const next = this.searches.map((s) => this.find(buf, s.root, 0, final));
     let pos = 0;
     for (;;) {
       let match = -1;
       let matchLen = 0;
-      for (let i = 0; i < this.needles.length; i++) {
-        const needle = this.needles[i]!;
-        if (next[i]! !== -1 && next[i]! < pos) next[i] = this.find(buf, needle, pos, final);
+      for (let i = 0; i < this.searches.length; i++) {
+        const search = this.searches[i]!;
+        if (next[i]! !== -1 && next[i]! < pos) next[i] = this.find(buf, search.root, pos, final);
         const at = next[i]!;
-        // sorted longest first: a tie keeps the longer one
-        if (at !== -1 && (match === -1 || at < match)) {
+        if (at === -1 || (match !== -1 && at > match)) continue;
+        const length = matchLength(buf, at, search);
+        // at one position the longest form wins
+        if (match === -1 || at < match || length > matchLen) {
           match = at;
-          matchLen = needle.bytes.length;
+          matchLen = length;
         }
       }
       const hold = final ? -1 : this.partialStart(buf, pos);
@@ -233,6 +260,15 @@ export class SecretMasker {
     }
     return -1;
   }
+}
+
+/** The longest of a search's needles at `at`, where its root matched. */
+function matchLength(buf: Buffer, at: number, search: Search): number {
+  for (const { bytes } of search.longer) {
+    const end = at + bytes.length;
+    if (end <= buf.length && buf.compare(bytes, 0, bytes.length, at, end) === 0) return bytes.length;
+  }
+  return search.root.bytes.length;
 }
 
 /** Masks whole strings (the agent's own messages, a finished text). */
