@@ -47,8 +47,8 @@ export interface RootIdentity {
  * environment after every task would cost more than the task. With `root`, the root pid counts only
  * while it names the task's process or group (usableRoot).
  */
-export function listTreeProcesses(rootPid: number | undefined, taskId: string, root?: RootIdentity): number[] {
-  return scanTree(rootPid, taskId, root).pids;
+export function listTreeProcesses(rootPid: number | undefined, treeKey: string, root?: RootIdentity): number[] {
+  return scanTree(rootPid, treeKey, root).pids;
 }
 
 /**
@@ -58,7 +58,7 @@ export function listTreeProcesses(rootPid: number | undefined, taskId: string, r
  */
 function scanTree(
   rootPid: number | undefined,
-  taskId: string,
+  treeKey: string,
   root?: RootIdentity,
 ): { pids: number[]; unsure: number } {
   const bornAfter = root?.start;
@@ -81,7 +81,7 @@ function scanTree(
       for (const child of children.get(pid) ?? []) if (!found.has(child)) stack.push(child);
     }
   }
-  const cookie = treeCookie(taskId);
+  const cookie = treeCookie(treeKey);
   let unsure = 0;
   for (const e of entries) {
     if (found.has(e.pid) || (bornAfter !== undefined && e.start < bornAfter)) continue;
@@ -95,10 +95,10 @@ function scanTree(
 }
 
 /** The look at a task's end: empty only once no process is caught mid-exec (bounded). */
-async function settledTree(rootPid: number | undefined, taskId: string, root?: RootIdentity): Promise<number[]> {
+async function settledTree(rootPid: number | undefined, treeKey: string, root?: RootIdentity): Promise<number[]> {
   const giveUpAt = Date.now() + MID_EXEC_PATIENCE_MS;
   for (;;) {
-    const { pids, unsure } = scanTree(rootPid, taskId, root);
+    const { pids, unsure } = scanTree(rootPid, treeKey, root);
     if (pids.length > 0 || unsure === 0 || Date.now() >= giveUpAt) return pids;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -107,7 +107,7 @@ async function settledTree(rootPid: number | undefined, taskId: string, root?: R
 /** Sends `signal` to the task's group and to every other process of its tree; one already gone is no error. */
 export function signalTree(
   rootPid: number | undefined,
-  taskId: string,
+  treeKey: string,
   signal: NodeJS.Signals,
   root?: RootIdentity,
 ): void {
@@ -117,7 +117,7 @@ export function signalTree(
     return;
   }
   if (rootPid !== undefined) sendSignal(-rootPid, signal);
-  for (const pid of listTreeProcesses(rootPid, taskId, root)) sendSignal(pid, signal);
+  for (const pid of listTreeProcesses(rootPid, treeKey, root)) sendSignal(pid, signal);
 }
 
 /**
@@ -126,7 +126,7 @@ export function signalTree(
  */
 export async function stopTree(
   rootPid: number | undefined,
-  taskId: string,
+  treeKey: string,
   graceMs: number,
   root?: RootIdentity,
 ): Promise<void> {
@@ -136,13 +136,13 @@ export async function stopTree(
     return;
   }
   // after a normal exit there is usually nothing left: one look, no signals
-  if ((await settledTree(rootPid, taskId, root)).length === 0) return;
-  signalTree(rootPid, taskId, 'SIGTERM', root);
-  if (await waitUntilGone(rootPid, taskId, graceMs, root)) return;
+  if ((await settledTree(rootPid, treeKey, root)).length === 0) return;
+  signalTree(rootPid, treeKey, 'SIGTERM', root);
+  if (await waitUntilGone(rootPid, treeKey, graceMs, root)) return;
   const giveUpAt = Date.now() + KILL_PATIENCE_MS;
   do {
-    signalTree(rootPid, taskId, 'SIGKILL', root);
-    if (await waitUntilGone(rootPid, taskId, POLL_MS, root)) return;
+    signalTree(rootPid, treeKey, 'SIGKILL', root);
+    if (await waitUntilGone(rootPid, treeKey, POLL_MS, root)) return;
   } while (Date.now() < giveUpAt);
 }
 
@@ -171,13 +171,13 @@ function usableRoot(rootPid: number | undefined, root?: RootIdentity): number | 
 
 async function waitUntilGone(
   rootPid: number | undefined,
-  taskId: string,
+  treeKey: string,
   withinMs: number,
   root?: RootIdentity,
 ): Promise<boolean> {
   const deadline = Date.now() + withinMs;
   for (;;) {
-    const { pids, unsure } = scanTree(rootPid, taskId, root);
+    const { pids, unsure } = scanTree(rootPid, treeKey, root);
     if (pids.length === 0 && unsure === 0) return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
