@@ -2,6 +2,7 @@
  * Issue 12's experiment: does a small spawner process take the fork of a big process off the
  * agent's main thread, and at what price? A fresh node grown to the agent's size (RssAnon, as the
  * bench's "node of the agent's size") runs `sh -c "echo …"` both ways, alternating:
+ *   bare     spawn() in a fresh node of its own size (the floor)
  *   direct   spawn() in the big process (libuv forks it and blocks until the exec)
  *   spawner  a request over the IPC channel to a small long-lived node, which spawns the task and
  *            sends back the child's stdout and stderr sockets (SCM_RIGHTS) and, later, its exit
@@ -169,12 +170,17 @@ const burst = arg('burst', 200);
 const f = (x: number) => x.toFixed(2);
 console.log(`big process RssAnon ${anonKb / 1024} MB; ${tasks} sequential tasks and a burst of ${burst}, 4 at a time`);
 for (let r = 0; r < rounds; r++) {
-  // alternate which mode goes first: the machine is shared and its load moves
-  const order: Array<ModeResult['mode']> = r % 2 === 0 ? ['direct', 'spawner'] : ['spawner', 'direct'];
-  for (const mode of order) {
-    const m = await runMode(mode, anonKb, tasks, burst);
+  // alternate the order: the machine is shared and its load moves; `bare` is direct from a fresh
+  // node of its own size, the floor the spawner could reach
+  const order: Array<[string, ModeResult['mode'], number]> = [
+    ['direct', 'direct', anonKb],
+    ['spawner', 'spawner', anonKb],
+    ['bare', 'direct', 0],
+  ];
+  for (const [label, mode, size] of r % 2 === 0 ? order : order.reverse()) {
+    const m = await runMode(mode, size, tasks, burst);
     console.log(
-      `round ${r + 1} ${mode.padEnd(7)} (RssAnon ${(m.anonKb / 1024).toFixed(0)} MB, VmRSS ${(m.rssKb / 1024).toFixed(0)} MB): first stdout p50 ${f(percentile(m.first, 50))} p95 ${f(percentile(m.first, 95))} ms; main thread per task: sync ${f(m.syncMs)} ms, CPU ${f(m.mainCpuMs)} ms${mode === 'spawner' ? `, spawner CPU ${f(m.helperCpuMs)} ms` : ''} | burst ${m.burstMs.toFixed(0)} ms, main thread per task: sync ${f(m.burstSyncMs)} ms, CPU ${f(m.burstMainCpuMs)} ms${mode === 'spawner' ? `, spawner CPU ${f(m.burstHelperCpuMs)} ms` : ''}${m.wrong ? `; ${m.wrong} WRONG outputs` : ''}`,
+      `round ${r + 1} ${label.padEnd(7)} (RssAnon ${(m.anonKb / 1024).toFixed(0)} MB, VmRSS ${(m.rssKb / 1024).toFixed(0)} MB): first stdout p50 ${f(percentile(m.first, 50))} p95 ${f(percentile(m.first, 95))} ms; main thread per task: sync ${f(m.syncMs)} ms, CPU ${f(m.mainCpuMs)} ms${mode === 'spawner' ? `, spawner CPU ${f(m.helperCpuMs)} ms` : ''} | burst ${m.burstMs.toFixed(0)} ms, main thread per task: sync ${f(m.burstSyncMs)} ms, CPU ${f(m.burstMainCpuMs)} ms${mode === 'spawner' ? `, spawner CPU ${f(m.burstHelperCpuMs)} ms` : ''}${m.wrong ? `; ${m.wrong} WRONG outputs` : ''}`,
     );
   }
 }
