@@ -3,12 +3,16 @@
  * time to the last task_result, against bare Node spawning the same commands 4 at a time (the goal,
  * issue 12), `xargs -P4 -n1 sh -c`, and a plain implementation of the spec (plain-agent.ts, over its
  * own simulator). All four alternate within each run; the ratios are per run, as the load moves.
+ * And bare Node grown to the agent's anonymous memory first (RssAnon read after each run's burst):
+ * every spawn forks the whole process on the main thread, so that row is the bound of the agent's
+ * size.
  */
 import { spawn } from 'node:child_process';
 import { PlatformSimulator } from '../../platform/simulator.js';
 import { startAgent, TOKEN, track } from '../lib/agent.js';
 import { atMost, fromRuns } from '../lib/figures.js';
-import { sleep } from '../lib/stats.js';
+import { rssAnonKb } from '../lib/proc.js';
+import { median, sleep } from '../lib/stats.js';
 import { nodeSpawnBurst } from '../lib/node-direct.js';
 import { startPlainAgent } from '../lib/plain-agent.js';
 import { TaskTracker } from '../lib/tracker.js';
@@ -16,6 +20,7 @@ import type { Bench, BenchContext, Figure } from '../lib/types.js';
 
 const TASKS = 200;
 const CONCURRENCY = 4;
+const mbs = (kbs: number[]): string => kbs.map((kb) => (kb / 1024).toFixed(0)).join(', ');
 
 function xargsRun(commands: string[]): Promise<{ ms: number; lines: number }> {
   return new Promise((resolve, reject) => {
@@ -36,7 +41,7 @@ function xargsRun(commands: string[]): Promise<{ ms: number; lines: number }> {
 
 export const burst: Bench = {
   name: 'burst',
-  estimateS: (quick) => (quick ? 3 : 5) * 6 + 4,
+  estimateS: (quick) => (quick ? 3 : 5) * 7 + 4,
   async run(ctx: BenchContext): Promise<Figure[]> {
     const runs = ctx.quick ? 3 : 5;
     const sim = new PlatformSimulator({ tokens: [TOKEN] });
@@ -59,6 +64,11 @@ export const burst: Bench = {
       const agentMs: number[] = [];
       const xargsMs: number[] = [];
       const nodeMs: number[] = [];
+      const nodeCall: number[] = [];
+      const sizedMs: number[] = [];
+      const sizedCall: number[] = [];
+      const agentAnonKb: number[] = [];
+      const sizedAnonKb: number[] = [];
       const peerMs: number[] = [];
       const problems: string[] = [];
       for (let r = 0; r < runs; r++) {
@@ -74,11 +84,18 @@ export const burst: Bench = {
           return t.result?.status !== 'success' || sim.output(id) !== String(i);
         });
         if (wrong.length) problems.push(`run ${r + 1}: ${wrong.length} tasks without status success / their output`);
+        agentAnonKb.push(rssAnonKb(agent.pid));
         await sleep(300); // let the agent finish its after-task cleanup before the baseline runs
         const x = await xargsRun(commands);
         if (x.lines !== TASKS) problems.push(`xargs run ${r + 1}: ${x.lines} lines`);
         xargsMs.push(x.ms);
-        nodeMs.push(await nodeSpawnBurst(TASKS, CONCURRENCY));
+        const bare = await nodeSpawnBurst(TASKS, CONCURRENCY);
+        nodeMs.push(bare.result);
+        nodeCall.push(median(bare.calls));
+        const sized = await nodeSpawnBurst(TASKS, CONCURRENCY, agentAnonKb.at(-1)!);
+        sizedMs.push(sized.result);
+        sizedCall.push(median(sized.calls));
+        sizedAnonKb.push(sized.anonKb);
         const peerBefore = peerTracker.resultCount;
         const p0 = performance.now();
         ids.forEach((id, i) => peerTracker.dispatch(id, commands[i]!));
@@ -87,7 +104,7 @@ export const burst: Bench = {
         const peerWrong = ids.filter((id) => peerTracker.times(id)!.result?.status !== 'success').length;
         if (peerWrong) problems.push(`plain peer run ${r + 1}: ${peerWrong} tasks without status success`);
         ctx.log(
-          `run ${r + 1}: agent ${agentMs.at(-1)!.toFixed(0)} ms, bare node ${nodeMs.at(-1)!.toFixed(0)} ms (agent ÷ node ${(agentMs.at(-1)! / nodeMs.at(-1)!).toFixed(2)}), xargs ${x.ms.toFixed(0)} ms, plain peer ${peerMs.at(-1)!.toFixed(0)} ms`,
+          `run ${r + 1}: agent ${agentMs.at(-1)!.toFixed(0)} ms, bare node ${nodeMs.at(-1)!.toFixed(0)} ms (agent ÷ node ${(agentMs.at(-1)! / nodeMs.at(-1)!).toFixed(2)}), node of the agent's size ${sizedMs.at(-1)!.toFixed(0)} ms (RssAnon ${(sized.anonKb / 1024).toFixed(0)} MB, spawn() p50 ${sizedCall.at(-1)!.toFixed(2)} ms vs bare ${nodeCall.at(-1)!.toFixed(2)} ms), xargs ${x.ms.toFixed(0)} ms, plain peer ${peerMs.at(-1)!.toFixed(0)} ms`,
         );
         await sleep(300);
       }
@@ -116,6 +133,22 @@ export const burst: Bench = {
           `÷ xargs: ${nodeMs.map((x, i) => (x / xargsMs[i]!).toFixed(1)).join(', ')}`,
         ),
         fromRuns('burst', 'agent ÷ bare node (per run)', toNode, '×', atMost(1.5, '×')),
+        fromRuns(
+          'burst',
+          `limit: node of the agent's size spawning the same, ${CONCURRENCY} at a time`,
+          sizedMs,
+          'ms',
+          undefined,
+          `a fresh node first grown to the agent's RssAnon read after each run's burst: agent ${mbs(agentAnonKb)} MB, this node ${mbs(sizedAnonKb)} MB`,
+        ),
+        fromRuns(
+          'burst',
+          "node of the agent's size ÷ bare node (per run): the floor of agent ÷ bare node while spawn() forks the agent",
+          sizedMs.map((x, i) => x / nodeMs[i]!),
+          '×',
+        ),
+        fromRuns('burst', 'main thread in one spawn() call, bare node, p50', nodeCall, 'ms'),
+        fromRuns('burst', "main thread in one spawn() call, node of the agent's size, p50", sizedCall, 'ms'),
         fromRuns('burst', 'agent ÷ xargs (per run)', ratio, '×'),
         fromRuns(
           'burst',

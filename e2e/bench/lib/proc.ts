@@ -68,6 +68,8 @@ function statusKb(pid: number, field: string): number {
 }
 
 export const rssKb = (pid: number): number => statusKb(pid, 'VmRSS');
+/** Anonymous resident memory (heap, stacks): what a fork copies the page tables of. */
+export const rssAnonKb = (pid: number): number => statusKb(pid, 'RssAnon');
 /** The process's peak RSS since it started (or since resetPeak). */
 export const peakRssKb = (pid: number): number => statusKb(pid, 'VmHWM');
 
