@@ -5,8 +5,8 @@
  * which the machine's load moves far less than wall time does.
  *
  *   node --import tsx e2e/bench/probe-agent-cpu.ts <a/cli.js> <b/cli.js> [NAME=value for B…] [--rounds 3]
- * e.g. issue 12's spawner experiment (spawner-experiment.patch):
- *   … probe-agent-cpu.ts dist-electron/cli.js dist-spawner-exp/cli.js ATS_EXPERIMENT_SPAWNER=1
+ * e.g. a copy of the build before a change against the build after it:
+ *   … probe-agent-cpu.ts /work/before/cli.js dist-electron/cli.js
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
