@@ -15,12 +15,17 @@ import { startTask, type RunningTask, type RunOutcome, type StopReason } from '.
 import { findCgroupBase, type CgroupLookup } from './limits/cgroup.js';
 import { findPrlimit } from './limits/rlimit.js';
 import { TaskResources, type ResourceHost } from './limits/task-resources.js';
-import { collectTestReports } from './test-reports/collect.js';
 import { treeKey } from './tree-key.js';
 import { maskText, secretEnvValues, shortSecretWarning } from './secret-masker.js';
 import type { TaskPolicy } from './task-policy.js';
 import { unrun } from './reporting.js';
-import { fetchTaskFiles, uploadTaskArtifacts, type TransferOptions } from './transfer/task-transfers.js';
+import type { TransferOptions } from './transfer/task-transfers.js';
+
+/**
+ * Files, artifacts and test reports load with the first task that has them: an agent that never
+ * runs one keeps their code (and saxes, tinyglobby, the HTTP client) out of its memory.
+ */
+const transfers = () => import('./transfer/task-transfers.js');
 
 export interface ExecutionOptions {
   defaultTimeoutS: number;
@@ -228,6 +233,7 @@ export class TaskExecution {
     const deadline = AbortSignal.timeout(Math.min(timeoutS * 1000, 2 ** 31 - 1));
     const within = AbortSignal.any([signal, deadline]);
     try {
+      const { fetchTaskFiles } = await transfers();
       const fetched = await fetchTaskFiles(
         frame,
         taskDir,
@@ -262,6 +268,7 @@ export class TaskExecution {
       return [];
     }
     try {
+      const { uploadTaskArtifacts } = await transfers();
       return await uploadTaskArtifacts(frame, taskDir, this.opts.transfer, signal, progress);
     } catch (err) {
       progress(`artifacts: could not look for them: ${(err as Error).message}`);
@@ -276,6 +283,7 @@ export class TaskExecution {
     workDir: string,
     hooks: ExecutionHooks,
   ): Promise<void> {
+    const { collectTestReports } = await import('./test-reports/collect.js');
     const report = await collectTestReports(workDir, globs);
     outcome.report = { ...outcome.report, test_report: report };
     const failed = report.failures + report.errors;
