@@ -105,8 +105,9 @@ describe('ProcTreeUsage', () => {
 
     it('after the root exits, a setsid escapee below a member still in the group is counted', async () => {
       // the subshell stays in the group and waits; its child leaves for a session of its own, burns
-      // CPU, says so and sleeps: only a look at /proc after the root is gone can see that CPU
-      const burn = `${NODE} -e "const t=Date.now(); while(Date.now()-t<400); console.log('burnt', process.pid); setTimeout(()=>{}, 10000)"`;
+      // 0.4 s of CPU (not of the clock: the machine may be busy), says so and sleeps: only a look at
+      // /proc after the root is gone can see that CPU
+      const burn = `${NODE} -e "while(process.cpuUsage().user<4e5); console.log('burnt', process.pid); setTimeout(()=>{}, 10000)"`;
       const child = spawn('/bin/sh', ['-c', `(setsid ${burn} & wait) & exit 0`], {
         detached: true,
         stdio: ['ignore', 'pipe', 'ignore'],
