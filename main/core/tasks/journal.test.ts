@@ -51,4 +51,30 @@ describe('TaskJournal: which ids it has', () => {
     await journal.write(done('c'));
     expect(journal.read('c')).toMatchObject({ task_id: 'c', delivered: true });
   });
+
+  it('a write that fails goes to onError, never rejects, and the id stays unknown', async () => {
+    const errors: string[] = [];
+    const journal = new TaskJournal(stateDir, (id, err) =>
+      errors.push(`${id}: ${(err as NodeJS.ErrnoException).code}`),
+    );
+    fs.rmSync(path.join(stateDir, 'tasks'), { recursive: true });
+    fs.writeFileSync(path.join(stateDir, 'tasks'), 'not a directory');
+    await journal.write(entry('t-1'));
+    expect(errors).toEqual(['t-1: ENOTDIR']);
+    expect(journal.read('t-1')).toBeUndefined();
+  });
+
+  it('the entry with a result not yet delivered is written in full, the earlier steps it replaced with it', async () => {
+    const journal = new TaskJournal(stateDir);
+    const output = 'x'.repeat(300_000);
+    const result = { type: 'task_result', task_id: 't-1', status: 'success', output } as const;
+    const steps = [
+      journal.write(entry('t-1')),
+      journal.write(entry('t-1', { phase: 'running', pid: 7 })),
+      journal.write(entry('t-1', { phase: 'finished', pid: 7, result: result as never })),
+    ];
+    await Promise.all(steps);
+    expect(new TaskJournal(stateDir).read('t-1')).toMatchObject({ phase: 'finished', pid: 7, result: { output } });
+    expect(fs.readdirSync(path.join(stateDir, 'tasks'))).toEqual(['t-1.json']);
+  });
 });

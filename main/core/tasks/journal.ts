@@ -17,8 +17,8 @@
  * start, and kept up to date by its own writes and removals: a new task_id (every task's first
  * question, "seen before?") is known new without a look at the disk.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import fs, { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TASK_ID_PATTERN, type TaskResultFrame } from '../protocol/frames.js';
 
@@ -195,17 +195,37 @@ export class TaskJournal {
     await Promise.all([...this.writes.values()].map((w) => w.tail));
   }
 
-  private async writeFile(entry: JournalEntry, sync: boolean): Promise<void> {
+  /**
+   * Temp file, then rename, with fs's callbacks: every task writes its entry three or four times, and
+   * a FileHandle's promises cost the main thread about half as much again per write.
+   */
+  private writeFile(entry: JournalEntry, sync: boolean): Promise<void> {
     const file = this.fileOf(entry.task_id);
-    const handle = await open(`${file}.tmp`, 'w');
-    try {
-      await handle.writeFile(JSON.stringify(entry));
-      if (sync) await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(`${file}.tmp`, file);
-    this.onDisk.add(entry.task_id);
+    const tmp = `${file}.tmp`;
+    const data = Buffer.from(JSON.stringify(entry));
+    return new Promise((resolve, reject) => {
+      fs.open(tmp, 'w', (openErr, fd) => {
+        if (openErr) return reject(openErr);
+        const closeThen = (err: Error | null) =>
+          fs.close(fd, (closeErr) => {
+            const failed = err ?? closeErr;
+            if (failed) return reject(failed);
+            fs.rename(tmp, file, (renameErr) => {
+              if (renameErr) return reject(renameErr);
+              this.onDisk.add(entry.task_id);
+              resolve();
+            });
+          });
+        const writeFrom = (at: number) =>
+          fs.write(fd, data, at, data.length - at, at, (writeErr, written) => {
+            if (writeErr) return closeThen(writeErr);
+            if (at + written < data.length) return writeFrom(at + written);
+            if (!sync) return closeThen(null);
+            fs.fsync(fd, closeThen);
+          });
+        writeFrom(0);
+      });
+    });
   }
 
   private remove(taskId: string): void {
