@@ -6,8 +6,7 @@
  * written right after the directory is made: a crash in between leaves a directory that is never
  * removed, the safe way round.
  */
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TASK_ID_PATTERN } from '../protocol/frames.js';
 
@@ -34,14 +33,20 @@ export class TaskDirs {
 
   /**
    * Creates the task's work dir (with missing parents), at once: the task starts in it; throws
-   * mkdir's error. Records whether it made it off the task's start path: the returned promise
-   * settles with that write (until it lands the directory counts as not the agent's, the safe way).
+   * mkdir's error. Then records whether it made it, synchronously too: one small new file costs the
+   * main thread less than handing it to the thread pool (where the journal's fsyncs may wait). A
+   * record that cannot be written goes to `unrecorded`, and the directory counts as not the agent's,
+   * the safe way round.
    */
-  prepare(taskId: string, workDir: string): Promise<void> {
+  prepare(taskId: string, workDir: string, unrecorded: (err: Error) => void): void {
     const top = mkdirSync(workDir, { recursive: true });
     const record: TaskDirRecord = { task_id: taskId, dir: workDir, created: top !== undefined };
     if (top !== undefined) record.created_top = top;
-    return writeFile(this.fileOf(taskId), JSON.stringify(record), { mode: 0o600 });
+    try {
+      writeFileSync(this.fileOf(taskId), JSON.stringify(record), { mode: 0o600 });
+    } catch (err) {
+      unrecorded(err as Error);
+    }
   }
 
   list(): TaskDirRecord[] {
