@@ -114,9 +114,11 @@ export class TaskExecution {
     let cwdReal: string;
     try {
       // synchronous, a few microseconds: not worth a trip to the thread pool, where journal fsyncs may be queued
-      this.opts.taskDirs.prepare(id, workDir, (err) =>
-        this.opts.log.warn(`task ${id}: cannot record its work dir, which cleanup will leave alone: ${err.message}`),
-      );
+      this.opts.taskDirs
+        .prepare(id, workDir)
+        .catch((err: Error) =>
+          this.opts.log.warn(`task ${id}: cannot record its work dir, which cleanup will leave alone: ${err.message}`),
+        );
       cwdReal = realpathSync.native(workDir);
     } catch (err) {
       return {

@@ -6,7 +6,7 @@
  * written right after the directory is made: a crash in between leaves a directory that is never
  * removed, the safe way round.
  */
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFile } from 'node:fs';
 import path from 'node:path';
 import { TASK_ID_PATTERN } from '../protocol/frames.js';
 
@@ -33,20 +33,17 @@ export class TaskDirs {
 
   /**
    * Creates the task's work dir (with missing parents), at once: the task starts in it; throws
-   * mkdir's error. Then records whether it made it, synchronously too: one small new file costs the
-   * main thread less than handing it to the thread pool (where the journal's fsyncs may wait). A
-   * record that cannot be written goes to `unrecorded`, and the directory counts as not the agent's,
-   * the safe way round.
+   * mkdir's error. Records whether it made it off the task's start path: the returned promise
+   * settles with that write (until it lands the directory counts as not the agent's, the safe way).
+   * With fs's callbacks: fs/promises' writeFile cost the main thread several times as much.
    */
-  prepare(taskId: string, workDir: string, unrecorded: (err: Error) => void): void {
+  prepare(taskId: string, workDir: string): Promise<void> {
     const top = mkdirSync(workDir, { recursive: true });
     const record: TaskDirRecord = { task_id: taskId, dir: workDir, created: top !== undefined };
     if (top !== undefined) record.created_top = top;
-    try {
-      writeFileSync(this.fileOf(taskId), JSON.stringify(record), { mode: 0o600 });
-    } catch (err) {
-      unrecorded(err as Error);
-    }
+    return new Promise((resolve, reject) =>
+      writeFile(this.fileOf(taskId), JSON.stringify(record), { mode: 0o600 }, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
   list(): TaskDirRecord[] {
