@@ -201,7 +201,9 @@ export class TaskExecution {
     this.running.set(id, task);
     if (this.paused) task.pause();
     hooks.onStarted();
-    this.opts.log.info(`task ${id} started (timeout ${timeoutS} s): ${maskText(frame.command, secrets)}`);
+    // debug: its end is the task's line at info (reporting.ts); agent.log's synchronous appends cost a
+    // short task more main-thread time than its journal
+    this.opts.log.debug(`task ${id} started (timeout ${timeoutS} s): ${maskText(frame.command, secrets)}`);
     let measured: ReturnType<TaskResources['finish']>;
     try {
       measured = resources.finish(await task.done);

@@ -12,9 +12,13 @@
  * that first holds the result is fsynced. And a step superseded before its write began is not
  * written at all: the next one holds everything it held (a short task's queued, running and
  * finished steps often come in one write).
+ *
+ * The agent is the journal's only writer, so the ids with an entry on disk are listed once, at
+ * start, and kept up to date by its own writes and removals: a new task_id (every task's first
+ * question, "seen before?") is known new without a look at the disk.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import fs, { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TASK_ID_PATTERN, type TaskResultFrame } from '../protocol/frames.js';
 
@@ -32,6 +36,9 @@ export interface JournalEntry {
 }
 // Other parts may add fields (issue 11: whether the agent created the work dir). Every rewrite of an
 // entry spreads the one before it, so a field this file does not name is kept (journal.test.ts).
+
+/** a file's name is its id exactly (Linux); elsewhere the file system may ignore case */
+const CASE_SENSITIVE = process.platform === 'linux';
 
 /** files read at once by list(): a bound on open descriptors */
 const LIST_BATCH = 64;
@@ -54,6 +61,8 @@ export class TaskJournal {
   private readonly dir: string;
   /** one write at a time per task, in order */
   private readonly writes = new Map<string, TaskWrites>();
+  /** the ids whose entry is on disk */
+  private readonly onDisk = new Set<string>();
 
   constructor(
     stateDir: string,
@@ -62,6 +71,7 @@ export class TaskJournal {
   ) {
     this.dir = path.join(stateDir, 'tasks');
     mkdirSync(this.dir, { recursive: true });
+    for (const name of readdirSync(this.dir)) if (name.endsWith('.json')) this.onDisk.add(name.slice(0, -5));
   }
 
   /** Every readable entry; a torn or foreign file is skipped (and named in `skipped`). */
@@ -109,8 +119,9 @@ export class TaskJournal {
   read(taskId: string): JournalEntry | undefined {
     if (!TASK_ID_PATTERN.test(taskId)) return undefined; // never a path from an unvalidated id
     const file = this.fileOf(taskId);
-    // every new task_id is looked up here: a missing file is the usual answer, without an Error built
-    if (!existsSync(file)) return undefined;
+    // every new task_id is looked up here: no entry is the usual answer, known without the disk where
+    // a file's name is its id; where case may be ignored another spelling's file may answer
+    if (!this.onDisk.has(taskId) && (CASE_SENSITIVE || !existsSync(file))) return undefined;
     try {
       return JSON.parse(readFileSync(file, 'utf8')) as JournalEntry;
     } catch {
@@ -162,7 +173,7 @@ export class TaskJournal {
   prune(entries: JournalEntry[], keep: number): JournalEntry[] {
     const confirmed = entries.filter((e) => e.phase === 'finished' && e.delivered);
     const old = new Set(confirmed.slice(0, Math.max(0, confirmed.length - keep)));
-    for (const entry of old) rmSync(this.fileOf(entry.task_id), { force: true });
+    for (const entry of old) this.remove(entry.task_id);
     return entries.filter((e) => !old.has(e));
   }
 
@@ -171,7 +182,11 @@ export class TaskJournal {
     for (const id of taskIds) {
       await this.writes.get(id)?.tail;
       const entry = this.read(id);
-      if (entry?.phase === 'finished' && entry.delivered) await rm(this.fileOf(id), { force: true });
+      if (entry?.phase === 'finished' && entry.delivered) {
+        // first: a write that lands meanwhile puts it back, and a read finds no file, as after the rm
+        this.onDisk.delete(id);
+        await rm(this.fileOf(id), { force: true });
+      }
     }
   }
 
@@ -180,16 +195,42 @@ export class TaskJournal {
     await Promise.all([...this.writes.values()].map((w) => w.tail));
   }
 
-  private async writeFile(entry: JournalEntry, sync: boolean): Promise<void> {
+  /**
+   * Temp file, then rename, with fs's callbacks: every task writes its entry three or four times, and
+   * a FileHandle's promises cost the main thread about half as much again per write.
+   */
+  private writeFile(entry: JournalEntry, sync: boolean): Promise<void> {
     const file = this.fileOf(entry.task_id);
-    const handle = await open(`${file}.tmp`, 'w');
-    try {
-      await handle.writeFile(JSON.stringify(entry));
-      if (sync) await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(`${file}.tmp`, file);
+    const tmp = `${file}.tmp`;
+    const data = Buffer.from(JSON.stringify(entry));
+    return new Promise((resolve, reject) => {
+      fs.open(tmp, 'w', (openErr, fd) => {
+        if (openErr) return reject(openErr);
+        const closeThen = (err: Error | null) =>
+          fs.close(fd, (closeErr) => {
+            const failed = err ?? closeErr;
+            if (failed) return reject(failed);
+            fs.rename(tmp, file, (renameErr) => {
+              if (renameErr) return reject(renameErr);
+              this.onDisk.add(entry.task_id);
+              resolve();
+            });
+          });
+        const writeFrom = (at: number) =>
+          fs.write(fd, data, at, data.length - at, at, (writeErr, written) => {
+            if (writeErr) return closeThen(writeErr);
+            if (at + written < data.length) return writeFrom(at + written);
+            if (!sync) return closeThen(null);
+            fs.fsync(fd, closeThen);
+          });
+        writeFrom(0);
+      });
+    });
+  }
+
+  private remove(taskId: string): void {
+    rmSync(this.fileOf(taskId), { force: true });
+    this.onDisk.delete(taskId);
   }
 
   private fileOf(taskId: string): string {

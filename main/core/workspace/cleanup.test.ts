@@ -130,6 +130,22 @@ describe('cleanupTasks', () => {
     });
   });
 
+  it('a work dir whose record cannot be written is made, the write fails, and cleanup leaves the dir alone', async () => {
+    const recordsDir = path.join(layout.root, 'state', 'task-dirs');
+    fs.rmSync(recordsDir, { recursive: true });
+    fs.writeFileSync(recordsDir, 'not a directory');
+    await expect(dirs.prepare('t-unrecorded', layout.taskDir('t-unrecorded'))).rejects.toMatchObject({
+      code: 'ENOTDIR',
+    });
+    expect(fs.statSync(layout.taskDir('t-unrecorded')).isDirectory()).toBe(true);
+    fs.writeFileSync(layout.taskLogFile('t-unrecorded'), 'x');
+    setAge(layout.taskDir('t-unrecorded'), 30);
+    setAge(layout.taskLogFile('t-unrecorded'), 30);
+    expect(await cleanup(layout, { keep_tasks: 0, keep_days: 1 }, idle, dirs, NOW)).toEqual(['t-unrecorded']);
+    // its log went; the directory, not known as the agent's, stays
+    expect(remaining()).toEqual({ dirs: ['t-unrecorded'], logs: [] });
+  });
+
   it('never removes a directory a queued or running task uses, nor one holding it (issue 11: tasks/shared)', async () => {
     // t-old created tasks/shared; t-now (running) works in it too; t-nested runs below another's dir
     await dirs.prepare('t-old', path.join(layout.tasksDir, 'shared'));

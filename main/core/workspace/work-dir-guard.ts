@@ -31,36 +31,38 @@ const TASKS = 'tasks';
 
 /**
  * Why `dir` (absolute, normalised) must not be a task's work dir, as a phrase that completes
- * "work_dir … ", or null when it may be.
+ * "work_dir … ", or null when it may be. Every task is checked twice, so the paths are compared as
+ * strings once normalised (path.relative per pair cost more than the rest of a task's admission).
  */
 export function confinementViolation(dir: string, workRoot: string, c: Confinement = {}): string | null {
+  const at = normal(dir);
   const allowed = c.allowedRoots ?? [];
-  const roots = [workRoot, ...allowed];
-  if (!roots.some((r) => isInside(r, dir))) {
+  const allowedAt = allowed.map(normal);
+  if (!within(normal(workRoot), at) && !allowedAt.some((r) => within(r, at))) {
     const others = allowed.length ? ` or any root of task.allowed_work_dirs (${allowed.join(', ')})` : '';
     return `is outside the work root ${workRoot}${others}`;
   }
-  for (const r of allowed) {
-    if (same(r, dir)) return `is the root ${r} of task.allowed_work_dirs itself; a task works in a directory below it`;
-  }
-  for (const root of unique([workRoot, ...(c.agentRoots ?? [])])) {
-    if (same(root, dir))
+  const sameAllowed = allowedAt.indexOf(at);
+  if (sameAllowed >= 0)
+    return `is the root ${allowed[sameAllowed]} of task.allowed_work_dirs itself; a task works in a directory below it`;
+  const seen = new Set<string>();
+  for (const root of [workRoot, ...(c.agentRoots ?? [])]) {
+    const r = normal(root);
+    if (seen.has(r)) continue;
+    seen.add(r);
+    if (r === at)
       return `is the work root ${root} itself, where the agent keeps its journal, logs and tasks; a task works in a directory below it`;
-    const tasksDir = path.join(root, TASKS);
-    if (same(tasksDir, dir))
-      return `is the tasks folder ${tasksDir} itself, which holds every task's directory; use tasks/<name>`;
+    if (child(r, TASKS) === at)
+      return `is the tasks folder ${path.join(root, TASKS)} itself, which holds every task's directory; use tasks/<name>`;
     for (const name of SEALED) {
-      const own = path.join(root, name);
-      if (isInside(own, dir))
-        return `is inside the agent's own ${own}; tasks may not work in state/, logs/, cache/ or agent-id`;
+      if (within(child(r, name), at))
+        return `is inside the agent's own ${path.join(root, name)}; tasks may not work in state/, logs/, cache/ or agent-id`;
     }
-    for (const own of [root, tasksDir, ...SEALED.map((n) => path.join(root, n))]) {
-      if (isInside(dir, own))
-        return `contains the agent's own ${own}; a task's directory may not hold the agent's files`;
-    }
+    // what holds the work root holds all of the agent's files in it
+    if (within(at, r)) return `contains the agent's own ${root}; a task's directory may not hold the agent's files`;
   }
   for (const file of c.agentFiles ?? []) {
-    if (isInside(dir, file))
+    if (within(at, normal(file)))
       return `contains the agent's own ${file}; a task's directory may not hold the agent's files`;
   }
   return null;
@@ -93,21 +95,30 @@ export function confineWorkDir(
 }
 
 export function isInside(root: string, candidate: string): boolean {
-  const rel = path.relative(fold(root), fold(candidate));
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+  return within(normal(root), normal(candidate));
 }
 
-function same(a: string, b: string): boolean {
-  return path.relative(fold(a), fold(b)) === '';
+/** `candidate` is `root` or below it; both from normal() */
+function within(root: string, candidate: string): boolean {
+  return (
+    candidate.startsWith(root) &&
+    (candidate.length === root.length || root.endsWith(path.sep) || candidate[root.length] === path.sep)
+  );
+}
+
+/** `name` in `dir`, both from normal() */
+function child(dir: string, name: string): string {
+  return dir.endsWith(path.sep) ? dir + name : dir + path.sep + name;
+}
+
+/** Absolute, normalised (no `.`, `..`, doubled or trailing separator) and case-folded where case is ignored. */
+function normal(p: string): string {
+  return fold(path.resolve(p));
 }
 
 /** Windows and macOS file systems ignore case by default: `STATE` is `state` there. */
 function fold(p: string): string {
   return process.platform === 'win32' || process.platform === 'darwin' ? p.toLowerCase() : p;
-}
-
-function unique(paths: string[]): string[] {
-  return paths.filter((p, i) => paths.findIndex((q) => same(p, q)) === i);
 }
 
 /** The real path of the longest existing part of `p`, with the rest (to be created later) appended. */
@@ -128,11 +139,13 @@ function realpathOfExisting(p: string, said: string): string {
   }
 }
 
-/** lstat, not stat: a dangling symlink exists, and must be resolved rather than skipped over. */
+/**
+ * lstat, not stat: a dangling symlink exists, and must be resolved rather than skipped over. A task's
+ * dir is usually missing when checked: no Error is built for that.
+ */
 function exists(p: string): boolean {
   try {
-    fs.lstatSync(p);
-    return true;
+    return fs.lstatSync(p, { throwIfNoEntry: false }) !== undefined;
   } catch {
     return false;
   }

@@ -7,9 +7,15 @@
  * through its parent; only what leaves the tree another way (an orphan reaped by init, the root
  * itself, reaped by the agent) is kept from its last sample. What a process did after the last
  * sample before it ended is lost: the figures are a lower bound, which `source: "sampled"` says.
+ *
+ * The usual sample at a task's end finds nothing: the root was reaped and its group is empty. The
+ * root leads its group for as long as it exists (it is a session leader, which cannot leave it), and
+ * every member is found from the root or the group, so an empty group (one `kill(-pgid, 0)`, which
+ * zombies still answer) proves that a look at /proc would find no member; it is not read then.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import type { TaskUsage } from '../../protocol/frames.js';
+import { groupAlive } from '../process-tree.js';
 
 /** USER_HZ: the unit of /proc/<pid>/stat times, 100 on every Linux architecture Node runs on */
 const TICKS_PER_S = 100;
@@ -38,6 +44,53 @@ interface StatLine {
   rssBytes: number;
 }
 
+/** Where the samples look: procfs, and whether a process group has a member left. */
+export interface ProcSource {
+  /** the entries of the proc root; null when it cannot be listed (no /proc) */
+  list(): string[] | null;
+  /** a small file below the proc root (`<pid>/stat`), undefined when gone or not ours to read */
+  read(file: string): string | undefined;
+  groupAlive(pgid: number): boolean;
+}
+
+/**
+ * procfs read through one reused buffer: readFileSync allocates 64 KiB for every procfs file (their
+ * size reads as 0), which a look at every process made the agent's main cost per task. The files
+ * read are far smaller: stat is under 1 KiB (comm is at most 16 bytes), io a few lines, and status's
+ * VmHWM comes in its first 1 KiB.
+ */
+export function procfs(root = '/proc'): ProcSource {
+  return {
+    list: () => {
+      try {
+        return readdirSync(root);
+      } catch {
+        return null;
+      }
+    },
+    read: (file) => readSmall(`${root}/${file}`),
+    groupAlive,
+  };
+}
+
+const scratch = Buffer.allocUnsafe(16 * 1024);
+
+function readSmall(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    return scratch.toString('latin1', 0, readSync(fd, scratch, 0, scratch.length, 0));
+  } catch {
+    return undefined; // a process that exits between open and read reads as ESRCH
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export class ProcTreeUsage {
   /** `${pid}:${start}` → its latest figures */
   private readonly last = new Map<string, Member>();
@@ -52,12 +105,15 @@ export class ProcTreeUsage {
     private readonly rootPid: number,
     /** the root's start time (process-tree.ts processStartTime): a reused pid is not the root */
     private readonly rootStart: number | undefined,
-    private readonly procRoot = '/proc',
+    private readonly proc: ProcSource = procfs(),
   ) {}
 
-  /** One look at the tree; cheap enough for a few a second (one readdir, two reads per member). */
+  /**
+   * One look at the tree; cheap enough for a few a second (one readdir, a read per process, three per
+   * member), and one signal once the tree is gone.
+   */
   sample(): void {
-    const stats = this.readStats();
+    const stats = this.proc.groupAlive(this.rootPid) ? this.readStats() : [];
     const members = this.treeOf(stats);
     const now = new Map<string, Member>();
     let rss = 0;
@@ -129,22 +185,12 @@ export class ProcTreeUsage {
   }
 
   private readStats(): StatLine[] {
-    let names: string[];
-    try {
-      names = readdirSync(this.procRoot);
-    } catch {
-      return [];
-    }
     const out: StatLine[] = [];
-    for (const name of names) {
+    for (const name of this.proc.list() ?? []) {
       const pid = Number(name);
       if (!Number.isInteger(pid) || pid <= 0) continue;
-      let stat: string;
-      try {
-        stat = readFileSync(`${this.procRoot}/${pid}/stat`, 'latin1');
-      } catch {
-        continue;
-      }
+      const stat = this.proc.read(`${pid}/stat`);
+      if (stat === undefined) continue;
       // "pid (comm) state ppid pgrp ...": fields after the last ')' from `state` (field 3) on
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 22);
       out.push({
@@ -162,24 +208,17 @@ export class ProcTreeUsage {
   }
 
   private readIo(pid: number): { readBytes: number; writeBytes: number } | null {
-    let text: string;
-    try {
-      text = readFileSync(`${this.procRoot}/${pid}/io`, 'latin1');
-    } catch {
-      return null; // gone, or not ours to read (another user's task when the agent is not root)
-    }
+    const text = this.proc.read(`${pid}/io`);
+    // gone, or not ours to read (another user's task when the agent is not root)
+    if (text === undefined) return null;
     return { readBytes: field(text, 'read_bytes'), writeBytes: field(text, 'write_bytes') };
   }
 
   /** VmHWM: one process's peak between samples, which the sum of current RSS misses. */
   private highWater(pid: number): number {
-    try {
-      const status = readFileSync(`${this.procRoot}/${pid}/status`, 'latin1');
-      const m = /^VmHWM:\s+(\d+) kB/m.exec(status);
-      return m ? Number(m[1]) * 1024 : 0;
-    } catch {
-      return 0;
-    }
+    const status = this.proc.read(`${pid}/status`);
+    const m = status === undefined ? null : /^VmHWM:\s+(\d+) kB/m.exec(status);
+    return m ? Number(m[1]) * 1024 : 0;
   }
 }
 
