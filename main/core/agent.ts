@@ -80,6 +80,8 @@ const SHORT_TOKEN_WARNING = (n: number) =>
   `the token is ${n} characters long, too short to mask safely: logs mask it only where it stands as a whole word`;
 const SHUTDOWN_FLUSH_MS = 5_000;
 const CLEANUP_DELAY_MS = 1_000;
+/** a steady stream of tasks still gets its cleanup this long after the first asked for it */
+const CLEANUP_MAX_DELAY_MS = 30_000;
 /** confirmed results kept in the journal across restarts, to answer redeliveries */
 const JOURNAL_RESULTS_KEPT = 1_000;
 
@@ -130,6 +132,7 @@ export class Agent {
   private cleanupRunning: Promise<void> | null = null;
   private cleanupAgain = false;
   private cleanupTimer: NodeJS.Timeout | null = null;
+  private cleanupAskedAt = 0;
   private cleanupPolicy: AgentConfig['task']['cleanup'];
   private authCount = 0;
   private recovered: Promise<void> = Promise.resolve();
@@ -693,9 +696,18 @@ export class Agent {
   }
 
   /** After a task: once a burst of tasks has settled, not after each of them. */
+  /**
+   * Once tasks stop finishing for a moment: a burst of short tasks is cleaned up after it, not in the
+   * middle of it (each finish puts it off, up to CLEANUP_MAX_DELAY_MS after the first).
+   */
   private cleanupSoon(): void {
     if (this.stopping) return;
-    this.cleanupTimer ??= setTimeout(() => {
+    if (this.cleanupTimer) {
+      if (Date.now() - this.cleanupAskedAt < CLEANUP_MAX_DELAY_MS) this.cleanupTimer.refresh();
+      return;
+    }
+    this.cleanupAskedAt = Date.now();
+    this.cleanupTimer = setTimeout(() => {
       this.cleanupTimer = null;
       this.cleanup();
     }, CLEANUP_DELAY_MS);
