@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentEvent, LogFileProblem, SystemInfo } from '../api.js';
+import type { AgentEvent, LogFileProblem, SystemInfo, TaskView } from '../api.js';
 import { AgentState } from './agent-state.js';
 
 function newState(): AgentState {
@@ -102,5 +102,39 @@ describe('the metrics recorded from a heartbeat', () => {
     const custom = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`s${i}`, i]));
     const kept = Object.keys(record({ custom }).custom ?? {});
     expect(kept).toEqual(['s0', 's1', 's2', 's3', 's4', 's5', 's6', 's7']);
+  });
+});
+
+describe('the tasks kept for the UI', () => {
+  const view = (id: string, finishedAt: string | null): TaskView => ({
+    taskId: id,
+    command: 'true',
+    phase: finishedAt ? 'finished' : 'running',
+    workDir: '/w',
+    receivedAt: 't',
+    startedAt: 't',
+    finishedAt,
+    duration: null,
+    exitCode: null,
+    signal: null,
+    errorCode: null,
+    error: null,
+    pid: null,
+    outputSeq: 0,
+  });
+  const ids = (state: AgentState) => state.snapshot().tasks.map((t) => t.taskId);
+
+  it('keeps the newest 200 finished tasks and the output of the newest 20; a running task is never dropped', () => {
+    const state = newState();
+    state.upsertTask(view('long', null)); // runs through all of it
+    for (let n = 1; n <= 300; n++) {
+      state.upsertTask(view(`t${n}`, null));
+      state.appendOutput(`t${n}`, { seq: 1, stream: 'stdout', text: `out ${n}`, at: 't' });
+      state.updateTask(`t${n}`, { phase: 'finished', finishedAt: 't' });
+    }
+    expect(ids(state)).toEqual(['long', ...Array.from({ length: 200 }, (_, i) => `t${101 + i}`)]);
+    expect(state.taskOutput('t280')).toEqual([]);
+    expect(state.taskOutput('t281').map((c) => c.text)).toEqual(['out 281']);
+    expect(state.taskOutput('t300').map((c) => c.text)).toEqual(['out 300']);
   });
 });

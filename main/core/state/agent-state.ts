@@ -171,7 +171,9 @@ export class AgentState implements AgentStateSource {
   upsertTask(task: TaskView): void {
     this.tasks.set(task.taskId, task);
     this.emit({ type: 'task', task: { ...task } });
-    this.trimFinished();
+    // only a finish can put the finished tasks over their bound: a look at every task on every
+    // update was 0.1 ms per task in a burst
+    if (task.finishedAt !== null) this.trimFinished();
   }
 
   updateTask(taskId: string, patch: Partial<TaskView>): void {
