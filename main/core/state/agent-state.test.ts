@@ -109,7 +109,7 @@ describe('the tasks kept for the UI', () => {
   const view = (id: string, finishedAt: string | null): TaskView => ({
     taskId: id,
     command: 'true',
-    phase: finishedAt ? 'finished' : 'running',
+    phase: finishedAt ? 'success' : 'running',
     workDir: '/w',
     receivedAt: 't',
     startedAt: 't',
@@ -130,7 +130,7 @@ describe('the tasks kept for the UI', () => {
     for (let n = 1; n <= 300; n++) {
       state.upsertTask(view(`t${n}`, null));
       state.appendOutput(`t${n}`, { seq: 1, stream: 'stdout', text: `out ${n}`, at: 't' });
-      state.updateTask(`t${n}`, { phase: 'finished', finishedAt: 't' });
+      state.updateTask(`t${n}`, { phase: 'success', finishedAt: 't' });
     }
     expect(ids(state)).toEqual(['long', ...Array.from({ length: 200 }, (_, i) => `t${101 + i}`)]);
     expect(state.taskOutput('t280')).toEqual([]);

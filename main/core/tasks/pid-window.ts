@@ -11,8 +11,9 @@
  * pids went all the way round since, which needs about as many forks as there are free pids: the
  * forks counted by /proc/stat since the task started say when that cannot have happened.
  */
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { groupAlive } from './process-tree.js';
+import { readProcText } from './proc-read.js';
 import { treeCookie } from './tree-key.js';
 
 const HAS_PROC = process.platform === 'linux';
@@ -30,7 +31,6 @@ export interface PidWindow {
   threads: number;
 }
 
-const scratch = Buffer.allocUnsafe(4096);
 let pidMax: number | undefined;
 
 /** The counters before a spawn; undefined where they cannot be read (not Linux, no /proc). */
@@ -91,24 +91,8 @@ function pidsAfter(root: number, last: number): number[] {
   return listed;
 }
 
-function readSmall(file: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
-    return scratch.toString('latin1', 0, readSync(fd, scratch, 0, scratch.length, 0));
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function readNumber(file: string): number | undefined {
-  const n = Number(readSmall(file));
+  const n = Number(readProcText(file));
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
@@ -127,7 +111,7 @@ function forkCount(): number | undefined {
 
 /** "0.15 0.30 0.41 2/345 6789": running/total scheduling entities, then the last pid handed out */
 function loadAverage(): { threads: number; lastPid: number } | undefined {
-  const fields = readSmall('/proc/loadavg')?.trim().split(' ');
+  const fields = readProcText('/proc/loadavg')?.trim().split(' ');
   const threads = Number(fields?.[3]?.split('/')[1]);
   const lastPid = Number(fields?.[4]);
   return Number.isInteger(threads) && Number.isInteger(lastPid) ? { threads, lastPid } : undefined;
@@ -137,7 +121,7 @@ function loadAverage(): { threads: number; lastPid: number } | undefined {
 const KERNEL_THREAD = 0x00200000;
 
 function readStat(pid: number): { start: number; dead: boolean; kernel: boolean } | undefined {
-  const stat = readSmall(`/proc/${pid}/stat`);
+  const stat = readProcText(`/proc/${pid}/stat`);
   if (stat === undefined) return undefined;
   // "pid (comm) state ppid pgrp session tty tpgid flags ...": comm may hold spaces and parentheses,
   // so count after the last ')'

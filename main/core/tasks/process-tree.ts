@@ -9,6 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { readProcText } from './proc-read.js';
 import { treeCookie } from './tree-key.js';
 
 const IS_WINDOWS = process.platform === 'win32';
@@ -188,12 +189,8 @@ async function waitUntilGone(
 /** A process's start time (clock ticks after boot, Linux): with its pid, it names one process for good. */
 export function processStartTime(pid: number): number | undefined {
   if (!HAS_PROC) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ', 20)[19]);
-  } catch {
-    return undefined;
-  }
+  const stat = readProcText(`/proc/${pid}/stat`);
+  return stat === undefined ? undefined : Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ', 20)[19]);
 }
 
 function readProcTable(): ProcEntry[] {
@@ -201,12 +198,8 @@ function readProcTable(): ProcEntry[] {
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
     if (!Number.isInteger(pid)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    } catch {
-      continue; // exited while we listed
-    }
+    const stat = readProcText(`/proc/${pid}/stat`);
+    if (stat === undefined) continue; // exited while we listed
     // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so parse after the last ')'
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 20);
     entries.push({

@@ -13,9 +13,10 @@
  * every member is found from the root or the group, so an empty group (one `kill(-pgid, 0)`, which
  * zombies still answer) proves that a look at /proc would find no member; it is not read then.
  */
-import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import type { TaskUsage } from '../../protocol/frames.js';
 import { groupAlive } from '../process-tree.js';
+import { readProcText } from '../proc-read.js';
 
 /** USER_HZ: the unit of /proc/<pid>/stat times, 100 on every Linux architecture Node runs on */
 const TICKS_PER_S = 100;
@@ -53,12 +54,7 @@ export interface ProcSource {
   groupAlive(pgid: number): boolean;
 }
 
-/**
- * procfs read through one reused buffer: readFileSync allocates 64 KiB for every procfs file (their
- * size reads as 0), which a look at every process made the agent's main cost per task. The files
- * read are far smaller: stat is under 1 KiB (comm is at most 16 bytes), io a few lines, and status's
- * VmHWM comes in its first 1 KiB.
- */
+/** The real /proc, its small files read through one reused buffer (proc-read.ts). */
 export function procfs(root = '/proc'): ProcSource {
   return {
     list: () => {
@@ -68,27 +64,9 @@ export function procfs(root = '/proc'): ProcSource {
         return null;
       }
     },
-    read: (file) => readSmall(`${root}/${file}`),
+    read: (file) => readProcText(`${root}/${file}`),
     groupAlive,
   };
-}
-
-const scratch = Buffer.allocUnsafe(16 * 1024);
-
-function readSmall(file: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
-    return scratch.toString('latin1', 0, readSync(fd, scratch, 0, scratch.length, 0));
-  } catch {
-    return undefined; // a process that exits between open and read reads as ESRCH
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export class ProcTreeUsage {
