@@ -2,7 +2,7 @@
  * The outbox's write-ahead file: one JSON line per record, appended strictly in order (one write
  * at a time, each at the end of the one before), so a kill -9 leaves at most the last write torn,
  * and its torn last line is cut off at the next open. There is no fsync per record (a process
- * crash keeps what the page cache has); a timer asks for one at most once a second. Two kinds of
+ * crash keeps what the page cache has); a write arms a timer that asks for one a second later. Two kinds of
  * line: a frame exactly as it goes on the wire, and a confirmation record
  * (`{"type":"_confirmed",…}`) naming the frames the platform has confirmed since.
  */
@@ -41,15 +41,13 @@ export interface ScanReport {
 export class OutboxFile {
   private fd: number;
   private end: number;
-  private dirty = false;
-  private readonly syncTimer: NodeJS.Timeout;
+  /** the fdatasync asked for after a write: armed by the first write since the last one, so an idle agent has no timer */
+  private syncTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly file: string) {
     mkdirSync(path.dirname(file), { recursive: true });
     this.fd = openSync(file, 'a+');
     this.end = statSync(file).size;
-    this.syncTimer = setInterval(() => this.syncSoon(), SYNC_EVERY_MS);
-    this.syncTimer.unref();
   }
 
   get size(): number {
@@ -102,7 +100,7 @@ export class OutboxFile {
     let done = writevSync(this.fd, lines, this.end);
     while (done < total) done += writevSync(this.fd, rest(lines, done), this.end + done);
     this.end += total;
-    this.dirty = true;
+    this.syncSoon();
   }
 
   read(offset: number, length: number): Buffer {
@@ -145,19 +143,22 @@ export class OutboxFile {
     closeSync(this.fd);
     this.fd = openSync(this.file, 'a+');
     this.end = end;
-    this.dirty = true;
+    this.syncSoon();
     return offsets;
   }
 
   close(): void {
-    clearInterval(this.syncTimer);
+    if (this.syncTimer) clearTimeout(this.syncTimer);
     closeSync(this.fd);
   }
 
   private syncSoon(): void {
-    if (!this.dirty) return;
-    this.dirty = false;
-    fdatasync(this.fd, () => undefined); // best effort: a power cut may still take the last second
+    if (this.syncTimer) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = null;
+      fdatasync(this.fd, () => undefined); // best effort: a power cut may still take the last second
+    }, SYNC_EVERY_MS);
+    this.syncTimer.unref();
   }
 }
 
