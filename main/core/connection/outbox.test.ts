@@ -1,7 +1,7 @@
 import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { TaskLogFrame, TaskResultFrame } from '../protocol/frames.js';
 import { Outbox } from './outbox.js';
 
@@ -371,5 +371,25 @@ describe('Outbox write-ahead file, grouped writes', () => {
     w.box.requeueUnconfirmed();
     expect(send(w.box)).toEqual(['a:1', 'a:2']); // from memory: no file holds them
     w.box.close();
+  });
+});
+
+describe('Outbox write-ahead file, idle', () => {
+  it('an outbox with nothing written keeps no timer (an idle agent wakes for nothing); a write arms one fdatasync', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const box = new Outbox({ file: fileIn() });
+      expect(vi.getTimerCount()).toBe(0);
+      box.push(log('a', 1));
+      box.push(log('a', 2));
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(1_000);
+      expect(vi.getTimerCount()).toBe(0);
+      box.push(log('a', 3));
+      box.close();
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
