@@ -147,7 +147,7 @@ async function main(): Promise<number> {
   const toMd =
     opts.writeMd ||
     (!opts.quick && !opts.only && !process.env.ATS_BENCH_CLI && !opts.agentFlags.length && !opts.cpuProf);
-  const written = writeReport(REPO, report, toMd);
+  const written = await writeReport(REPO, report, toMd);
   console.log(
     `wrote ${[written.json, written.md]
       .filter(Boolean)

@@ -105,7 +105,11 @@ ${BEGIN}
 ${END}
 `;
 
-export function writeReport(repo: string, r: Report, toMarkdown = true): { json: string; md: string | null } {
+export async function writeReport(
+  repo: string,
+  r: Report,
+  toMarkdown = true,
+): Promise<{ json: string; md: string | null }> {
   const dir = path.join(repo, 'bench-results');
   mkdirSync(dir, { recursive: true });
   const json = path.join(dir, 'latest.json');
@@ -116,6 +120,9 @@ export function writeReport(repo: string, r: Report, toMarkdown = true): { json:
   if (!text.includes(BEGIN) || !text.includes(END)) text = `${text.trimEnd()}\n\n## Results\n\n${BEGIN}\n${END}\n`;
   const before = text.slice(0, text.indexOf(BEGIN) + BEGIN.length);
   const after = text.slice(text.indexOf(END));
-  writeFileSync(md, `${before}\n${markdownTable(r)}\n${after}`);
+  // laid out as prettier does, so that the run leaves `npm run format:check` passing
+  const prettier = await import('prettier');
+  const options = (await prettier.resolveConfig(md)) ?? {};
+  writeFileSync(md, await prettier.format(`${before}\n${markdownTable(r)}\n${after}`, { ...options, filepath: md }));
   return { json, md };
 }
