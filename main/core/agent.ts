@@ -36,6 +36,7 @@ import {
   type ConfigUpdateFrame,
   type ErrorFrame,
   type HeartbeatFrame,
+  type OnConfirmed,
   type TaskLogFrame,
   type TaskResultFrame,
 } from './protocol/frames.js';
@@ -601,7 +602,7 @@ export class Agent {
     this.connection.sendNow(reply);
   }
 
-  private deliver(frame: TaskLogFrame | TaskResultFrame, onConfirmed?: () => void): void {
+  private deliver(frame: TaskLogFrame | TaskResultFrame, onConfirmed?: OnConfirmed): void {
     this.connection.sendReliable(frame, onConfirmed);
   }
 

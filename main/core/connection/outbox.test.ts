@@ -235,6 +235,38 @@ describe('Outbox write-ahead file', () => {
     expect(second.pendingResult('a')).toBeUndefined();
   });
 
+  it('keeps a confirmed result on file through later start-overs until its onConfirmed settles (the journal write)', async () => {
+    const file = fileIn();
+    const first = new Outbox({ file });
+    let journaled!: () => void;
+    first.push(result('a'), () => new Promise<void>((resolve) => (journaled = resolve)));
+    send(first);
+    first.ack('a', { result: true });
+    // more work comes and is confirmed: each time nothing is pending, the file starts over
+    for (let n = 1; n <= 3; n++) {
+      first.push(log('b', n));
+      send(first);
+      first.ack('b', { seq: n });
+      await turn();
+    }
+    first.push(result('b'));
+    send(first);
+    first.ack('b', { result: true });
+    // kill -9 while a's journal write is still under way: the next start knows a was confirmed, and has it
+    const restarted = new Outbox({ file });
+    expect(restarted.resultConfirmed('a')).toBe(true);
+    expect(restarted.confirmedResult('a')).toMatchObject({ task_id: 'a', status: 'success' });
+    expect(restarted.pendingResult('a')).toBeUndefined();
+    expect(send(restarted)).toEqual([]);
+    journaled();
+    await turn();
+    first.push(log('c', 1));
+    send(first);
+    first.ack('c', { seq: 1 });
+    await turn();
+    expect(new Outbox({ file }).resultConfirmed('a')).toBe(false); // the journal says it now
+  });
+
   it('memory caches only the tail: frames past the limit are read back from the file', () => {
     const file = fileIn();
     const box = new Outbox({ file, memoryLimit: 300 });

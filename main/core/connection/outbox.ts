@@ -23,7 +23,7 @@
  * is replaced by one agent line saying how much was left out (the task's log file has it all).
  * A task_result is never dropped.
  */
-import type { TaskLogFrame, TaskResultFrame } from '../protocol/frames.js';
+import type { OnConfirmed, TaskLogFrame, TaskResultFrame } from '../protocol/frames.js';
 import { OutboxFile } from './outbox-file.js';
 
 export type OutboxFrame = TaskLogFrame | TaskResultFrame;
@@ -74,7 +74,7 @@ interface Entry {
   /** the ping epoch current when it was last written to a socket */
   epoch: number;
   confirmed: boolean;
-  onConfirmed?: () => void;
+  onConfirmed?: OnConfirmed;
 }
 
 interface TaskFrames {
@@ -117,8 +117,14 @@ export class Outbox {
   private writeScheduled = false;
   /** task_log frames confirmed in this turn, recorded together by the next write: task → seq */
   private confirmedLogs: Record<string, number> | null = null;
-  /** results confirmed since the file last started over: a truncation or compaction records them */
-  private resultsSinceReset: string[] = [];
+  /**
+   * Results confirmed whose onConfirmed (the journal's record) has not settled, with their frames:
+   * every truncation or compaction keeps both, so a crash before the journal has the result loses
+   * neither the result nor the fact that the platform has it.
+   */
+  private readonly unsettledResults = new Map<string, Buffer | null>();
+  /** frames of results the file says were confirmed, found at start (for recovery) */
+  private readonly confirmedBodies = new Map<string, Buffer>();
   private closed = false;
 
   constructor(opts: OutboxOptions = {}) {
@@ -172,12 +178,27 @@ export class Outbox {
   }
 
   /** Calls `cb` once the task's pending result is confirmed; false when none is pending. */
-  whenResultConfirmed(taskId: string, cb: () => void): boolean {
+  whenResultConfirmed(taskId: string, cb: OnConfirmed): boolean {
     const entry = this.resultEntry(taskId);
     if (!entry) return false;
     const before = entry.onConfirmed;
-    entry.onConfirmed = before ? () => (before(), cb()) : cb;
+    entry.onConfirmed = before ? () => Promise.all([before(), cb()]) : cb;
     return true;
+  }
+
+  /**
+   * A result confirmed before this start (resultConfirmed) whose record elsewhere is being written
+   * now: the file keeps its confirmation until `recorded` settles.
+   */
+  keepConfirmedUntil(taskId: string, recorded: Promise<unknown>): void {
+    if (!this.unsettledResults.has(taskId)) this.unsettledResults.set(taskId, this.confirmedBodies.get(taskId) ?? null);
+    recorded.finally(() => this.unsettledResults.delete(taskId)).catch(() => undefined);
+  }
+
+  /** The frame of a result an earlier run saw confirmed, when the file still holds it. */
+  confirmedResult(taskId: string): TaskResultFrame | undefined {
+    const body = this.unsettledResults.get(taskId) ?? this.confirmedBodies.get(taskId);
+    return body ? (JSON.parse(body.toString('utf8')) as TaskResultFrame) : undefined;
   }
 
   /**
@@ -185,7 +206,7 @@ export class Outbox {
    * result for a task whose result is still pending is not queued twice: the pending one goes out,
    * and `onConfirmed` waits for it.
    */
-  push(frame: OutboxFrame, onConfirmed?: () => void): void {
+  push(frame: OutboxFrame, onConfirmed?: OnConfirmed): void {
     const seq = frame.type === 'task_result' ? RESULT : frame.seq;
     if (seq === RESULT && this.resultEntry(frame.task_id)) {
       if (onConfirmed) this.whenResultConfirmed(frame.task_id, onConfirmed);
@@ -418,10 +439,12 @@ export class Outbox {
     const logs: Record<string, number> = {};
     const results: string[] = [];
     for (const entry of done) {
+      // the frame, while it can still be read: kept on file until the journal has it
+      // (with nobody to wait for, the record alone)
+      if (entry.seq === RESULT) this.unsettledResults.set(entry.taskId, entry.onConfirmed ? this.bodyOf(entry) : null);
       this.drop(entry);
       if (entry.seq === RESULT) {
         results.push(entry.taskId);
-        this.resultsSinceReset.push(entry.taskId);
         this.rememberConfirmedResult(entry.taskId);
       } else logs[entry.taskId] = Math.max(logs[entry.taskId] ?? 0, entry.seq);
     }
@@ -438,7 +461,12 @@ export class Outbox {
         this.scheduleWrite();
       }
     }
-    for (const entry of done) entry.onConfirmed?.();
+    for (const entry of done) {
+      const settled = entry.onConfirmed?.();
+      if (entry.seq !== RESULT) continue;
+      if (settled instanceof Promise) this.keepConfirmedUntil(entry.taskId, settled);
+      else this.unsettledResults.delete(entry.taskId);
+    }
   }
 
   /** The task_log confirmations gathered so far (and `more`) as one record at the queue's end. */
@@ -456,6 +484,28 @@ export class Outbox {
     } else if (this.nextOffset > this.diskCap) this.makeRoom(0);
     else if (file.size > COMPACT_MIN_BYTES && this.unconfirmedBytes * COMPACT_WHEN_LIVE_BELOW < file.size)
       this.compact();
+  }
+
+  /** A result's frame before it is dropped (null when neither memory nor the file has it). */
+  private bodyOf(entry: Entry): Buffer | null {
+    if (entry.data) return Buffer.from(entry.data);
+    return this.file && entry.offset >= 0 ? this.file.read(entry.offset, entry.length) : null;
+  }
+
+  /**
+   * What a file that starts over must hold of the confirmed results: their frames, then one record
+   * saying they were confirmed (the unsettled ones, and `more` ids).
+   */
+  private unsettledLines(more: string[] = []): Buffer[] {
+    const ids = new Set([...this.unsettledResults.keys(), ...more]);
+    if (ids.size === 0) return [];
+    const lines: Buffer[] = [];
+    for (const id of ids) {
+      const body = this.unsettledResults.get(id) ?? this.confirmedBodies.get(id);
+      if (body) lines.push(Buffer.concat([body, NEWLINE_BYTE]));
+    }
+    lines.push(confirmationLine({}, [...ids]));
+    return lines;
   }
 
   /** Drops confirmed entries from the front of the lists. */
@@ -485,12 +535,11 @@ export class Outbox {
   }
 
   /**
-   * Nothing is pending (no write under way, and only confirmation records can be queued): the file
-   * starts over, keeping only the record of the results confirmed since it last did, whose journal
-   * entries may not say "delivered" yet when a crash comes.
+   * Nothing is pending (only confirmation records can be queued): the file starts over, keeping
+   * only the record of the confirmed results whose journal entries may not say "delivered" yet.
    */
   private truncateFile(): void {
-    const results = this.resultsSinceReset;
+    const kept = this.unsettledLines();
     this.confirmedLogs = null; // the frames they confirm leave the file with it
     const keep = this.queue.filter((q) => q.entry && !q.entry.confirmed);
     this.written(
@@ -500,10 +549,9 @@ export class Outbox {
     ); // summarised away while they waited: no write needed
     this.queue = [];
     this.queuedBytes = 0;
-    this.resultsSinceReset = [];
     try {
       this.file!.truncate();
-      if (results.length) this.file!.append(confirmationLine({}, results));
+      if (kept.length) this.file!.appendAll(kept);
     } catch (err) {
       this.onWriteError(err as Error);
     }
@@ -524,13 +572,14 @@ export class Outbox {
 
   /**
    * Rewrites the file with only what is unconfirmed, the frames still queued included (they are
-   * written by the rewrite), and the record of the results confirmed since the file last started over.
+   * written by the rewrite), and the record of the confirmed results whose journal entries may not say
+   * "delivered" yet (at start, every result the file knows confirmed).
    */
-  private compact(): void {
+  private compact(results: string[] = []): void {
     const live = this.entries.slice(this.head).filter((e) => !e.confirmed);
-    const results = this.resultsSinceReset;
+    const kept = this.unsettledLines(results);
     const lines = [
-      confirmationLine({}, results),
+      ...kept,
       ...live.map((e) => {
         const line = Buffer.allocUnsafe(e.length + 1);
         this.bytesOf(e).copy(line);
@@ -541,10 +590,9 @@ export class Outbox {
     const queued = this.queue;
     try {
       const offsets = this.file!.rewrite(lines);
-      live.forEach((e, i) => (e.offset = offsets[i + 1]!));
+      live.forEach((e, i) => (e.offset = offsets[i + kept.length]!));
       this.queue = [];
       this.queuedBytes = 0;
-      this.resultsSinceReset = [];
       this.confirmedLogs = null; // the frames they confirm are not in the new file
       this.written(queued, 0, null);
     } catch (err) {
@@ -643,7 +691,11 @@ export class Outbox {
             if (typeof id !== 'string') continue;
             this.rememberConfirmedResult(id);
             const entry = this.resultEntry(id);
-            if (entry) done.push(entry);
+            if (!entry) continue;
+            done.push(entry);
+            this.confirmedBodies.set(id, file.read(entry.offset, entry.length));
+            if (this.confirmedBodies.size > CONFIRMED_RESULTS_KEPT)
+              this.confirmedBodies.delete(this.confirmedBodies.keys().next().value!);
           }
         }
         for (const e of done) this.drop(e);
@@ -670,8 +722,7 @@ export class Outbox {
     if (pending > 0)
       this.onNotice(`outbox: ${pending} unconfirmed frame(s) from an earlier run will be sent again, in order`);
     if (file.size > COMPACT_MIN_BYTES && this.unconfirmedBytes * COMPACT_WHEN_LIVE_BELOW < file.size) {
-      this.resultsSinceReset = [...this.confirmedResults];
-      this.compact();
+      this.compact([...this.confirmedResults]);
     }
   }
 }
@@ -691,6 +742,8 @@ function countLines(data: Buffer): number {
   for (let i = data.indexOf(NEWLINE_ESCAPED); i !== -1; i = data.indexOf(NEWLINE_ESCAPED, i + 2)) lines += 1;
   return lines;
 }
+
+const NEWLINE_BYTE = Buffer.from([NEWLINE]);
 
 /** a newline inside a JSON string is the two bytes \n */
 const NEWLINE_ESCAPED = Buffer.from('\\n');

@@ -25,6 +25,7 @@ import {
   type AuthFrame,
   type ErrorFrame,
   type HeartbeatFrame,
+  type OnConfirmed,
 } from '../protocol/frames.js';
 import { Backoff } from './backoff.js';
 import { Outbox, type OutboxFrame } from './outbox.js';
@@ -171,7 +172,7 @@ export class PlatformConnection extends EventEmitter<ConnectionEvents> {
   }
 
   /** task_log and task_result: on disk before anything else, kept until the platform has them. */
-  sendReliable(frame: OutboxFrame, onConfirmed?: () => void): void {
+  sendReliable(frame: OutboxFrame, onConfirmed?: OnConfirmed): void {
     this.outbox.push(frame, onConfirmed);
     if (this.authenticated) this.flush();
     this.updateBehind();

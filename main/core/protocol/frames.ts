@@ -286,3 +286,11 @@ export interface ErrorFrame {
 }
 
 export const levelOf: Record<LogStream, TaskLogFrame['level']> = { stdout: 'info', stderr: 'warning', agent: 'error' };
+
+/**
+ * What runs when a frame is confirmed. For a result it may return the promise of its own record (the
+ * journal's "delivered"): until that settles, every start-over of the outbox file keeps the result's
+ * confirmation, so that a crash in between neither sends the result again nor reports the task
+ * AGENT_RESTARTED.
+ */
+export type OnConfirmed = () => unknown;

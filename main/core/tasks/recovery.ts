@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../logging/logger.js';
 import { ErrorCode } from '../protocol/codes.js';
-import type { TaskResultFrame, TaskLogFrame } from '../protocol/frames.js';
+import type { OnConfirmed, TaskResultFrame, TaskLogFrame } from '../protocol/frames.js';
 import type { JournalEntry, TaskJournal } from './journal.js';
 import { processStartTime, stopTree } from './process-tree.js';
 import { treeKey } from './tree-key.js';
@@ -17,7 +17,10 @@ import type { TaskTable } from './task-table.js';
 export interface DeliveryLedger {
   pendingResult(taskId: string): TaskResultFrame | undefined;
   resultConfirmed(taskId: string): boolean;
-  whenResultConfirmed(taskId: string, cb: () => void): boolean;
+  /** the frame of a confirmed result, when the outbox file still holds it */
+  confirmedResult(taskId: string): TaskResultFrame | undefined;
+  whenResultConfirmed(taskId: string, cb: OnConfirmed): boolean;
+  keepConfirmedUntil(taskId: string, recorded: Promise<unknown>): void;
 }
 
 export interface RecoveryOptions {
@@ -25,7 +28,7 @@ export interface RecoveryOptions {
   journal: TaskJournal;
   reporting: TaskReporting;
   delivery: DeliveryLedger;
-  deliver: (frame: TaskLogFrame | TaskResultFrame, onConfirmed?: () => void) => void;
+  deliver: (frame: TaskLogFrame | TaskResultFrame, onConfirmed?: OnConfirmed) => void;
   killGraceS: number;
   log: Logger;
   /** this agent's id: with the task's, it marks the task's processes (tree-key.ts) */
@@ -37,11 +40,13 @@ export async function recoverTasks(entries: JournalEntry[], opts: RecoveryOption
   for (const entry of entries) table.markSeen(entry.task_id);
   for (const entry of entries) {
     const id = entry.task_id;
-    const delivered = (finished: JournalEntry) => () => journal.record({ ...finished, delivered: true });
+    const delivered = (finished: JournalEntry) => () => journal.write({ ...finished, delivered: true });
+    // confirmed in an earlier run: the outbox file keeps saying so until the journal does
+    const confirmedBefore = (finished: JournalEntry) => delivery.keepConfirmedUntil(id, delivered(finished)());
     if (entry.phase === 'finished' && entry.result) {
       table.rememberResult(entry.result);
       if (entry.delivered) continue;
-      if (delivery.resultConfirmed(id)) delivered(entry)();
+      if (delivery.resultConfirmed(id)) confirmedBefore(entry);
       else if (!delivery.whenResultConfirmed(id, delivered(entry))) {
         log.info(`task ${id}: sending its unconfirmed result again`);
         opts.deliver(entry.result, delivered(entry));
@@ -49,12 +54,13 @@ export async function recoverTasks(entries: JournalEntry[], opts: RecoveryOption
       continue;
     }
     // the outbox has a result the journal did not record (its write failed or was cut short)
-    const result = delivery.pendingResult(id);
-    if (result || delivery.resultConfirmed(id)) {
+    const confirmed = delivery.resultConfirmed(id);
+    const result = delivery.pendingResult(id) ?? (confirmed ? delivery.confirmedResult(id) : undefined);
+    if (result || confirmed) {
       const finished: JournalEntry = { ...entry, phase: 'finished', ...(result ? { result } : {}), delivered: false };
       if (result) table.rememberResult(result);
       journal.record(finished);
-      if (!delivery.whenResultConfirmed(id, delivered(finished))) delivered(finished)();
+      if (!delivery.whenResultConfirmed(id, delivered(finished))) confirmedBefore(finished);
       continue;
     }
     // a pid is trusted only while it still names the same process

@@ -7,7 +7,13 @@
 import type { TaskView } from '../api.js';
 import type { Logger } from '../logging/logger.js';
 import type { ErrorCode } from '../protocol/codes.js';
-import { levelOf, type TaskFrame, type TaskLogFrame, type TaskResultFrame } from '../protocol/frames.js';
+import {
+  levelOf,
+  type OnConfirmed,
+  type TaskFrame,
+  type TaskLogFrame,
+  type TaskResultFrame,
+} from '../protocol/frames.js';
 import { COUNTER_OF, type AgentState } from '../state/agent-state.js';
 import { crashHereForTests } from '../test-crash.js';
 import type { JournalEntry, TaskJournal } from './journal.js';
@@ -19,7 +25,7 @@ import { emptyUsage } from './usage/proc-usage.js';
 export interface ReportingOptions {
   table: TaskTable;
   journal: TaskJournal;
-  deliver: (frame: TaskLogFrame | TaskResultFrame, onConfirmed?: () => void) => void;
+  deliver: (frame: TaskLogFrame | TaskResultFrame, onConfirmed?: OnConfirmed) => void;
   state: AgentState;
   log: Logger;
   /** after each task: the cleanup policy runs */
@@ -140,7 +146,7 @@ export class TaskReporting {
     // not waiting for the journal's fsync: the outbox file is the result's write-ahead copy too
     const journaled = this.opts.journal.write(finished);
     if (!crashHereForTests('after-journal-write', journaled))
-      this.opts.deliver(result, () => this.opts.journal.record({ ...finished, delivered: true }));
+      this.opts.deliver(result, () => this.opts.journal.write({ ...finished, delivered: true }));
     this.opts.state.count(COUNTER_OF[outcome.status]);
     this.opts.state.updateTask(id, {
       phase: outcome.status,

@@ -5,7 +5,7 @@
  * table and nothing of each other; this file only passes a task from one to the next.
  */
 import { ErrorCode } from '../protocol/codes.js';
-import type { TaskFrame, TaskLogFrame, TaskResultFrame } from '../protocol/frames.js';
+import type { OnConfirmed, TaskFrame, TaskLogFrame, TaskResultFrame } from '../protocol/frames.js';
 import type { AgentState } from '../state/agent-state.js';
 import { TaskAdmission, type Blocked, type Ready } from './admission.js';
 import { TaskExecution, type ExecutionOptions } from './execution.js';
@@ -20,7 +20,7 @@ export type { DeliveryLedger } from './recovery.js';
 export interface SchedulerOptions extends ExecutionOptions {
   maxConcurrent: number;
   journal: TaskJournal;
-  deliver: (frame: TaskLogFrame | TaskResultFrame, onConfirmed?: () => void) => void;
+  deliver: (frame: TaskLogFrame | TaskResultFrame, onConfirmed?: OnConfirmed) => void;
   /** what the outbox (connection/outbox.ts) holds, so that the journal and it agree after a restart */
   delivery: DeliveryLedger;
   state: AgentState;

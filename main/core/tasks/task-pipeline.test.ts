@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Logger } from '../logging/logger.js';
 import { ErrorCode } from '../protocol/codes.js';
-import type { TaskFrame, TaskLogFrame, TaskResultFrame } from '../protocol/frames.js';
+import type { OnConfirmed, TaskFrame, TaskLogFrame, TaskResultFrame } from '../protocol/frames.js';
 import { onlineAgentState } from '../state/test-state.js';
 import { workLayout } from '../workspace/layout.js';
 import { TaskAdmission } from './admission.js';
@@ -41,17 +41,21 @@ const entry = (id: string, more: Partial<JournalEntry> = {}): JournalEntry => ({
 
 /** An outbox as recovery sees it: pending results with their callbacks, confirmed ones. */
 function ledger(pending: TaskResultFrame[] = [], confirmed: string[] = []) {
-  const callbacks = new Map<string, () => void>();
+  const callbacks = new Map<string, OnConfirmed>();
+  /** results confirmed in an earlier run whose journal write recovery waits for */
+  const kept = new Map<string, Promise<unknown>>();
   const fake: DeliveryLedger = {
     pendingResult: (id) => pending.find((r) => r.task_id === id),
     resultConfirmed: (id) => confirmed.includes(id),
+    confirmedResult: () => undefined,
     whenResultConfirmed: (id, cb) => {
       if (!pending.some((r) => r.task_id === id)) return false;
       callbacks.set(id, cb);
       return true;
     },
+    keepConfirmedUntil: (id, recorded) => kept.set(id, recorded),
   };
-  return { fake, callbacks };
+  return { fake, callbacks, kept };
 }
 
 function pipeline(opts: { pending?: TaskResultFrame[]; confirmed?: string[] } = {}) {
@@ -70,7 +74,7 @@ function pipeline(opts: { pending?: TaskResultFrame[]; confirmed?: string[] } = 
     log: quiet,
     onTaskFinished: () => {},
   });
-  const { fake, callbacks } = ledger(opts.pending, opts.confirmed);
+  const { fake, callbacks, kept } = ledger(opts.pending, opts.confirmed);
   const recover = (entries: JournalEntry[]) =>
     recoverTasks(entries, {
       table,
@@ -84,7 +88,7 @@ function pipeline(opts: { pending?: TaskResultFrame[]; confirmed?: string[] } = 
       killGraceS: 0.1,
       log: quiet,
     });
-  return { dir, journal, table, reporting, sent, recover, callbacks };
+  return { dir, journal, table, reporting, sent, recover, callbacks, kept };
 }
 
 describe('TaskTable', () => {
@@ -197,6 +201,8 @@ describe('recovery: one result per task across restarts', () => {
   it('a result the outbox says was confirmed is not sent again', async () => {
     const p = pipeline({ confirmed: ['a'] });
     await p.recover([entry('a', { phase: 'finished', result: resultOf('a'), delivered: false })]);
+    // until the journal's "delivered" lands, the outbox file keeps saying the result was confirmed
+    expect(p.kept.has('a')).toBe(true);
     await p.journal.flush();
     expect(p.sent).toEqual([]);
     expect(p.journal.read('a')).toMatchObject({ delivered: true });
