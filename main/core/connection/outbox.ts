@@ -536,7 +536,7 @@ export class Outbox {
 
   /**
    * Nothing is pending (only confirmation records can be queued): the file starts over, keeping
-   * only the record of the confirmed results whose journal entries may not say "delivered" yet.
+   * only the confirmed results whose journal entries may not have them yet, frames and record.
    */
   private truncateFile(): void {
     const kept = this.unsettledLines();
