@@ -12,7 +12,7 @@
  * forks counted by /proc/stat since the task started say when that cannot have happened.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { groupAlive } from './process-tree.js';
+import { groupAlive, hasCookie } from './process-tree.js';
 import { readProcText } from './proc-read.js';
 import { treeCookie } from './tree-key.js';
 
@@ -48,7 +48,7 @@ export function openPidWindow(): PidWindow | undefined {
 export function nothingLeft(
   window: PidWindow | undefined,
   rootPid: number | undefined,
-  taskId: string,
+  treeKey: string,
   rootStart: number | undefined,
 ): boolean {
   if (!window || rootPid === undefined || rootPid <= 1 || rootStart === undefined) return false;
@@ -61,12 +61,13 @@ export function nothingLeft(
   // hold, each led by a pid: ×3) and every fork since; the window is sure while it cannot have wrapped
   const forked = forks - window.forks;
   if (2 * forked + 3 * window.threads >= max - FIRST_REUSED_PID) return false;
-  const cookie = treeCookie(taskId);
+  const cookie = treeCookie(treeKey);
   for (const pid of pidsAfter(rootPid, last)) {
     const stat = readStat(pid);
     // gone since the listing, older than the task, dead or the kernel's own: not the task's
     if (!stat || stat.start < rootStart || stat.dead || stat.kernel) continue;
-    if (mayCarry(pid, cookie)) return false;
+    // carrying the cookie, or mid-exec (an empty environment): only the full look can tell
+    if (hasCookie(pid, cookie) !== false) return false;
   }
   return true;
 }
@@ -133,19 +134,4 @@ function readStat(pid: number): { start: number; dead: boolean; kernel: boolean 
     dead: fields[0] === 'Z' || fields[0] === 'X',
     kernel: (Number(fields[6]) & KERNEL_THREAD) !== 0,
   };
-}
-
-/** It carries the cookie, or it is in the middle of an exec, whose environment reads as empty. */
-function mayCarry(pid: number, cookie: Buffer): boolean {
-  let environ: Buffer;
-  try {
-    environ = readFileSync(`/proc/${pid}/environ`);
-  } catch {
-    return false; // gone, or not ours to read: the full look could not read it either
-  }
-  if (environ.length === 0) return true;
-  for (let at = environ.indexOf(cookie); at !== -1; at = environ.indexOf(cookie, at + 1)) {
-    if (at === 0 || environ[at - 1] === 0) return true;
-  }
-  return false;
 }

@@ -215,7 +215,7 @@ function readProcTable(): ProcEntry[] {
 }
 
 /** Whether the process carries the cookie; 'empty': its environment reads empty (mid-exec, or none at all). */
-function hasCookie(pid: number, cookie: Buffer): boolean | 'empty' {
+export function hasCookie(pid: number, cookie: Buffer): boolean | 'empty' {
   let environ: Buffer;
   try {
     environ = readFileSync(`/proc/${pid}/environ`);
