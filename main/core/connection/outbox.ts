@@ -488,8 +488,7 @@ export class Outbox {
 
   /** A result's frame before it is dropped (null when neither memory nor the file has it). */
   private bodyOf(entry: Entry): Buffer | null {
-    if (entry.data) return Buffer.from(entry.data);
-    return this.file && entry.offset >= 0 ? this.file.read(entry.offset, entry.length) : null;
+    return entry.data || entry.offset >= 0 ? this.bytesOf(entry) : null;
   }
 
   /**
