@@ -83,6 +83,8 @@ test('every control is reached with Tab and works from the keyboard', async ({ p
   await tabTo(page, search, { back: true, max: 6 });
   await page.keyboard.type('line 1');
   await expect(log.locator('.match-count')).toHaveText(/^1 of \d+$/, { timeout: 5_000 });
+  // the whole query is applied (a pause while typing applies a part of it first)
+  await expect(log.locator('mark.hit-current')).toHaveText(/^line 1$/i);
   await page.keyboard.press('Enter');
   await expect(log.locator('.match-count')).toHaveText(/^2 of \d+$/);
   await expect(log.locator('mark.hit-current')).toHaveCount(1);

@@ -164,7 +164,11 @@ function TaskLogView({ task }: { task: TaskView }) {
   const onSearchKey = (e: KeyboardEvent<HTMLInputElement>) => {
     if (e.key === 'Enter') {
       e.preventDefault();
-      jumpTo(e.shiftKey ? cur - 1 : cur + 1);
+      // what was typed is searched now, from its first match; the wait for typing to pause would
+      // otherwise apply it after this Enter, and take the view back to the first match
+      const typed = input.trim().toLowerCase();
+      if (typed !== query) setQuery(typed);
+      else jumpTo(e.shiftKey ? cur - 1 : cur + 1);
     } else if (e.key === 'Escape') {
       setInput('');
     }
