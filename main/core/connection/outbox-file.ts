@@ -15,7 +15,6 @@ import {
   readSync,
   renameSync,
   statSync,
-  writeSync,
   writevSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -87,18 +86,12 @@ export class OutboxFile {
     return { lines, tornBytes, unreadable };
   }
 
-  /** `line` ends with its newline; returns where it starts. One write: never half a record. */
-  append(line: Buffer): number {
-    const offset = this.end;
-    this.appendAll([line]);
-    return offset;
-  }
-
-  /** `lines` (each ending with its newline) at the end of the file, in one write. */
-  appendAll(lines: Buffer[]): void {
-    const total = byteLength(lines);
-    let done = writevSync(this.fd, lines, this.end);
-    while (done < total) done += writevSync(this.fd, rest(lines, done), this.end + done);
+  /** `records` (JSON, without their newlines) at the end of the file, a line each, in one write. */
+  appendAll(records: Buffer[]): void {
+    const iov = asLines(records);
+    const total = byteLength(iov);
+    let done = writevSync(this.fd, iov, this.end);
+    while (done < total) done += writevSync(this.fd, rest(iov, done), this.end + done);
     this.end += total;
     this.syncSoon();
   }
@@ -121,21 +114,21 @@ export class OutboxFile {
   }
 
   /**
-   * Replaces the file with `lines` (each ending with its newline), atomically: a crash leaves the
-   * old file or the new one. Returns each line's offset in the new file.
+   * Replaces the file with `records` (a line each), atomically: a crash leaves the old file or the
+   * new one. Returns each record's offset in the new file.
    */
-  rewrite(lines: Buffer[]): number[] {
+  rewrite(records: Buffer[]): number[] {
     const tmp = `${this.file}.tmp`;
     const fd = openSync(tmp, 'w');
     const offsets: number[] = [];
     let end = 0;
+    for (const record of records) {
+      offsets.push(end);
+      end += record.length + 1;
+    }
     try {
-      for (const line of lines) {
-        offsets.push(end);
-        let done = 0;
-        while (done < line.length) done += writeSync(fd, line, done, line.length - done, end + done);
-        end += line.length;
-      }
+      const iov = asLines(records);
+      for (let done = 0; done < end;) done += writevSync(fd, rest(iov, done), done);
     } finally {
       closeSync(fd);
     }
@@ -160,6 +153,18 @@ export class OutboxFile {
     }, SYNC_EVERY_MS);
     this.syncTimer.unref();
   }
+}
+
+const NEWLINE_BYTE = Buffer.from([NEWLINE]);
+
+/** Each record followed by a newline, for one writev: no record is copied to add it. */
+function asLines(records: Buffer[]): Buffer[] {
+  const iov: Buffer[] = new Array(records.length * 2);
+  for (let i = 0; i < records.length; i++) {
+    iov[2 * i] = records[i]!;
+    iov[2 * i + 1] = NEWLINE_BYTE;
+  }
+  return iov;
 }
 
 function byteLength(lines: Buffer[]): number {

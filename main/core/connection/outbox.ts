@@ -45,7 +45,6 @@ export interface OutboxOptions {
 
 /** A result is keyed with seq RESULT. */
 const RESULT = -1;
-const NEWLINE = 0x0a;
 export const DEFAULT_DISK_CAP = 512 * 1024 * 1024;
 const COMPACT_MIN_BYTES = 16 * 1024 * 1024;
 /** with less than this waiting a push is written at once; from it on, the turn's pushes are grouped */
@@ -82,9 +81,9 @@ interface TaskFrames {
   head: number;
 }
 
-/** A line waiting for its write: a frame (its entry) or a confirmation record. */
+/** A record waiting for its write (the file adds its newline): a frame (its entry) or a confirmation record. */
 interface Queued {
-  line: Buffer;
+  record: Buffer;
   entry?: Entry;
 }
 
@@ -111,7 +110,7 @@ export class Outbox {
   private readonly onWriteError: (err: Error) => void;
   private readonly onNotice: (message: string) => void;
   private readonly onWritten: () => void;
-  /** lines for the next write, in order */
+  /** records for the next write, in order */
   private queue: Queued[] = [];
   private queuedBytes = 0;
   private writeScheduled = false;
@@ -212,18 +211,16 @@ export class Outbox {
       if (onConfirmed) this.whenResultConfirmed(frame.task_id, onConfirmed);
       return;
     }
-    const json = JSON.stringify(frame);
-    const length = Buffer.byteLength(json);
-    const line = Buffer.allocUnsafe(length + 1);
-    line.write(json, 0, 'utf8');
-    line[length] = NEWLINE;
-    if (this.file && this.nextOffset + line.length > this.diskCap) this.makeRoom(line.length);
+    // one pass from string to bytes (measuring the length first is a second one)
+    const data = Buffer.from(JSON.stringify(frame), 'utf8');
+    const length = data.length;
+    if (this.file && this.nextOffset + length + 1 > this.diskCap) this.makeRoom(length + 1);
     const entry: Entry = {
       taskId: frame.task_id,
       seq,
       offset: -1,
       length,
-      data: line.subarray(0, length),
+      data,
       written: !this.file,
       sent: false,
       epoch: -1,
@@ -232,7 +229,7 @@ export class Outbox {
     };
     this.cachedBytes += length;
     this.add(entry);
-    if (this.file) this.enqueue(line, entry);
+    if (this.file) this.enqueue(data, entry);
   }
 
   /** Frames waiting for the socket, oldest first; marks them sent under `epoch`. */
@@ -307,22 +304,22 @@ export class Outbox {
     return this.file!.size + this.queuedBytes;
   }
 
-  private enqueue(line: Buffer, entry?: Entry): void {
+  private enqueue(record: Buffer, entry?: Entry): void {
     if (this.closed) {
       // after the close (shutdown): a frame lives in memory only, like one whose write failed
       if (entry) entry.written = true;
       return;
     }
-    this.queueLine(line, entry);
+    this.queueRecord(record, entry);
     if (this.queuedBytes < WRITE_AT_ONCE_BELOW && !this.writeScheduled) this.writeQueuedSync();
     else this.scheduleWrite();
   }
 
   /** At the queue's end; the caller sees to the write. */
-  private queueLine(line: Buffer, entry?: Entry): void {
+  private queueRecord(record: Buffer, entry?: Entry): void {
     if (entry) entry.offset = this.nextOffset;
-    this.queue.push({ line, entry });
-    this.queuedBytes += line.length;
+    this.queue.push({ record, entry });
+    this.queuedBytes += record.length + 1;
   }
 
   /** What else is pushed or confirmed in this turn of the event loop joins the same write. */
@@ -335,11 +332,11 @@ export class Outbox {
     });
   }
 
-  /** The turn's queue in one write, after the turn's confirmations. */
+  /** The turn's queue in one write, with a record of the turn's confirmations when the file still needs one. */
   private writeQueued(): void {
     if (!this.file || this.closed) return;
+    this.maintain(); // a file that starts over or is compacted needs no record of this turn's acks
     this.recordConfirmedLogs();
-    this.maintain();
     this.writeQueuedSync();
     this.onWritten();
   }
@@ -349,7 +346,7 @@ export class Outbox {
     const batch = this.takeQueue();
     let err: Error | null = null;
     try {
-      this.file!.appendAll(batch.items.map((q) => q.line));
+      this.file!.appendAll(batch.items.map((q) => q.record));
     } catch (e) {
       err = e as Error;
     }
@@ -378,7 +375,7 @@ export class Outbox {
       let offset = this.file!.size;
       for (const q of this.queue) {
         if (q.entry) q.entry.offset = offset;
-        offset += q.line.length;
+        offset += q.record.length + 1;
       }
     }
     for (const { entry } of items) {
@@ -454,7 +451,7 @@ export class Outbox {
       else if (results.length > 0) {
         // a result's confirmation is on the file before its journal entry can say delivered
         this.recordConfirmedLogs(logs);
-        this.enqueue(confirmationLine({}, results));
+        this.enqueue(confirmationRecord({}, results));
         this.maintain();
       } else {
         this.confirmedLogs = mergeLogs(this.confirmedLogs, logs);
@@ -473,7 +470,7 @@ export class Outbox {
   private recordConfirmedLogs(more?: Record<string, number>): void {
     const logs = more ? mergeLogs(this.confirmedLogs, more) : this.confirmedLogs;
     this.confirmedLogs = null;
-    if (logs && Object.keys(logs).length > 0) this.queueLine(confirmationLine(logs, []));
+    if (logs && Object.keys(logs).length > 0) this.queueRecord(confirmationRecord(logs, []));
   }
 
   /** Start the file over when nothing is pending, compact it when little of it is, make room past its cap. */
@@ -495,16 +492,16 @@ export class Outbox {
    * What a file that starts over must hold of the confirmed results: their frames, then one record
    * saying they were confirmed (the unsettled ones, and `more` ids).
    */
-  private unsettledLines(more: string[] = []): Buffer[] {
+  private unsettledRecords(more: string[] = []): Buffer[] {
     const ids = new Set([...this.unsettledResults.keys(), ...more]);
     if (ids.size === 0) return [];
-    const lines: Buffer[] = [];
+    const records: Buffer[] = [];
     for (const id of ids) {
       const body = this.unsettledResults.get(id) ?? this.confirmedBodies.get(id);
-      if (body) lines.push(Buffer.concat([body, NEWLINE_BYTE]));
+      if (body) records.push(body);
     }
-    lines.push(confirmationLine({}, [...ids]));
-    return lines;
+    records.push(confirmationRecord({}, [...ids]));
+    return records;
   }
 
   /** Drops confirmed entries from the front of the lists. */
@@ -538,7 +535,7 @@ export class Outbox {
    * only the confirmed results whose journal entries may not have them yet, frames and record.
    */
   private truncateFile(): void {
-    const kept = this.unsettledLines();
+    const kept = this.unsettledRecords();
     this.confirmedLogs = null; // the frames they confirm leave the file with it
     const keep = this.queue.filter((q) => q.entry && !q.entry.confirmed);
     this.written(
@@ -555,7 +552,7 @@ export class Outbox {
       this.onWriteError(err as Error);
     }
     // frames still waiting for their write move to the new end; the write that follows takes them
-    for (const q of keep) this.queueLine(q.line, q.entry);
+    for (const q of keep) this.queueRecord(q.record, q.entry);
   }
 
   /**
@@ -576,19 +573,11 @@ export class Outbox {
    */
   private compact(results: string[] = []): void {
     const live = this.entries.slice(this.head).filter((e) => !e.confirmed);
-    const kept = this.unsettledLines(results);
-    const lines = [
-      ...kept,
-      ...live.map((e) => {
-        const line = Buffer.allocUnsafe(e.length + 1);
-        this.bytesOf(e).copy(line);
-        line[e.length] = NEWLINE;
-        return line;
-      }),
-    ];
+    const kept = this.unsettledRecords(results);
+    const records = [...kept, ...live.map((e) => this.bytesOf(e))];
     const queued = this.queue;
     try {
-      const offsets = this.file!.rewrite(lines);
+      const offsets = this.file!.rewrite(records);
       live.forEach((e, i) => (e.offset = offsets[i + kept.length]!));
       this.queue = [];
       this.queuedBytes = 0;
@@ -732,8 +721,8 @@ function mergeLogs(into: Record<string, number> | null, more: Record<string, num
   return out;
 }
 
-function confirmationLine(logs: Record<string, number>, results: string[]): Buffer {
-  return Buffer.from(`${JSON.stringify({ type: '_confirmed', logs, results })}\n`);
+function confirmationRecord(logs: Record<string, number>, results: string[]): Buffer {
+  return Buffer.from(JSON.stringify({ type: '_confirmed', logs, results }));
 }
 
 function countLines(data: Buffer): number {
@@ -741,8 +730,6 @@ function countLines(data: Buffer): number {
   for (let i = data.indexOf(NEWLINE_ESCAPED); i !== -1; i = data.indexOf(NEWLINE_ESCAPED, i + 2)) lines += 1;
   return lines;
 }
-
-const NEWLINE_BYTE = Buffer.from([NEWLINE]);
 
 /** a newline inside a JSON string is the two bytes \n */
 const NEWLINE_ESCAPED = Buffer.from('\\n');
