@@ -4,26 +4,16 @@
  * (a background server holding the pipes, a daemon that left the group) is ended too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  closeSync,
-  constants,
-  createWriteStream,
-  fchownSync,
-  mkdirSync,
-  openSync,
-  readlinkSync,
-  statSync,
-  type WriteStream,
-} from 'node:fs';
+import { closeSync, constants, fchownSync, openSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { ErrorCode } from '../protocol/codes.js';
 import type { TaskResultFrame, TaskStatus } from '../protocol/frames.js';
 import { OutputBatcher, type ChildStream, type OutputBatch } from './output-batcher.js';
 import { nothingLeft, openPidWindow, type PidWindow } from './pid-window.js';
 import { processStartTime, stopTree, type RootIdentity } from './process-tree.js';
 import { SecretMasker } from './secret-masker.js';
+import { TaskLogFile } from './task-log-file.js';
 import { TREE_KEY_VAR } from './tree-key.js';
 import type { RunAsUser } from './task-policy.js';
 
@@ -436,55 +426,6 @@ function startFailure(err: Error, spec: RunSpec): string {
     return `cannot start the task as ${spec.runAs.name} (uid ${spec.runAs.uid}): ${err.message}; that user must be able to reach ${spec.cwd} (check the permissions of its parent directories)`;
   }
   return `cannot start the task with ${spec.shell.join(' ')}: ${err.message}`;
-}
-
-/**
- * The task's whole output on disk. Writes are asynchronous; `behind` tells the runner to stop
- * reading the pipes until the disk catches up. A log that cannot be written is reported once and
- * never stops the task.
- */
-class TaskLogFile {
-  private stream: WriteStream | null = null;
-  behind = false;
-
-  constructor(
-    file: string,
-    private readonly report: (message: string) => void,
-    private readonly onFlowChange: () => void,
-  ) {
-    try {
-      mkdirSync(path.dirname(file), { recursive: true });
-      this.stream = createWriteStream(file, { flags: 'a' });
-    } catch (err) {
-      this.fail(file, err as Error);
-      return;
-    }
-    this.stream.on('error', (err) => this.fail(file, err));
-    this.stream.on('drain', () => this.setBehind(false));
-  }
-
-  write(chunk: Buffer): void {
-    if (this.stream && !this.stream.write(chunk)) this.setBehind(true);
-  }
-
-  async close(): Promise<void> {
-    const stream = this.stream;
-    if (!stream) return;
-    stream.end();
-    await finished(stream).catch(() => {});
-  }
-
-  private fail(file: string, err: Error): void {
-    this.stream = null;
-    this.report(`cannot write the task log ${file}: ${err.message}`);
-    this.setBehind(false);
-  }
-
-  private setBehind(behind: boolean): void {
-    if (behind === this.behind) return;
-    this.behind = behind;
-    this.onFlowChange();
-  }
 }
 
 /** The last `maxBytes` of a byte stream in a fixed ring, decoded without a broken first character. */
