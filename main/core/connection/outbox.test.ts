@@ -31,12 +31,12 @@ const send = (box: Outbox, epoch = 0) =>
     return `${f.task_id}:${f.type === 'task_log' ? f.seq : 'result'}`;
   });
 const fileIn = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'ats-outbox-')), 'state', 'outbox.log');
-/** a frame big enough to be written off the main thread */
+/** a frame big enough to wait for the turn's grouped write */
 const big = (task: string, seq: number) => log(task, seq, `${seq} `.padEnd(20_000, 'b'));
-/** an outbox whose `written` resolves at its next onWritten */
 /** one turn of the event loop: what the outbox gathered in the last one is on the file */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** an outbox whose `written` resolves at its next onWritten */
 function watched(opts: { file: string; memoryLimit?: number; onWriteError?: (err: Error) => void }) {
   let waiters: Array<() => void> = [];
   let writes = 0;
