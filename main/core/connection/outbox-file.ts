@@ -2,8 +2,8 @@
  * The outbox's write-ahead file: one JSON line per record, appended strictly in order (one write
  * at a time, each at the end of the one before), so a kill -9 leaves at most the last write torn,
  * and its torn last line is cut off at the next open. There is no fsync per record (a process
- * crash keeps what the page cache has); a write arms a timer that asks for one a second later. Two kinds of
- * line: a frame exactly as it goes on the wire, and a confirmation record
+ * crash keeps what the page cache has); a write arms a timer that asks for one a second later. Two
+ * kinds of line: a frame exactly as it goes on the wire, and a confirmation record
  * (`{"type":"_confirmed",…}`) naming the frames the platform has confirmed since.
  */
 import {
@@ -88,11 +88,7 @@ export class OutboxFile {
 
   /** `records` (JSON, without their newlines) at the end of the file, a line each, in one write. */
   appendAll(records: Buffer[]): void {
-    const iov = asLines(records);
-    const total = byteLength(iov);
-    let done = writevSync(this.fd, iov, this.end);
-    while (done < total) done += writevSync(this.fd, rest(iov, done), this.end + done);
-    this.end += total;
+    this.end += writeLines(this.fd, records, this.end);
     this.syncSoon();
   }
 
@@ -127,8 +123,7 @@ export class OutboxFile {
       end += record.length + 1;
     }
     try {
-      const iov = asLines(records);
-      for (let done = 0; done < end;) done += writevSync(fd, rest(iov, done), done);
+      writeLines(fd, records, 0);
     } finally {
       closeSync(fd);
     }
@@ -157,14 +152,20 @@ export class OutboxFile {
 
 const NEWLINE_BYTE = Buffer.from([NEWLINE]);
 
-/** Each record followed by a newline, for one writev: no record is copied to add it. */
-function asLines(records: Buffer[]): Buffer[] {
+/**
+ * `records` at `position`, each followed by a newline, in one writev (more only when the kernel takes
+ * part of it): no record is copied to add its newline. Returns the bytes written.
+ */
+function writeLines(fd: number, records: Buffer[], position: number): number {
   const iov: Buffer[] = new Array(records.length * 2);
   for (let i = 0; i < records.length; i++) {
     iov[2 * i] = records[i]!;
     iov[2 * i + 1] = NEWLINE_BYTE;
   }
-  return iov;
+  const total = byteLength(iov);
+  let done = writevSync(fd, iov, position);
+  while (done < total) done += writevSync(fd, rest(iov, done), position + done);
+  return total;
 }
 
 function byteLength(lines: Buffer[]): number {

@@ -196,8 +196,13 @@ export class Outbox {
 
   /** The frame of a result an earlier run saw confirmed, when the file still holds it. */
   confirmedResult(taskId: string): TaskResultFrame | undefined {
-    const body = this.unsettledResults.get(taskId) ?? this.confirmedBodies.get(taskId);
+    const body = this.confirmedBody(taskId);
     return body ? (JSON.parse(body.toString('utf8')) as TaskResultFrame) : undefined;
+  }
+
+  /** A confirmed result's frame: kept for its journal write, or found on the file at start. */
+  private confirmedBody(taskId: string): Buffer | null | undefined {
+    return this.unsettledResults.get(taskId) ?? this.confirmedBodies.get(taskId);
   }
 
   /**
@@ -497,7 +502,7 @@ export class Outbox {
     if (ids.size === 0) return [];
     const records: Buffer[] = [];
     for (const id of ids) {
-      const body = this.unsettledResults.get(id) ?? this.confirmedBodies.get(id);
+      const body = this.confirmedBody(id);
       if (body) records.push(body);
     }
     records.push(confirmationRecord({}, [...ids]));
